@@ -1,0 +1,253 @@
+//! The build stage: one single-architecture image per platform, built with
+//! BuildKit on the engine the farm gives that platform.
+
+pub mod context;
+pub mod dockerignore;
+pub mod engine;
+
+use crate::config::Platform;
+use crate::progress::{PlatformEvent, Progress};
+use bollard::models::{BuildInfo, BuildInfoAux};
+use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
+use context::BuildContext;
+use engine::Engine;
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Instant;
+
+/// How many lines of a failing step's output the error shows.
+const TAIL_LINES: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{platform}: step '{step}' failed: {message}{}", tail(.last_lines))]
+    StepFailed {
+        platform: Platform,
+        step: String,
+        message: String,
+        last_lines: Vec<String>,
+    },
+    #[error("{platform}: the build on {engine} failed: {message}")]
+    Engine {
+        platform: Platform,
+        engine: String,
+        message: String,
+    },
+    #[error(
+        "{platform}: the image built is {os}/{arch}, not {platform}. Does the Dockerfile pin \
+         another platform (FROM --platform=...)?"
+    )]
+    WrongPlatform {
+        platform: Platform,
+        os: String,
+        arch: String,
+    },
+}
+
+fn tail(lines: &[String]) -> String {
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("\nlast output of that step:\n  {}", lines.join("\n  "))
+    }
+}
+
+/// What one platform's build is told.
+#[derive(Debug, Clone)]
+pub struct BuildSpec {
+    pub platform: Platform,
+    pub context: BuildContext,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    /// The name the image gets in its engine.
+    pub tag: String,
+}
+
+/// An image in its engine, checked to be of the platform asked for.
+#[derive(Debug, Clone)]
+pub struct BuiltImage {
+    pub platform: Platform,
+    pub image_id: String,
+    /// Uncompressed, as the engine counts it.
+    pub size: u64,
+    pub seconds: f64,
+}
+
+/// One BuildKit step as the build goes.
+#[derive(Default)]
+struct Step {
+    name: String,
+    announced: bool,
+    error: String,
+    lines: VecDeque<String>,
+}
+
+pub async fn build(
+    engine: &Engine,
+    spec: &BuildSpec,
+    progress: &Progress,
+) -> Result<BuiltImage, BuildError> {
+    let started = Instant::now();
+    let platform = spec.platform;
+    let engine_error = |message: String| BuildError::Engine {
+        platform,
+        engine: engine.name.clone(),
+        message,
+    };
+    progress.platform(
+        platform,
+        PlatformEvent::Building {
+            engine: engine.name.clone(),
+        },
+    );
+    let args: HashMap<&str, &str> = spec
+        .build_args
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let labels: HashMap<&str, &str> = spec
+        .labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let session = format!("lambda-ship-{}", uuid::Uuid::new_v4());
+    let mut options = BuildImageOptionsBuilder::default()
+        .dockerfile(spec.context.dockerfile_in_tar())
+        .t(&spec.tag)
+        .platform(platform.docker())
+        .buildargs(&args)
+        .labels(&labels)
+        .rm(true)
+        .version(BuilderVersion::BuilderBuildKit)
+        .session(&session);
+    if let Some(target) = &spec.target {
+        options = options.target(target);
+    }
+    let body = bollard::body_try_stream(spec.context.stream());
+    let mut stream = engine.docker.build_image(options.build(), None, Some(body));
+
+    let mut steps: HashMap<String, Step> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut image_id = None;
+    let mut failure = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(id) = follow(&info, &mut steps, &mut order, platform, progress) {
+                    image_id = Some(id);
+                }
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+
+    if let Some(e) = failure {
+        let message = match e {
+            bollard::errors::Error::DockerStreamError { error } => error,
+            other => other.to_string(),
+        };
+        // The step that failed is the one BuildKit marked with an error.
+        let failed = order
+            .iter()
+            .rev()
+            .filter_map(|d| steps.get(d))
+            .find(|s| !s.error.is_empty());
+        let err = match failed {
+            Some(step) => BuildError::StepFailed {
+                platform,
+                step: step.name.clone(),
+                message: first_nonempty(&message, &step.error),
+                last_lines: step.lines.iter().cloned().collect(),
+            },
+            None => engine_error(message),
+        };
+        progress.platform(platform, PlatformEvent::Failed(err.to_string()));
+        return Err(err);
+    }
+
+    let reference = image_id.unwrap_or_else(|| spec.tag.clone());
+    let inspect = engine
+        .docker
+        .inspect_image(&reference)
+        .await
+        .map_err(|e| engine_error(format!("the built image cannot be inspected: {e}")))?;
+    let os = inspect.os.unwrap_or_default();
+    let arch = inspect.architecture.unwrap_or_default();
+    if os != "linux" || arch != platform.oci_arch() {
+        return Err(BuildError::WrongPlatform { platform, os, arch });
+    }
+    let built = BuiltImage {
+        platform,
+        image_id: inspect.id.unwrap_or(reference),
+        size: u64::try_from(inspect.size.unwrap_or(0)).unwrap_or(0),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    progress.platform(
+        platform,
+        PlatformEvent::Built {
+            size: built.size,
+            seconds: built.seconds,
+        },
+    );
+    Ok(built)
+}
+
+/// Takes in one message of the build stream; returns the image id when it comes.
+fn follow(
+    info: &BuildInfo,
+    steps: &mut HashMap<String, Step>,
+    order: &mut Vec<String>,
+    platform: Platform,
+    progress: &Progress,
+) -> Option<String> {
+    if let Some(text) = &info.stream {
+        // The classic builder's output, should an engine answer with it.
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            progress.platform(platform, PlatformEvent::Log(line.to_string()));
+        }
+    }
+    match &info.aux {
+        Some(BuildInfoAux::Default(image)) => image.id.clone(),
+        Some(BuildInfoAux::BuildKit(status)) => {
+            for v in &status.vertexes {
+                if !steps.contains_key(&v.digest) {
+                    order.push(v.digest.clone());
+                }
+                let step = steps.entry(v.digest.clone()).or_default();
+                step.name.clone_from(&v.name);
+                if !v.error.is_empty() {
+                    step.error.clone_from(&v.error);
+                }
+                if v.started.is_some() && !step.announced && !v.name.starts_with("[internal]") {
+                    step.announced = true;
+                    let cached = if v.cached { " (cached)" } else { "" };
+                    progress.platform(platform, PlatformEvent::Step(format!("{}{cached}", v.name)));
+                }
+            }
+            for log in &status.logs {
+                let step = steps.entry(log.vertex.clone()).or_default();
+                for line in String::from_utf8_lossy(&log.msg).lines() {
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        continue;
+                    }
+                    if step.lines.len() == TAIL_LINES {
+                        step.lines.pop_front();
+                    }
+                    step.lines.push_back(line.to_string());
+                    progress.platform(platform, PlatformEvent::Log(line.to_string()));
+                }
+            }
+            None
+        }
+        None => None,
+    }
+}
+
+fn first_nonempty(a: &str, b: &str) -> String {
+    if a.trim().is_empty() { b } else { a }.trim().to_string()
+}

@@ -1,0 +1,326 @@
+//! Which CI runs us, and what it tells: the commit, the pull or merge request,
+//! the repository and the run. Read from a snapshot of the environment so that
+//! it can be tested without touching the process's own.
+
+use crate::config::{CommitSha, ConfigError};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+/// A snapshot of environment variables.
+#[derive(Debug, Clone, Default)]
+pub struct Env(BTreeMap<String, String>);
+
+impl Env {
+    pub fn from_process() -> Self {
+        Env(std::env::vars().collect())
+    }
+
+    /// A non-empty variable.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Env(iter
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CiKind {
+    GitHub,
+    GitLab,
+    Jenkins,
+    None,
+}
+
+impl CiKind {
+    pub fn is_ci(self) -> bool {
+        self != CiKind::None
+    }
+}
+
+/// What the CI's environment says about this run.
+#[derive(Debug, Clone)]
+pub struct CiContext {
+    pub kind: CiKind,
+    /// The commit under test: on a pull request its head, not the merge commit.
+    pub sha: Option<String>,
+    /// The pull request or merge request number.
+    pub change_number: Option<u64>,
+    /// `owner/name` or the GitLab project path.
+    pub repository: Option<String>,
+    /// The repository's web address.
+    pub source_url: Option<String>,
+    pub run_id: Option<String>,
+}
+
+impl CiContext {
+    pub fn detect(env: &Env) -> Result<Self, ConfigError> {
+        if env.get("GITHUB_ACTIONS") == Some("true") {
+            github(env)
+        } else if env.get("GITLAB_CI").is_some() {
+            Ok(gitlab(env))
+        } else if env.get("JENKINS_URL").is_some() {
+            Ok(jenkins(env))
+        } else {
+            Ok(CiContext {
+                kind: CiKind::None,
+                sha: None,
+                change_number: None,
+                repository: None,
+                source_url: None,
+                run_id: None,
+            })
+        }
+    }
+}
+
+fn github(env: &Env) -> Result<CiContext, ConfigError> {
+    let repository = env.get("GITHUB_REPOSITORY").map(str::to_string);
+    let server = env.get("GITHUB_SERVER_URL").unwrap_or("https://github.com");
+    let mut sha = env.get("GITHUB_SHA").map(str::to_string);
+    let mut change_number = None;
+    // On pull_request events GITHUB_SHA is the merge commit GitHub made; the
+    // commit a reviewer sees is the PR's head, in the event payload.
+    if let (Some(event), Some(path)) = (env.get("GITHUB_EVENT_NAME"), env.get("GITHUB_EVENT_PATH"))
+        && event.starts_with("pull_request")
+    {
+        let payload = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .ok_or_else(|| {
+                ConfigError::NoSha(format!(
+                    "the {event} event payload in GITHUB_EVENT_PATH cannot be read as JSON"
+                ))
+            })?;
+        let pr = &payload["pull_request"];
+        let head = pr["head"]["sha"].as_str().ok_or_else(|| {
+            ConfigError::NoSha(format!(
+                "the {event} event payload has no pull_request.head.sha"
+            ))
+        })?;
+        sha = Some(head.to_string());
+        change_number = pr["number"].as_u64();
+    }
+    Ok(CiContext {
+        kind: CiKind::GitHub,
+        sha,
+        change_number,
+        source_url: repository.as_ref().map(|r| format!("{server}/{r}")),
+        repository,
+        run_id: env.get("GITHUB_RUN_ID").map(str::to_string),
+    })
+}
+
+fn gitlab(env: &Env) -> CiContext {
+    CiContext {
+        kind: CiKind::GitLab,
+        // In a merged-results pipeline CI_COMMIT_SHA is the merge; the source
+        // branch's head is the commit under review.
+        sha: env
+            .get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA")
+            .or_else(|| env.get("CI_COMMIT_SHA"))
+            .map(str::to_string),
+        change_number: env.get("CI_MERGE_REQUEST_IID").and_then(|n| n.parse().ok()),
+        repository: env.get("CI_PROJECT_PATH").map(str::to_string),
+        source_url: env.get("CI_PROJECT_URL").map(str::to_string),
+        run_id: env.get("CI_PIPELINE_ID").map(str::to_string),
+    }
+}
+
+fn jenkins(env: &Env) -> CiContext {
+    CiContext {
+        kind: CiKind::Jenkins,
+        sha: env.get("GIT_COMMIT").map(str::to_string),
+        change_number: env.get("CHANGE_ID").and_then(|n| n.parse().ok()),
+        repository: None,
+        source_url: env.get("GIT_URL").map(strip_credentials),
+        run_id: env.get("BUILD_TAG").map(str::to_string),
+    }
+}
+
+/// The commit to tag: the CI's, else `git rev-parse HEAD` in the context.
+pub fn resolve_sha(ci: &CiContext, dir: &Path) -> Result<CommitSha, ConfigError> {
+    if let Some(sha) = &ci.sha {
+        return sha.parse();
+    }
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .map_err(|e| ConfigError::NoSha(format!("git could not run: {e}")))?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        let why = why.lines().next().unwrap_or("git rev-parse HEAD failed");
+        return Err(ConfigError::NoSha(why.trim().to_string()));
+    }
+    String::from_utf8_lossy(&out.stdout).trim().parse()
+}
+
+/// The `origin` remote of a checkout, without any credentials in it.
+pub fn git_source_url(dir: &Path) -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["remote", "get-url", "origin"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| strip_credentials(String::from_utf8_lossy(&out.stdout).trim()))
+        .filter(|u| !u.is_empty())
+}
+
+/// `https://user:token@host/x` → `https://host/x`: a URL's userinfo never leaves.
+pub fn strip_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "1111111111111111111111111111111111111111";
+    const MERGE: &str = "2222222222222222222222222222222222222222";
+
+    #[test]
+    fn github_pull_request_uses_the_head_sha_not_the_merge_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let event = dir.path().join("event.json");
+        std::fs::write(
+            &event,
+            format!(r#"{{"pull_request":{{"number":42,"head":{{"sha":"{HEAD}"}}}}}}"#),
+        )
+        .unwrap();
+        let env: Env = [
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+            ("GITHUB_SHA", MERGE),
+            ("GITHUB_REPOSITORY", "acme/fn"),
+        ]
+        .into_iter()
+        .collect();
+        let ci = CiContext::detect(&env).unwrap();
+        assert_eq!(ci.kind, CiKind::GitHub);
+        assert_eq!(ci.sha.as_deref(), Some(HEAD));
+        assert_eq!(ci.change_number, Some(42));
+        assert_eq!(ci.source_url.as_deref(), Some("https://github.com/acme/fn"));
+    }
+
+    #[test]
+    fn github_push_uses_github_sha() {
+        let env: Env = [
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_EVENT_NAME", "push"),
+            ("GITHUB_SHA", MERGE),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(CiContext::detect(&env).unwrap().sha.as_deref(), Some(MERGE));
+    }
+
+    #[test]
+    fn unreadable_pull_request_payload_is_a_config_error() {
+        let env: Env = [
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", "/nonexistent/event.json"),
+        ]
+        .into_iter()
+        .collect();
+        let err = CiContext::detect(&env).unwrap_err().to_string();
+        assert!(err.contains("GITHUB_EVENT_PATH"), "{err}");
+    }
+
+    #[test]
+    fn gitlab_and_jenkins() {
+        let env: Env = [
+            ("GITLAB_CI", "true"),
+            ("CI_COMMIT_SHA", MERGE),
+            ("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", HEAD),
+            ("CI_MERGE_REQUEST_IID", "7"),
+        ]
+        .into_iter()
+        .collect();
+        let ci = CiContext::detect(&env).unwrap();
+        assert_eq!(
+            (ci.kind, ci.sha.as_deref(), ci.change_number),
+            (CiKind::GitLab, Some(HEAD), Some(7))
+        );
+
+        let env: Env = [
+            ("JENKINS_URL", "https://ci.example"),
+            ("GIT_COMMIT", HEAD),
+            ("CHANGE_ID", "9"),
+            ("GIT_URL", "https://bot:s3cret@git.example/acme/fn.git"),
+        ]
+        .into_iter()
+        .collect();
+        let ci = CiContext::detect(&env).unwrap();
+        assert_eq!(ci.kind, CiKind::Jenkins);
+        assert_eq!(
+            ci.source_url.as_deref(),
+            Some("https://git.example/acme/fn.git")
+        );
+    }
+
+    #[test]
+    fn git_is_the_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        let none = CiContext::detect(&Env::default()).unwrap();
+        let err = resolve_sha(&none, dir.path()).unwrap_err().to_string();
+        assert!(err.contains("no commit SHA found"), "{err}");
+        let git = |args: &[&str]| {
+            assert!(
+                Command::new("git")
+                    .arg("-C")
+                    .arg(dir.path())
+                    .args(args)
+                    .output()
+                    .unwrap()
+                    .status
+                    .success()
+            );
+        };
+        git(&["init", "-q"]);
+        git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ]);
+        let sha = resolve_sha(&none, dir.path()).unwrap();
+        assert_eq!(sha.as_str().len(), 40);
+    }
+
+    #[test]
+    fn credentials_are_stripped_from_urls() {
+        assert_eq!(strip_credentials("https://x:tok@h/a"), "https://h/a");
+        assert_eq!(strip_credentials("https://h/a"), "https://h/a");
+        assert_eq!(strip_credentials("git@h:a/b.git"), "git@h:a/b.git");
+    }
+}

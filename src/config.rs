@@ -1,0 +1,537 @@
+//! Validated configuration: every value the pipeline uses, checked before any
+//! side effect. The stages never see a raw string they would have to re-check.
+
+use crate::ci::CiContext;
+use crate::cli::{BuildArgs, OutputFormat, ProgressArg, TagMutabilityArg};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// A user error in a flag, an environment variable or a file named by one.
+/// Its text says what is wrong and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "unknown platform '{0}': Lambda runs linux/amd64 (x86_64) and linux/arm64 (arm64); \
+         pass --platforms linux/amd64,linux/arm64 or a subset"
+    )]
+    UnknownPlatform(String),
+    #[error("no platform to build: pass --platforms linux/amd64, linux/arm64 or both")]
+    NoPlatform,
+    #[error(
+        "'{0}' is not a valid ECR repository name: use lowercase letters, digits and . _ - / \
+         (2 to 256 characters, starting and ending with a letter or digit), e.g. my-team/my-function"
+    )]
+    RepositoryName(String),
+    #[error(
+        "'{0}' is not a full commit SHA: lambda-ship tags images with the 40-character hex \
+         commit; pass --sha $(git rev-parse HEAD)"
+    )]
+    Sha(String),
+    #[error(
+        "no commit SHA found: pass --sha, run inside a CI job, or run from a git checkout \
+         ({0})"
+    )]
+    NoSha(String),
+    #[error("the build context '{0}' is not a directory: pass --context DIR")]
+    Context(String),
+    #[error(
+        "no Dockerfile at '{0}': pass --file PATH, or --context DIR for a directory that has one"
+    )]
+    Dockerfile(String),
+    #[error("'{0}' is not a build argument: write --build-arg NAME=VALUE")]
+    BuildArg(String),
+    #[error(
+        "'{0}' is not a builder: write --builder PLATFORM=ENDPOINT, e.g. \
+         linux/arm64=unix:///run/arm64/docker.sock, linux/arm64=tcp://arm-host:2376 or \
+         linux/arm64=ssh://user@arm-host"
+    )]
+    Builder(String),
+    #[error("two builders are named for {0}: keep one --builder per platform")]
+    DuplicateBuilder(Platform),
+    #[error("'{0}' is not a registry host: write HOST or HOST:PORT, without a scheme or path")]
+    Registry(String),
+    #[error("the build target '{0}' is not a valid stage name")]
+    Target(String),
+}
+
+/// A Lambda architecture and the Docker platform that builds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Platform {
+    Amd64,
+    Arm64,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 2] = [Platform::Amd64, Platform::Arm64];
+
+    /// The Docker platform string, `linux/amd64`.
+    pub fn docker(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "linux/amd64",
+            Platform::Arm64 => "linux/arm64",
+        }
+    }
+
+    /// The architecture as an image config and the OCI spec name it.
+    pub fn oci_arch(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "amd64",
+            Platform::Arm64 => "arm64",
+        }
+    }
+
+    /// The architecture as Lambda names it, also the suffix of the image tag.
+    pub fn lambda_arch(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "x86_64",
+            Platform::Arm64 => "arm64",
+        }
+    }
+
+    /// The machine name a kernel reports (`uname -m`, binfmt's qemu-<machine>).
+    pub fn machine(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "x86_64",
+            Platform::Arm64 => "aarch64",
+        }
+    }
+
+    /// Reads an engine's or a kernel's name for an architecture.
+    pub fn from_machine(name: &str) -> Option<Platform> {
+        match name {
+            "x86_64" | "amd64" => Some(Platform::Amd64),
+            "aarch64" | "arm64" => Some(Platform::Arm64),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.docker())
+    }
+}
+
+impl serde::Serialize for Platform {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.docker())
+    }
+}
+
+impl FromStr for Platform {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let name = s.trim();
+        let arch = name.strip_prefix("linux/").unwrap_or(name);
+        match arch {
+            "amd64" | "x86_64" => Ok(Platform::Amd64),
+            "arm64" | "aarch64" | "arm64/v8" => Ok(Platform::Arm64),
+            _ => Err(ConfigError::UnknownPlatform(s.to_string())),
+        }
+    }
+}
+
+/// A full 40-hex commit SHA, lowercase.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct CommitSha(String);
+
+impl CommitSha {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CommitSha {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for CommitSha {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let sha = s.trim();
+        if sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(CommitSha(sha.to_ascii_lowercase()))
+        } else {
+            Err(ConfigError::Sha(s.to_string()))
+        }
+    }
+}
+
+/// An ECR repository name: `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*`,
+/// 2 to 256 characters.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct RepositoryName(String);
+
+impl RepositoryName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RepositoryName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for RepositoryName {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let component_ok = |c: &str| {
+            let b = c.as_bytes();
+            !b.is_empty()
+                && b.first().is_some_and(u8::is_ascii_alphanumeric)
+                && b.last().is_some_and(u8::is_ascii_alphanumeric)
+                && b.iter().all(|&ch| {
+                    ch.is_ascii_lowercase() || ch.is_ascii_digit() || b"._-".contains(&ch)
+                })
+                && b.windows(2)
+                    .all(|w| !(b"._-".contains(&w[0]) && b"._-".contains(&w[1])))
+        };
+        if (2..=256).contains(&s.len()) && s.split('/').all(component_ok) {
+            Ok(RepositoryName(s.to_string()))
+        } else {
+            Err(ConfigError::RepositoryName(s.to_string()))
+        }
+    }
+}
+
+/// Where a platform is built.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// The local engine: DOCKER_HOST, or the default socket.
+    Local,
+    /// `unix:///path/docker.sock`
+    Unix(PathBuf),
+    /// `tcp://host:port`, with TLS when DOCKER_TLS_VERIFY is set.
+    Tcp(String),
+    /// `ssh://user@host[:port]`
+    Ssh(String),
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Local => f.write_str("local engine"),
+            Endpoint::Unix(p) => write!(f, "unix://{}", p.display()),
+            Endpoint::Tcp(a) | Endpoint::Ssh(a) => f.write_str(a),
+        }
+    }
+}
+
+impl FromStr for Endpoint {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || ConfigError::Builder(s.to_string());
+        if let Some(path) = s.strip_prefix("unix://") {
+            if !path.starts_with('/') {
+                return Err(bad());
+            }
+            return Ok(Endpoint::Unix(PathBuf::from(path)));
+        }
+        for scheme in ["tcp://", "ssh://"] {
+            if let Some(rest) = s.strip_prefix(scheme) {
+                let host = rest.trim_end_matches('/');
+                if host.is_empty() || host.contains(char::is_whitespace) || host.contains('/') {
+                    return Err(bad());
+                }
+                return Ok(if scheme == "tcp://" {
+                    Endpoint::Tcp(s.trim_end_matches('/').to_string())
+                } else {
+                    Endpoint::Ssh(s.trim_end_matches('/').to_string())
+                });
+            }
+        }
+        Err(bad())
+    }
+}
+
+/// How a repository that lambda-ship creates treats an existing tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TagMutability {
+    Immutable,
+    Mutable,
+}
+
+/// How progress is shown on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// indicatif bars, one per platform.
+    Tty,
+    /// Timestamped lines.
+    Plain,
+    /// Timestamped lines, and each platform's log in a `::group::`.
+    GitHub,
+}
+
+/// Everything `lambda-ship build` needs, validated.
+#[derive(Debug, Clone)]
+pub struct BuildConfig {
+    pub repository: RepositoryName,
+    pub context: PathBuf,
+    /// The Dockerfile on disk.
+    pub dockerfile: PathBuf,
+    pub platforms: Vec<Platform>,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub builders: BTreeMap<Platform, Endpoint>,
+    pub registry_override: Option<String>,
+    pub sha: CommitSha,
+    /// The repository's web address, for the image's source label.
+    pub source_url: Option<String>,
+    pub force_rebuild: bool,
+    pub tag_mutability: TagMutability,
+    pub region: Option<String>,
+    pub output: OutputFormat,
+    pub progress: ProgressMode,
+}
+
+impl BuildConfig {
+    /// Validates the raw arguments against the CI context that the environment gives.
+    pub fn from_args(args: BuildArgs, ci: &CiContext) -> Result<Self, ConfigError> {
+        let repository: RepositoryName = args.repository.parse()?;
+
+        let mut platforms = Vec::new();
+        for p in args.platforms.iter().filter(|p| !p.trim().is_empty()) {
+            let platform: Platform = p.parse()?;
+            if !platforms.contains(&platform) {
+                platforms.push(platform);
+            }
+        }
+        if platforms.is_empty() {
+            return Err(ConfigError::NoPlatform);
+        }
+
+        let mut build_args = BTreeMap::new();
+        for arg in args.build_args.iter().filter(|a| !a.is_empty()) {
+            let (k, v) = parse_build_arg(arg)?;
+            build_args.insert(k, v);
+        }
+
+        let mut builders = BTreeMap::new();
+        for b in args.builders.iter().filter(|b| !b.trim().is_empty()) {
+            let (platform, endpoint) = b
+                .split_once('=')
+                .ok_or_else(|| ConfigError::Builder(b.clone()))?;
+            let platform: Platform = platform.parse()?;
+            let endpoint: Endpoint = endpoint.trim().parse()?;
+            if builders.insert(platform, endpoint).is_some() {
+                return Err(ConfigError::DuplicateBuilder(platform));
+            }
+        }
+
+        if let Some(target) = &args.target {
+            let ok = !target.is_empty()
+                && target
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !ok {
+                return Err(ConfigError::Target(target.clone()));
+            }
+        }
+
+        let registry_override = args.registry.map(|r| parse_registry(&r)).transpose()?;
+
+        if !args.context.is_dir() {
+            return Err(ConfigError::Context(args.context.display().to_string()));
+        }
+        let context = args
+            .context
+            .canonicalize()
+            .map_err(|_| ConfigError::Context(args.context.display().to_string()))?;
+        let dockerfile = match &args.file {
+            Some(f) => f.clone(),
+            None => context.join("Dockerfile"),
+        };
+        if !dockerfile.is_file() {
+            return Err(ConfigError::Dockerfile(dockerfile.display().to_string()));
+        }
+        let dockerfile = dockerfile
+            .canonicalize()
+            .map_err(|_| ConfigError::Dockerfile(dockerfile.display().to_string()))?;
+
+        let sha = match &args.sha {
+            Some(s) => s.parse()?,
+            None => crate::ci::resolve_sha(ci, &context)?,
+        };
+
+        let source_url = ci
+            .source_url
+            .clone()
+            .or_else(|| crate::ci::git_source_url(&context));
+        Ok(BuildConfig {
+            repository,
+            context,
+            dockerfile,
+            platforms,
+            build_args,
+            target: args.target,
+            builders,
+            registry_override,
+            sha,
+            source_url,
+            force_rebuild: args.force_rebuild,
+            tag_mutability: match args.tag_mutability {
+                TagMutabilityArg::Immutable => TagMutability::Immutable,
+                TagMutabilityArg::Mutable => TagMutability::Mutable,
+            },
+            region: args.region,
+            output: args.output,
+            progress: match args.progress {
+                ProgressArg::Tty => ProgressMode::Tty,
+                ProgressArg::Plain => ProgressMode::Plain,
+                ProgressArg::Auto if ci.kind == crate::ci::CiKind::GitHub => ProgressMode::GitHub,
+                ProgressArg::Auto if ci.kind.is_ci() => ProgressMode::Plain,
+                ProgressArg::Auto => {
+                    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                        ProgressMode::Tty
+                    } else {
+                        ProgressMode::Plain
+                    }
+                }
+            },
+        })
+    }
+
+    /// The engine a platform is built on.
+    pub fn endpoint(&self, platform: Platform) -> Endpoint {
+        self.builders
+            .get(&platform)
+            .cloned()
+            .unwrap_or(Endpoint::Local)
+    }
+}
+
+fn parse_build_arg(arg: &str) -> Result<(String, String), ConfigError> {
+    let (k, v) = arg
+        .split_once('=')
+        .ok_or_else(|| ConfigError::BuildArg(arg.to_string()))?;
+    let name_ok = k
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !name_ok {
+        return Err(ConfigError::BuildArg(arg.to_string()));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+/// `HOST[:PORT]`: a DNS name or IPv4 address, with an optional port.
+fn parse_registry(s: &str) -> Result<String, ConfigError> {
+    let bad = || ConfigError::Registry(s.to_string());
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (s, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+    if host_ok && port_ok {
+        Ok(s.to_string())
+    } else {
+        Err(bad())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platforms_parse_in_docker_and_lambda_spellings() {
+        for s in ["linux/amd64", "amd64", "x86_64"] {
+            assert_eq!(s.parse::<Platform>().unwrap(), Platform::Amd64);
+        }
+        for s in ["linux/arm64", "arm64", "aarch64", "linux/arm64/v8"] {
+            assert_eq!(s.parse::<Platform>().unwrap(), Platform::Arm64);
+        }
+        let err = "linux/s390x".parse::<Platform>().unwrap_err().to_string();
+        assert!(
+            err.contains("linux/s390x") && err.contains("linux/amd64"),
+            "{err}"
+        );
+        assert_eq!(Platform::Amd64.lambda_arch(), "x86_64");
+        assert_eq!(Platform::Arm64.lambda_arch(), "arm64");
+    }
+
+    #[test]
+    fn sha_must_be_40_hex() {
+        let sha = "0123456789ABCDEF0123456789abcdef01234567";
+        assert_eq!(
+            sha.parse::<CommitSha>().unwrap().as_str(),
+            sha.to_ascii_lowercase()
+        );
+        for bad in ["abc123", "g123456789abcdef0123456789abcdef01234567", ""] {
+            let err = bad.parse::<CommitSha>().unwrap_err().to_string();
+            assert!(err.contains("40-character"), "{err}");
+        }
+    }
+
+    #[test]
+    fn repository_names_follow_ecr_rules() {
+        for ok in ["my-function", "team/my_function", "a1", "a.b-c_d/e"] {
+            assert!(ok.parse::<RepositoryName>().is_ok(), "{ok}");
+        }
+        for bad in [
+            "My-Function",
+            "-lead",
+            "trail-",
+            "a//b",
+            "a__b",
+            "x",
+            "a b",
+            "/abs",
+        ] {
+            assert!(bad.parse::<RepositoryName>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn endpoints_parse() {
+        assert_eq!(
+            "unix:///run/arm/docker.sock".parse::<Endpoint>().unwrap(),
+            Endpoint::Unix(PathBuf::from("/run/arm/docker.sock"))
+        );
+        assert_eq!(
+            "tcp://arm-host:2376".parse::<Endpoint>().unwrap(),
+            Endpoint::Tcp("tcp://arm-host:2376".into())
+        );
+        assert_eq!(
+            "ssh://ci@arm-host".parse::<Endpoint>().unwrap(),
+            Endpoint::Ssh("ssh://ci@arm-host".into())
+        );
+        for bad in [
+            "http://x",
+            "unix://relative.sock",
+            "tcp://",
+            "arm-host:2376",
+        ] {
+            assert!(bad.parse::<Endpoint>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn build_args_and_registries() {
+        assert_eq!(
+            parse_build_arg("GREETING=hello=world").unwrap(),
+            ("GREETING".into(), "hello=world".into())
+        );
+        assert!(parse_build_arg("NOVALUE").is_err());
+        assert!(parse_build_arg("1BAD=x").is_err());
+        assert!(parse_registry("127.0.0.1:5000").is_ok());
+        assert!(parse_registry("123456789012.dkr.ecr.eu-west-1.amazonaws.com").is_ok());
+        assert!(parse_registry("https://x").is_err());
+        assert!(parse_registry("host:0").is_err());
+        assert!(parse_registry("host/path").is_err());
+    }
+}

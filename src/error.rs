@@ -1,0 +1,76 @@
+//! The errors a run ends with, and the exit code each gives: 2 for bad usage
+//! or configuration (found before anything was changed), 1 for a stage that failed.
+
+use crate::aws::AwsConfigError;
+use crate::build::BuildError;
+use crate::build::context::ContextError;
+use crate::build::engine::EngineError;
+use crate::config::ConfigError;
+use crate::registry::TooLarge;
+use crate::registry::ecr::EcrError;
+use crate::registry::manifest::ManifestError;
+use crate::registry::push::PushError;
+use crate::report::ImageReport;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Aws(#[from] AwsConfigError),
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The flags ask for something the repository's state forbids.
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Ecr(#[from] EcrError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// One or more platforms failed; the others' results are kept.
+    #[error("{}", platforms_message(.failed, .done))]
+    Platforms {
+        failed: Vec<PlatformError>,
+        done: Vec<ImageReport>,
+    },
+}
+
+/// Why one platform's image did not make it.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
+    #[error(transparent)]
+    Push(#[from] PushError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+}
+
+fn platforms_message(failed: &[PlatformError], done: &[ImageReport]) -> String {
+    let mut lines: Vec<String> = failed.iter().map(ToString::to_string).collect();
+    for image in done {
+        lines.push(format!(
+            "{} was pushed as {} ({}).",
+            image.platform, image.image_uri, image.digest
+        ));
+    }
+    lines.push("Nothing was deployed.".to_string());
+    lines.join("\n")
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_)
+            | Error::Aws(_)
+            | Error::Context(_)
+            | Error::Engine(_)
+            | Error::Conflict(_) => 2,
+            Error::Ecr(_) | Error::Manifest(_) | Error::Platforms { .. } => 1,
+        }
+    }
+}

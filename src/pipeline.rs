@@ -1,0 +1,273 @@
+//! The build half of the pipeline, in order, and nothing else: check the
+//! farm, make sure of the repository, reuse what is pushed already, then build,
+//! push and verify each platform concurrently, each on its own engine.
+
+use crate::build::context::BuildContext;
+use crate::build::engine::{Engine, Support};
+use crate::build::{self, BuildSpec};
+use crate::config::{BuildConfig, Endpoint, Platform, TagMutability};
+use crate::error::{Error, PlatformError};
+use crate::progress::{PlatformEvent, Progress};
+use crate::registry::ecr::{Ecr, Repository};
+use crate::registry::manifest::RegistryReader;
+use crate::registry::{self, ImageRef, RegistryCredentials, push};
+use crate::report::{BuildReport, ImageReport};
+use futures_util::future::{join_all, try_join_all};
+use std::collections::{BTreeMap, HashMap};
+
+pub async fn build(
+    config: &BuildConfig,
+    sdk: &aws_config::SdkConfig,
+    progress: &Progress,
+) -> Result<BuildReport, Error> {
+    // Everything that can be wrong with the input is found before anything changes.
+    let context = BuildContext::new(&config.context, &config.dockerfile)?;
+    let engines = connect_farm(config, progress).await?;
+
+    let ecr = Ecr::new(sdk);
+    progress.stage(&format!("ECR repository {}", config.repository));
+    let repository = ecr
+        .ensure_repository(&config.repository, config.tag_mutability)
+        .await?;
+    if repository.created {
+        progress.stage(&format!("created {}", repository.uri));
+    }
+    let credentials = ecr.credentials().await?;
+    let registry = config
+        .registry_override
+        .clone()
+        .unwrap_or_else(|| repository.registry().to_string());
+    let reader = RegistryReader::new(&registry, &credentials);
+    let target = |platform: Platform| ImageRef {
+        registry: registry.clone(),
+        repository: repository.name.clone(),
+        tag: format!("{}-{}", config.sha, platform.lambda_arch()),
+    };
+
+    // A commit pushed already is not built again.
+    let existing = try_join_all(config.platforms.iter().map(|&p| {
+        let image = target(p);
+        let reader = &reader;
+        async move { reader.digest(&image).await.map(|d| (p, d)) }
+    }))
+    .await?;
+    let existing: BTreeMap<Platform, String> = existing
+        .into_iter()
+        .filter_map(|(p, d)| d.map(|d| (p, d)))
+        .collect();
+    if config.force_rebuild
+        && repository.mutability == TagMutability::Immutable
+        && !existing.is_empty()
+    {
+        return Err(immutable_conflict(
+            &repository,
+            existing.keys().map(|&p| target(p)),
+        ));
+    }
+
+    let jobs = config.platforms.iter().map(|&platform| {
+        let image = target(platform);
+        let reuse = !config.force_rebuild && existing.contains_key(&platform);
+        let engine = &engines[&config.endpoint(platform)];
+        let spec = BuildSpec {
+            platform,
+            context: context.clone(),
+            build_args: config.build_args.clone(),
+            target: config.target.clone(),
+            labels: labels(config),
+            tag: format!("lambda-ship/{}:{}", repository.name, image.tag),
+        };
+        let (reader, credentials, repository) = (&reader, &credentials, &repository);
+        async move {
+            if reuse {
+                reuse_image(reader, repository, &image, platform, progress).await
+            } else {
+                ship_image(
+                    engine,
+                    &spec,
+                    reader,
+                    credentials,
+                    repository,
+                    &image,
+                    progress,
+                )
+                .await
+            }
+        }
+    });
+    let results = join_all(jobs).await;
+
+    let (mut done, mut failed) = (Vec::new(), Vec::new());
+    for r in results {
+        match r {
+            Ok(image) => done.push(image),
+            Err(e) => failed.push(e),
+        }
+    }
+    if !failed.is_empty() {
+        return Err(Error::Platforms { failed, done });
+    }
+    Ok(BuildReport {
+        commit: config.sha.clone(),
+        repository,
+        registry,
+        images: done,
+    })
+}
+
+/// Connects to each engine of the farm once, and checks that each can build
+/// the platforms it is given.
+async fn connect_farm(
+    config: &BuildConfig,
+    progress: &Progress,
+) -> Result<HashMap<Endpoint, Engine>, Error> {
+    let mut endpoints: Vec<Endpoint> = config
+        .platforms
+        .iter()
+        .map(|&p| config.endpoint(p))
+        .collect();
+    endpoints.dedup();
+    endpoints.sort_by_key(ToString::to_string);
+    endpoints.dedup();
+    let connected = try_join_all(
+        endpoints
+            .into_iter()
+            .map(|e| async move { Engine::connect(&e).await.map(|engine| (e, engine)) }),
+    )
+    .await?;
+    let engines: HashMap<Endpoint, Engine> = connected.into_iter().collect();
+    for &platform in &config.platforms {
+        let engine = &engines[&config.endpoint(platform)];
+        let how = match engine.check(platform)? {
+            Support::Native => "native",
+            Support::Emulated => "QEMU emulation",
+            Support::Unknown => "a remote engine of another architecture: needs emulation there",
+            Support::No => "no support",
+        };
+        progress.stage(&format!(
+            "{platform} → {} (API {}, {}; {how})",
+            engine.name, engine.api_version, engine.arch
+        ));
+    }
+    Ok(engines)
+}
+
+/// The OCI labels every image carries.
+fn labels(config: &BuildConfig) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::from([(
+        "org.opencontainers.image.revision".to_string(),
+        config.sha.to_string(),
+    )]);
+    if let Some(source) = &config.source_url {
+        labels.insert(
+            "org.opencontainers.image.source".to_string(),
+            source.clone(),
+        );
+    }
+    labels
+}
+
+fn immutable_conflict(repository: &Repository, tags: impl Iterator<Item = ImageRef>) -> Error {
+    let tags: Vec<String> = tags.map(|t| t.tag).collect();
+    Error::Conflict(format!(
+        "--force-rebuild cannot replace {} in {}: the repository's tags are IMMUTABLE, so a \
+         pushed tag can never point at another image. Drop --force-rebuild to reuse the pushed \
+         images, delete the tags first (aws ecr batch-delete-image --repository-name {} \
+         --image-ids imageTag={}), or make the repository's tags MUTABLE",
+        tags.join(" and "),
+        repository.uri,
+        repository.name,
+        tags.first().map_or("", String::as_str),
+    ))
+}
+
+async fn reuse_image(
+    reader: &RegistryReader,
+    repository: &Repository,
+    image: &ImageRef,
+    platform: Platform,
+    progress: &Progress,
+) -> Result<ImageReport, PlatformError> {
+    let verified = reader.verify(image, platform).await?;
+    progress.platform(
+        platform,
+        PlatformEvent::Reused {
+            digest: verified.digest.clone(),
+        },
+    );
+    Ok(image_report(
+        repository, image, platform, verified, None, true, None, 0.0, 0.0,
+    ))
+}
+
+async fn ship_image(
+    engine: &Engine,
+    spec: &BuildSpec,
+    reader: &RegistryReader,
+    credentials: &RegistryCredentials,
+    repository: &Repository,
+    image: &ImageRef,
+    progress: &Progress,
+) -> Result<ImageReport, PlatformError> {
+    let platform = spec.platform;
+    let built = build::build(engine, spec, progress).await?;
+    registry::check_size(platform, built.size)?;
+    let push_seconds = push::push(
+        engine,
+        platform,
+        &built.image_id,
+        image,
+        credentials,
+        progress,
+    )
+    .await?;
+    let verified = reader.verify(image, platform).await?;
+    progress.platform(
+        platform,
+        PlatformEvent::Pushed {
+            digest: verified.digest.clone(),
+            seconds: push_seconds,
+        },
+    );
+    Ok(image_report(
+        repository,
+        image,
+        platform,
+        verified,
+        Some(built.size),
+        false,
+        Some(engine.name.clone()),
+        built.seconds,
+        push_seconds,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn image_report(
+    repository: &Repository,
+    image: &ImageRef,
+    platform: Platform,
+    verified: registry::manifest::VerifiedImage,
+    size: Option<u64>,
+    reused: bool,
+    engine: Option<String>,
+    build_seconds: f64,
+    push_seconds: f64,
+) -> ImageReport {
+    ImageReport {
+        platform,
+        architecture: platform.lambda_arch(),
+        image_uri: format!("{}:{}", repository.uri, image.tag),
+        deploy_uri: format!("{}@{}", repository.uri, verified.digest),
+        pushed_to: image.to_string(),
+        tag: image.tag.clone(),
+        digest: verified.digest,
+        media_type: verified.media_type,
+        compressed_size: verified.compressed_size,
+        size,
+        reused,
+        engine,
+        build_seconds,
+        push_seconds,
+    }
+}

@@ -1,0 +1,373 @@
+//! Progress on long work, on stderr: an indicatif bar per platform on a
+//! terminal, plain timestamped lines in CI, and on GitHub Actions each
+//! platform's build log folded in a `::group::`. One type, three modes, so the
+//! stages report without knowing where the words go.
+
+use crate::config::{Platform, ProgressMode};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// What happened to one platform's image.
+#[derive(Debug, Clone)]
+pub enum PlatformEvent {
+    /// The build started on this engine.
+    Building {
+        engine: String,
+    },
+    /// A build step started.
+    Step(String),
+    /// A line the build printed.
+    Log(String),
+    Built {
+        size: u64,
+        seconds: f64,
+    },
+    /// The tag exists already: nothing is built.
+    Reused {
+        digest: String,
+    },
+    Pushing {
+        done: u64,
+        total: u64,
+    },
+    Pushed {
+        digest: String,
+        seconds: f64,
+    },
+    Failed(String),
+}
+
+#[derive(Clone)]
+pub struct Progress {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    mode: ProgressMode,
+    started: Instant,
+    state: Mutex<State>,
+    multi: Option<MultiProgress>,
+}
+
+#[derive(Default)]
+struct State {
+    bars: BTreeMap<Platform, ProgressBar>,
+    /// GitHub mode: each platform's log, printed in a group when it ends.
+    logs: BTreeMap<Platform, Vec<String>>,
+    /// Plain modes: when push progress was last printed, and at what fraction.
+    last_push: BTreeMap<Platform, (Instant, u64)>,
+    /// A capturing reporter keeps its lines here instead of printing them.
+    captured: Option<Vec<String>>,
+}
+
+impl Progress {
+    pub fn new(mode: ProgressMode) -> Self {
+        Self::with_sink(mode, false)
+    }
+
+    /// A reporter that keeps its lines instead of printing them (tests).
+    pub fn capture(mode: ProgressMode) -> Self {
+        Self::with_sink(mode, true)
+    }
+
+    fn with_sink(mode: ProgressMode, capture: bool) -> Self {
+        let multi = (mode == ProgressMode::Tty && !capture)
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        let state = State {
+            captured: capture.then(Vec::new),
+            ..State::default()
+        };
+        Progress {
+            inner: Arc::new(Inner {
+                mode,
+                started: Instant::now(),
+                state: Mutex::new(state),
+                multi,
+            }),
+        }
+    }
+
+    /// The lines a capturing reporter kept.
+    pub fn captured(&self) -> Vec<String> {
+        self.lock().captured.clone().unwrap_or_default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A message about the run as a whole.
+    pub fn stage(&self, message: &str) {
+        let line = self.stamp(message);
+        let mut state = self.lock();
+        emit(&mut state, self.inner.multi.as_ref(), line);
+    }
+
+    pub fn platform(&self, platform: Platform, event: PlatformEvent) {
+        match self.inner.mode {
+            ProgressMode::Tty => self.tty(platform, event),
+            ProgressMode::Plain | ProgressMode::GitHub => self.plain(platform, event),
+        }
+    }
+
+    fn stamp(&self, message: &str) -> String {
+        let now = time::OffsetDateTime::now_utc();
+        let clock = now
+            .format(time::macros::format_description!(
+                "[hour]:[minute]:[second]"
+            ))
+            .unwrap_or_default();
+        format!(
+            "[{clock} +{:.1}s] {message}",
+            self.inner.started.elapsed().as_secs_f64()
+        )
+    }
+
+    fn plain(&self, platform: Platform, event: PlatformEvent) {
+        let github = self.inner.mode == ProgressMode::GitHub;
+        let mut state = self.lock();
+        let line = match event {
+            PlatformEvent::Building { engine } => format!("{platform}: building on {engine}"),
+            PlatformEvent::Step(step) => {
+                if github {
+                    state
+                        .logs
+                        .entry(platform)
+                        .or_default()
+                        .push(format!("#{step}"));
+                }
+                format!("{platform}: {step}")
+            }
+            PlatformEvent::Log(text) => {
+                if github {
+                    state.logs.entry(platform).or_default().push(text);
+                    return;
+                }
+                format!("{platform} | {text}")
+            }
+            PlatformEvent::Built { size, seconds } => {
+                self.flush_group(&mut state, platform, "build log");
+                format!("{platform}: built, {} in {seconds:.1}s", human_bytes(size))
+            }
+            PlatformEvent::Reused { digest } => {
+                format!("{platform}: tag exists, reusing {digest}")
+            }
+            PlatformEvent::Pushing { done, total } => {
+                let now = Instant::now();
+                let quarter = if total > 0 { done * 4 / total } else { 0 };
+                let due = match state.last_push.get(&platform) {
+                    Some((at, q)) => {
+                        quarter > *q || now.duration_since(*at) > Duration::from_secs(5)
+                    }
+                    None => true,
+                };
+                if !due {
+                    return;
+                }
+                state.last_push.insert(platform, (now, quarter));
+                format!(
+                    "{platform}: pushing {} / {}",
+                    human_bytes(done),
+                    human_bytes(total)
+                )
+            }
+            PlatformEvent::Pushed { digest, seconds } => {
+                format!("{platform}: pushed {digest} in {seconds:.1}s")
+            }
+            PlatformEvent::Failed(why) => {
+                self.flush_group(&mut state, platform, "build log");
+                format!("{platform}: failed: {why}")
+            }
+        };
+        let line = self.stamp(&line);
+        emit(&mut state, None, line);
+    }
+
+    /// GitHub mode: prints a platform's kept log folded in a group.
+    fn flush_group(&self, state: &mut State, platform: Platform, title: &str) {
+        if let Some(lines) = state.logs.remove(&platform) {
+            emit(state, None, format!("::group::{platform} {title}"));
+            for l in lines {
+                emit(state, None, escape_workflow_command(&l));
+            }
+            emit(state, None, "::endgroup::".to_string());
+        }
+    }
+
+    fn tty(&self, platform: Platform, event: PlatformEvent) {
+        let Some(multi) = &self.inner.multi else {
+            // A capturing reporter in tty mode: keep plain lines.
+            return self.plain(platform, event);
+        };
+        let mut state = self.lock();
+        let bar = state
+            .bars
+            .entry(platform)
+            .or_insert_with(|| {
+                let bar = multi.add(ProgressBar::new_spinner());
+                bar.set_style(spinner_style());
+                bar.set_prefix(platform.to_string());
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            })
+            .clone();
+        drop(state);
+        match event {
+            PlatformEvent::Building { engine } => bar.set_message(format!("building on {engine}")),
+            PlatformEvent::Step(step) => bar.set_message(step),
+            PlatformEvent::Log(_) => {}
+            PlatformEvent::Built { size, seconds } => {
+                bar.set_message(format!("built, {} in {seconds:.1}s", human_bytes(size)))
+            }
+            PlatformEvent::Reused { digest } => {
+                bar.finish_with_message(format!("tag exists, reusing {digest}"))
+            }
+            PlatformEvent::Pushing { done, total } => {
+                if bar.length() != Some(total) {
+                    bar.set_style(bytes_style());
+                    bar.set_length(total);
+                    bar.set_message("pushing");
+                }
+                bar.set_position(done);
+            }
+            PlatformEvent::Pushed { digest, seconds } => {
+                bar.set_style(spinner_style());
+                bar.finish_with_message(format!("pushed {digest} in {seconds:.1}s"))
+            }
+            PlatformEvent::Failed(why) => {
+                bar.set_style(spinner_style());
+                bar.abandon_with_message(format!("failed: {}", first_line(&why)))
+            }
+        }
+    }
+}
+
+fn emit(state: &mut State, multi: Option<&MultiProgress>, line: String) {
+    if let Some(captured) = &mut state.captured {
+        captured.push(line);
+        return;
+    }
+    match multi {
+        Some(m) => {
+            let _ = m.println(&line);
+        }
+        None => {
+            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        }
+    }
+}
+
+/// A line of build output must not be read by the runner as a workflow command.
+fn escape_workflow_command(line: &str) -> String {
+    if line.trim_start().starts_with("::") {
+        format!(" {line}")
+    } else {
+        line.to_string()
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {prefix:12} {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+fn bytes_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{spinner} {prefix:12} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ")
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_lines_are_timestamped() {
+        let p = Progress::capture(ProgressMode::Plain);
+        p.stage("ensuring repository");
+        p.platform(
+            Platform::Arm64,
+            PlatformEvent::Step("[2/6] RUN make".into()),
+        );
+        p.platform(Platform::Arm64, PlatformEvent::Log("compiling".into()));
+        let lines = p.captured();
+        assert_eq!(lines.len(), 3);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.starts_with('[') && l.contains("s] ")),
+            "{lines:?}"
+        );
+        assert!(lines[2].ends_with("linux/arm64 | compiling"));
+    }
+
+    #[test]
+    fn github_folds_each_platform_log_in_a_group() {
+        let p = Progress::capture(ProgressMode::GitHub);
+        p.platform(
+            Platform::Amd64,
+            PlatformEvent::Step("[1/2] COPY a b".into()),
+        );
+        p.platform(
+            Platform::Amd64,
+            PlatformEvent::Log("::error::not a command".into()),
+        );
+        p.platform(
+            Platform::Amd64,
+            PlatformEvent::Built {
+                size: 2_000_000,
+                seconds: 1.0,
+            },
+        );
+        let lines = p.captured();
+        let start = lines
+            .iter()
+            .position(|l| l == "::group::linux/amd64 build log")
+            .unwrap();
+        assert_eq!(lines[start + 2], " ::error::not a command");
+        assert_eq!(lines[start + 3], "::endgroup::");
+        assert!(lines.last().unwrap().contains("built, 2.0 MB"));
+    }
+
+    #[test]
+    fn push_progress_is_throttled_in_plain_mode() {
+        let p = Progress::capture(ProgressMode::Plain);
+        for done in (0..=100).map(|i| i * 1000) {
+            p.platform(
+                Platform::Amd64,
+                PlatformEvent::Pushing {
+                    done,
+                    total: 100_000,
+                },
+            );
+        }
+        assert_eq!(p.captured().len(), 5, "{:?}", p.captured());
+    }
+}

@@ -1,0 +1,187 @@
+//! Amazon ECR through its API: the repository, created if missing, and the
+//! authorization token the push uses.
+
+use super::RegistryCredentials;
+use crate::config::{RepositoryName, TagMutability};
+use aws_sdk_ecr::error::DisplayErrorContext;
+use aws_sdk_ecr::types::{
+    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
+};
+use base64::Engine as _;
+use secrecy::SecretString;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EcrError {
+    #[error("ECR {operation} failed: {message}")]
+    Api {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("ECR returned {0}")]
+    Malformed(&'static str),
+}
+
+fn api<E: std::error::Error>(operation: &'static str) -> impl FnOnce(E) -> EcrError {
+    move |e| EcrError::Api {
+        operation,
+        message: DisplayErrorContext(&e).to_string(),
+    }
+}
+
+/// The repository that receives the images.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Repository {
+    pub name: String,
+    /// `<account>.dkr.ecr.<region>.amazonaws.com/<name>`
+    pub uri: String,
+    pub mutability: TagMutability,
+    /// Whether this run created it.
+    pub created: bool,
+}
+
+impl Repository {
+    /// The registry host part of the URI.
+    pub fn registry(&self) -> &str {
+        self.uri.split('/').next().unwrap_or(&self.uri)
+    }
+}
+
+pub struct Ecr {
+    client: aws_sdk_ecr::Client,
+}
+
+impl Ecr {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Ecr {
+            client: aws_sdk_ecr::Client::new(sdk),
+        }
+    }
+
+    /// Finds the repository, or creates it with scan on push, AES256 encryption
+    /// and the tag mutability asked for.
+    pub async fn ensure_repository(
+        &self,
+        name: &RepositoryName,
+        mutability: TagMutability,
+    ) -> Result<Repository, EcrError> {
+        let found = self
+            .client
+            .describe_repositories()
+            .repository_names(name.as_str())
+            .send()
+            .await;
+        let (repo, created) = match found {
+            Ok(out) => (
+                out.repositories.unwrap_or_default().into_iter().next(),
+                false,
+            ),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_repository_not_found_exception()) =>
+            {
+                let out = self
+                    .client
+                    .create_repository()
+                    .repository_name(name.as_str())
+                    .image_tag_mutability(match mutability {
+                        TagMutability::Immutable => ImageTagMutability::Immutable,
+                        TagMutability::Mutable => ImageTagMutability::Mutable,
+                    })
+                    .image_scanning_configuration(
+                        ImageScanningConfiguration::builder()
+                            .scan_on_push(true)
+                            .build(),
+                    )
+                    .encryption_configuration(
+                        EncryptionConfiguration::builder()
+                            .encryption_type(EncryptionType::Aes256)
+                            .build()
+                            .map_err(api("CreateRepository"))?,
+                    )
+                    .send()
+                    .await;
+                match out {
+                    Ok(out) => (out.repository, true),
+                    // Another job created it meanwhile.
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_repository_already_exists_exception()) =>
+                    {
+                        return Box::pin(self.ensure_repository(name, mutability)).await;
+                    }
+                    Err(e) => return Err(api("CreateRepository")(e)),
+                }
+            }
+            Err(e) => return Err(api("DescribeRepositories")(e)),
+        };
+        let repo = repo.ok_or(EcrError::Malformed("no repository"))?;
+        Ok(Repository {
+            name: name.to_string(),
+            uri: repo
+                .repository_uri
+                .ok_or(EcrError::Malformed("a repository without a URI"))?,
+            mutability: match repo.image_tag_mutability {
+                Some(ImageTagMutability::Mutable) => TagMutability::Mutable,
+                _ => TagMutability::Immutable,
+            },
+            created,
+        })
+    }
+
+    /// A token for the registries this principal may push to.
+    pub async fn credentials(&self) -> Result<RegistryCredentials, EcrError> {
+        let out = self
+            .client
+            .get_authorization_token()
+            .send()
+            .await
+            .map_err(api("GetAuthorizationToken"))?;
+        let token = out
+            .authorization_data()
+            .first()
+            .and_then(|d| d.authorization_token())
+            .ok_or(EcrError::Malformed("no authorization token"))?;
+        decode_token(token)
+    }
+}
+
+/// An ECR token is base64 of `user:password`.
+fn decode_token(token: &str) -> Result<RegistryCredentials, EcrError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(token.trim())
+        .map_err(|_| EcrError::Malformed("an authorization token that is not base64"))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| EcrError::Malformed("an authorization token that is not text"))?;
+    let (user, password) = text
+        .split_once(':')
+        .ok_or(EcrError::Malformed("an authorization token without a user"))?;
+    Ok(RegistryCredentials {
+        username: user.to_string(),
+        password: SecretString::from(password.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn tokens_decode_to_user_and_password() {
+        let c = decode_token("QVdTOjEyMzQ1Njc4OTAxMi1hdXRoLXRva2Vu").unwrap();
+        assert_eq!(c.username, "AWS");
+        assert_eq!(c.password.expose_secret(), "123456789012-auth-token");
+        assert!(decode_token("not base64!").is_err());
+    }
+
+    #[test]
+    fn registry_is_the_uri_host() {
+        let r = Repository {
+            name: "fn".into(),
+            uri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/fn".into(),
+            mutability: TagMutability::Immutable,
+            created: false,
+        };
+        assert_eq!(r.registry(), "123456789012.dkr.ecr.eu-west-1.amazonaws.com");
+    }
+}

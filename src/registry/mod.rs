@@ -1,0 +1,88 @@
+//! The push stage: the ECR repository and its token, the push of each image
+//! through the engine that built it, and the read-back of what the registry holds.
+
+pub mod ecr;
+pub mod manifest;
+pub mod push;
+
+use secrecy::SecretString;
+use std::fmt;
+
+/// Lambda's limit on an image's uncompressed size.
+pub const LAMBDA_MAX_IMAGE_BYTES: u64 = 10 * 1024 * 1024 * 1024;
+
+/// Where an image goes: `registry/repository:tag`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    pub registry: String,
+    pub repository: String,
+    pub tag: String,
+}
+
+impl ImageRef {
+    /// `registry/repository`, the name the engine pushes.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.registry, self.repository)
+    }
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}:{}", self.registry, self.repository, self.tag)
+    }
+}
+
+/// Basic credentials for a registry, as ECR issues them (user `AWS`).
+#[derive(Clone)]
+pub struct RegistryCredentials {
+    pub username: String,
+    pub password: SecretString,
+}
+
+impl fmt::Debug for RegistryCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RegistryCredentials({}, [redacted])", self.username)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{platform}: the image is {} uncompressed; Lambda accepts at most 10 GiB. Make it smaller \
+     (a multi-stage build, fewer layers, .dockerignore) before pushing",
+    crate::progress::human_bytes(*.size)
+)]
+pub struct TooLarge {
+    pub platform: crate::config::Platform,
+    pub size: u64,
+}
+
+/// Refuses an image Lambda would refuse, before it is pushed.
+pub fn check_size(platform: crate::config::Platform, size: u64) -> Result<(), TooLarge> {
+    if size > LAMBDA_MAX_IMAGE_BYTES {
+        Err(TooLarge { platform, size })
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Platform;
+
+    #[test]
+    fn images_over_10_gib_are_refused() {
+        assert!(check_size(Platform::Arm64, LAMBDA_MAX_IMAGE_BYTES).is_ok());
+        let err = check_size(Platform::Arm64, LAMBDA_MAX_IMAGE_BYTES + 1).unwrap_err();
+        assert!(err.to_string().contains("at most 10 GiB"), "{err}");
+    }
+
+    #[test]
+    fn credentials_never_print_the_password() {
+        let c = RegistryCredentials {
+            username: "AWS".into(),
+            password: SecretString::from("hunter2-password"),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}
