@@ -160,7 +160,7 @@ impl Progress {
             }
             PlatformEvent::Pushing { done, total } => {
                 let now = Instant::now();
-                let quarter = if total > 0 { done * 4 / total } else { 0 };
+                let quarter = (done * 4).checked_div(total).unwrap_or(0);
                 let due = match state.last_push.get(&platform) {
                     Some((at, q)) => {
                         quarter > *q || now.duration_since(*at) > Duration::from_secs(5)

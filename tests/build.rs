@@ -1,0 +1,329 @@
+//! `lambda-ship build` against the real test bed: two Docker engines, QEMU,
+//! the distribution registry and moto's ECR.
+
+mod common;
+
+use common::*;
+use sha2::{Digest, Sha256};
+
+#[test]
+fn both_architectures_are_pushed_as_single_image_manifests() {
+    let repo = unique("both");
+    let sha = random_sha();
+    let (report, _) = build_ok(
+        lambda_ship()
+            .args(["build", "--repository", &repo, "--sha", &sha])
+            .arg("--context")
+            .arg(fixture()),
+    );
+
+    assert_eq!(report["commit"], sha);
+    for (arch, oci_arch) in [("x86_64", "amd64"), ("arm64", "arm64")] {
+        let img = image(&report, arch);
+        let tag = format!("{sha}-{arch}");
+        assert_eq!(img["tag"], tag);
+        assert_eq!(img["reused"], false);
+
+        let raw = registry_get(&format!("{repo}/manifests/{tag}"), MANIFEST_TYPES);
+        let m: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+        assert_eq!(
+            m["mediaType"],
+            "application/vnd.docker.distribution.manifest.v2+json"
+        );
+        assert!(m.get("manifests").is_none(), "a single image, not an index");
+        let digest = format!("sha256:{:x}", Sha256::digest(&raw));
+        assert_eq!(img["digest"], digest.as_str());
+        assert_eq!(
+            img["deploy_uri"],
+            format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/{repo}@{digest}").as_str()
+        );
+
+        let config: serde_json::Value =
+            serde_json::from_slice(&blob(&repo, m["config"]["digest"].as_str().unwrap())).unwrap();
+        assert_eq!(config["architecture"], oci_arch);
+        assert_eq!(config["os"], "linux");
+        assert_eq!(
+            config["config"]["Labels"]["org.opencontainers.image.revision"],
+            sha.as_str()
+        );
+    }
+
+    // The repository lambda-ship created is as a Lambda source should be.
+    let described = aws(&["ecr", "describe-repositories", "--repository-names", &repo]);
+    let r = &described["repositories"][0];
+    assert_eq!(r["imageTagMutability"], "IMMUTABLE");
+    assert_eq!(r["imageScanningConfiguration"]["scanOnPush"], true);
+    assert_eq!(r["encryptionConfiguration"]["encryptionType"], "AES256");
+}
+
+#[test]
+fn dockerignore_keeps_the_secret_and_the_large_folder_out_of_every_layer() {
+    let repo = unique("ignore");
+    let sha = random_sha();
+    build_ok(
+        lambda_ship()
+            .args([
+                "build",
+                "--repository",
+                &repo,
+                "--sha",
+                &sha,
+                "--platforms",
+                "linux/amd64",
+            ])
+            .arg("--context")
+            .arg(fixture()),
+    );
+    let paths = layer_paths(&repo, &format!("{sha}-x86_64"));
+    assert!(
+        paths.iter().any(|p| p.ends_with("var/task/handler.sh")),
+        "{paths:?}"
+    );
+    assert!(!paths.iter().any(|p| p.contains("secret.env")), "{paths:?}");
+    assert!(
+        !paths.iter().any(|p| p.contains("node_modules")),
+        "{paths:?}"
+    );
+}
+
+#[test]
+fn arm64_builds_on_the_second_engine_when_a_builder_names_it() {
+    let repo = unique("farm");
+    let head = random_sha();
+    let merge = random_sha();
+    // A GitHub pull_request run: the tag is the PR head, not the merge commit.
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        format!(r#"{{"pull_request":{{"number":7,"head":{{"sha":"{head}"}}}}}}"#),
+    )
+    .unwrap();
+    let (report, stderr) = build_ok(
+        lambda_ship()
+            .args(["build", "--repository", &repo])
+            .arg("--context")
+            .arg(fixture())
+            .arg(format!("--builder=linux/arm64=unix://{ENGINE_B}"))
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", "pull_request")
+            .env("GITHUB_EVENT_PATH", &event)
+            .env("GITHUB_SHA", &merge)
+            .env_remove("LAMBDA_SHIP_PROGRESS"),
+    );
+    assert_eq!(report["commit"], head.as_str());
+    assert_eq!(
+        image(&report, "arm64")["engine"],
+        format!("unix://{ENGINE_B}").as_str()
+    );
+    assert_eq!(
+        image(&report, "x86_64")["engine"],
+        format!("unix://{ENGINE_A}").as_str()
+    );
+
+    let arm_tag = format!("lambda-ship/{repo}:{head}-arm64");
+    let amd_tag = format!("lambda-ship/{repo}:{head}-x86_64");
+    assert!(
+        docker(ENGINE_B, &["image", "inspect", &arm_tag])
+            .status
+            .success()
+    );
+    assert!(
+        !docker(ENGINE_A, &["image", "inspect", &arm_tag])
+            .status
+            .success()
+    );
+    assert!(
+        docker(ENGINE_A, &["image", "inspect", &amd_tag])
+            .status
+            .success()
+    );
+    assert!(
+        !docker(ENGINE_B, &["image", "inspect", &amd_tag])
+            .status
+            .success()
+    );
+
+    // The farm spans two engine versions, and GitHub gets each log in a group.
+    assert!(
+        stderr.contains("API 1.41") && stderr.contains("API 1.45"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("::group::linux/arm64 build log"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("::endgroup::"), "{stderr}");
+}
+
+#[test]
+fn a_rerun_of_the_same_commit_builds_nothing_and_returns_the_same_digests() {
+    let repo = unique("rerun");
+    let sha = random_sha();
+    let run = || {
+        build_ok(
+            lambda_ship()
+                .args(["build", "--repository", &repo, "--sha", &sha])
+                .arg("--context")
+                .arg(fixture()),
+        )
+    };
+    let (first, _) = run();
+    let (second, stderr) = run();
+    for arch in ["x86_64", "arm64"] {
+        assert_eq!(
+            image(&first, arch)["digest"],
+            image(&second, arch)["digest"]
+        );
+        assert_eq!(image(&second, arch)["reused"], true);
+    }
+    assert!(
+        !stderr.contains("building on"),
+        "nothing is built:\n{stderr}"
+    );
+}
+
+#[test]
+fn force_rebuild_explains_immutable_tags_and_rebuilds_mutable_ones() {
+    let sha = random_sha();
+    let build = |repo: &str| {
+        let mut cmd = lambda_ship();
+        cmd.args([
+            "build",
+            "--repository",
+            repo,
+            "--sha",
+            &sha,
+            "--platforms",
+            "linux/amd64",
+        ])
+        .arg("--context")
+        .arg(fixture());
+        cmd
+    };
+    let immutable = unique("immutable");
+    build_ok(&mut build(&immutable));
+    let stderr = fails_with(build(&immutable).arg("--force-rebuild"), 2);
+    assert!(
+        stderr.contains("IMMUTABLE") && stderr.contains("--force-rebuild"),
+        "{stderr}"
+    );
+
+    let mutable = unique("mutable");
+    build_ok(build(&mutable).args(["--tag-mutability", "mutable"]));
+    let (report, _) = build_ok(build(&mutable).arg("--force-rebuild"));
+    assert_eq!(image(&report, "x86_64")["reused"], false);
+}
+
+/// A context whose Dockerfile is given, with the fixture's busybox beside it.
+fn context_with(dockerfile: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("busybox")).unwrap();
+    for arch in ["amd64", "arm64"] {
+        std::fs::copy(
+            fixture().join("busybox").join(arch),
+            dir.path().join("busybox").join(arch),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    dir
+}
+
+#[test]
+fn a_failing_run_step_is_named_with_its_last_output() {
+    let ctx = context_with(
+        "FROM scratch\nARG TARGETARCH\nCOPY busybox/${TARGETARCH} /bin/busybox\n\
+         RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo compiling-widget; echo broken-dependency >&2; exit 3\"]\n",
+    );
+    let stderr = fails_with(
+        lambda_ship()
+            .args([
+                "build",
+                "--repository",
+                &unique("failing"),
+                "--sha",
+                &random_sha(),
+                "--platforms",
+                "linux/arm64",
+            ])
+            .arg("--context")
+            .arg(ctx.path()),
+        1,
+    );
+    let error = &stderr[stderr.find("error:").expect("an error line")..];
+    assert!(error.contains("linux/arm64: step '[2/2] RUN"), "{error}");
+    assert!(
+        error.contains("compiling-widget") && error.contains("broken-dependency"),
+        "{error}"
+    );
+    assert!(error.contains("Nothing was deployed"), "{error}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error_with_exit_code_2_before_anything_is_done() {
+    let repo = unique("bad");
+    let sha = random_sha();
+    let empty = tempfile::tempdir().unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--context".into(), empty.path().display().to_string()],
+            "no Dockerfile at",
+        ),
+        (
+            vec!["--platforms".into(), "linux/s390x".into()],
+            "unknown platform 'linux/s390x'",
+        ),
+        (
+            vec![
+                "--builder".into(),
+                "linux/arm64=unix:///nonexistent/docker.sock".into(),
+            ],
+            "cannot reach the Docker engine at unix:///nonexistent/docker.sock",
+        ),
+        (
+            vec!["--builder".into(), "linux/arm64=http://host".into()],
+            "is not a builder",
+        ),
+        (
+            vec!["--sha".into(), "abc123".into()],
+            "not a full commit SHA",
+        ),
+        (
+            vec!["--repository".into(), "Bad_Name".into()],
+            "not a valid ECR repository name",
+        ),
+    ];
+    for (args, expected) in cases {
+        // The good values come from the environment; a flag overrides its variable.
+        let mut cmd = lambda_ship();
+        cmd.arg("build")
+            .env("LAMBDA_SHIP_REPOSITORY", &repo)
+            .env("LAMBDA_SHIP_SHA", &sha)
+            .env("LAMBDA_SHIP_CONTEXT", fixture())
+            .args(&args);
+        let stderr = fails_with(&mut cmd, 2);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        let error_lines = stderr
+            .lines()
+            .skip_while(|l| !l.starts_with("error:"))
+            .count();
+        assert_eq!(error_lines, 1, "one paragraph: {stderr}");
+    }
+    // Nothing was created for any of them.
+    let out = std::process::Command::new("aws")
+        .args([
+            "--endpoint-url",
+            &format!("http://{MOTO}"),
+            "ecr",
+            "describe-repositories",
+            "--repository-names",
+            &repo,
+        ])
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the repository must not exist");
+}

@@ -1,0 +1,202 @@
+//! The test bed the integration tests run against (tests/testbed/up starts it),
+//! and helpers to drive the real binary and look at what it left behind.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const ENGINE_A: &str = "/var/run/docker.sock";
+pub const ENGINE_B: &str = "/var/run/lambda-ship-farm/docker.sock";
+pub const REGISTRY: &str = "127.0.0.1:5000";
+pub const MOTO: &str = "127.0.0.1:5050";
+/// Moto's ECR token is always base64("AWS:123456789012-auth-token").
+pub const REGISTRY_AUTH: &str = "AWS:123456789012-auth-token";
+
+/// Fails loudly, never skips, when a part of the test bed is missing.
+pub fn require_testbed() {
+    let mut missing = Vec::new();
+    for sock in [ENGINE_A, ENGINE_B] {
+        if UnixStream::connect(sock).is_err() {
+            missing.push(format!("a Docker engine on {sock}"));
+        }
+    }
+    for (what, addr) in [("the registry", REGISTRY), ("moto", MOTO)] {
+        let reachable = addr
+            .parse()
+            .ok()
+            .and_then(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).ok())
+            .is_some();
+        if !reachable {
+            missing.push(format!("{what} on {addr}"));
+        }
+    }
+    for arch in ["amd64", "arm64"] {
+        if !fixture().join("busybox").join(arch).is_file() {
+            missing.push(format!("the fixture's busybox for {arch}"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the test bed is not running (missing: {}). Start it with: sudo tests/testbed/up",
+        missing.join(", ")
+    );
+}
+
+pub fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/function")
+}
+
+/// The binary, with a clean environment pointed at the test bed.
+pub fn lambda_ship() -> Command {
+    require_testbed();
+    let mut cmd = Command::cargo_bin("lambda-ship").expect("the lambda-ship binary");
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::var("HOME").unwrap_or_default())
+        .env("DOCKER_HOST", format!("unix://{ENGINE_A}"))
+        .env("AWS_ENDPOINT_URL", format!("http://{MOTO}"))
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("LAMBDA_SHIP_REGISTRY", REGISTRY)
+        .env("LAMBDA_SHIP_PROGRESS", "plain")
+        .timeout(Duration::from_secs(600));
+    cmd
+}
+
+/// A name no other test or run uses.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+/// A fresh 40-hex commit SHA.
+pub fn random_sha() -> String {
+    let a = uuid::Uuid::new_v4().simple().to_string();
+    let b = uuid::Uuid::new_v4().simple().to_string();
+    format!("{a}{}", &b[..8])
+}
+
+/// GET from the registry's API, as a client other than lambda-ship sees it.
+pub fn registry_get(path: &str, accept: &str) -> Vec<u8> {
+    let out = std::process::Command::new("curl")
+        .args(["-fsSL", "-u", REGISTRY_AUTH, "-H"])
+        .arg(format!("Accept: {accept}"))
+        .arg(format!("http://{REGISTRY}/v2/{path}"))
+        .output()
+        .expect("curl runs");
+    assert!(
+        out.status.success(),
+        "GET {path}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+pub const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, \
+    application/vnd.oci.image.manifest.v1+json, \
+    application/vnd.docker.distribution.manifest.list.v2+json, \
+    application/vnd.oci.image.index.v1+json";
+
+pub fn manifest(repo: &str, reference: &str) -> serde_json::Value {
+    let raw = registry_get(&format!("{repo}/manifests/{reference}"), MANIFEST_TYPES);
+    serde_json::from_slice(&raw).expect("a JSON manifest")
+}
+
+pub fn blob(repo: &str, digest: &str) -> Vec<u8> {
+    registry_get(&format!("{repo}/blobs/{digest}"), "*/*")
+}
+
+/// The paths in every layer of an image, as the registry holds it.
+pub fn layer_paths(repo: &str, tag: &str) -> Vec<String> {
+    let m = manifest(repo, tag);
+    let mut paths = Vec::new();
+    for layer in m["layers"].as_array().expect("layers") {
+        let digest = layer["digest"].as_str().expect("digest");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("layer.tgz");
+        std::fs::write(&file, blob(repo, digest)).unwrap();
+        let out = std::process::Command::new("tar")
+            .arg("tzf")
+            .arg(&file)
+            .output()
+            .expect("tar runs");
+        assert!(out.status.success());
+        paths.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_string),
+        );
+    }
+    paths
+}
+
+/// The docker CLI against one engine.
+pub fn docker(socket: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("docker")
+        .arg("-H")
+        .arg(format!("unix://{socket}"))
+        .args(args)
+        .output()
+        .expect("the docker CLI runs")
+}
+
+/// The AWS CLI against moto.
+pub fn aws(args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new("aws")
+        .args([
+            "--endpoint-url",
+            &format!("http://{MOTO}"),
+            "--output",
+            "json",
+        ])
+        .args(args)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .expect("the AWS CLI runs (tests/testbed/up installs it)");
+    assert!(
+        out.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON from the AWS CLI")
+}
+
+/// Runs a build to success and returns its JSON report.
+pub fn build_ok(cmd: &mut Command) -> (serde_json::Value, String) {
+    let out = cmd.args(["--output", "json"]).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        out.status.success(),
+        "lambda-ship build failed ({:?}):\n{stderr}",
+        out.status.code()
+    );
+    let report = serde_json::from_slice(&out.stdout).expect("a JSON report on stdout");
+    (report, stderr)
+}
+
+/// The image of one architecture in a report.
+pub fn image<'a>(report: &'a serde_json::Value, arch: &str) -> &'a serde_json::Value {
+    report["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .find(|i| i["architecture"] == arch)
+        .unwrap_or_else(|| panic!("no {arch} image in {report}"))
+}
+
+/// Runs a command that must fail with `code` and returns its stderr.
+pub fn fails_with(cmd: &mut Command, code: i32) -> String {
+    let out = cmd.output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(code), "stderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "a panic:\n{stderr}");
+    stderr
+}
