@@ -10,12 +10,7 @@ use sha2::{Digest, Sha256};
 fn both_architectures_are_pushed_as_single_image_manifests() {
     let repo = unique("both");
     let sha = random_sha();
-    let (report, _) = build_ok(
-        lambda_ship()
-            .args(["build", "--repository", &repo, "--sha", &sha])
-            .arg("--context")
-            .arg(fixture()),
-    );
+    let (report, _) = build_ok(&mut build_fixture(&repo, &sha));
 
     assert_eq!(report["commit"], sha);
     for (arch, oci_arch) in [("x86_64", "amd64"), ("arm64", "arm64")] {
@@ -60,20 +55,7 @@ fn both_architectures_are_pushed_as_single_image_manifests() {
 fn dockerignore_keeps_the_secret_and_the_large_folder_out_of_every_layer() {
     let repo = unique("ignore");
     let sha = random_sha();
-    build_ok(
-        lambda_ship()
-            .args([
-                "build",
-                "--repository",
-                &repo,
-                "--sha",
-                &sha,
-                "--platforms",
-                "linux/amd64",
-            ])
-            .arg("--context")
-            .arg(fixture()),
-    );
+    build_ok(build_fixture(&repo, &sha).args(["--platforms", "linux/amd64"]));
     let paths = layer_paths(&repo, &format!("{sha}-x86_64"));
     assert!(
         paths.iter().any(|p| p.ends_with("var/task/handler.sh")),
@@ -104,11 +86,13 @@ fn arm64_builds_on_the_second_engine_when_a_builder_names_it() {
             .args(["build", "--repository", &repo])
             .arg("--context")
             .arg(fixture())
+            // No --sha: it comes from the pull_request event.
             .arg(format!("--builder=linux/arm64=unix://{ENGINE_B}"))
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_EVENT_NAME", "pull_request")
             .env("GITHUB_EVENT_PATH", &event)
             .env("GITHUB_SHA", &merge)
+            .env("GITHUB_REPOSITORY", "acme/widgets")
             .env_remove("LAMBDA_SHIP_PROGRESS"),
     );
     assert_eq!(report["commit"], head.as_str());
@@ -157,17 +141,81 @@ fn arm64_builds_on_the_second_engine_when_a_builder_names_it() {
 }
 
 #[test]
+fn a_tcp_builder_is_reached_with_mutual_tls_from_docker_cert_path() {
+    let repo = unique("tls");
+    let sha = random_sha();
+    let (report, _) = build_ok(
+        build_fixture(&repo, &sha)
+            .args(["--platforms", "linux/arm64"])
+            .arg(format!("--builder=linux/arm64=tcp://{ENGINE_B_TCP}"))
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", engine_b_tls()),
+    );
+    assert_eq!(
+        image(&report, "arm64")["engine"],
+        format!("tcp://{ENGINE_B_TCP}").as_str()
+    );
+    let tag = format!("lambda-ship/{repo}:{sha}-arm64");
+    assert!(
+        docker(ENGINE_B, &["image", "inspect", &tag])
+            .status
+            .success()
+    );
+
+    // Without the client certificate the engine refuses us, and we say so.
+    let stderr = fails_with(
+        build_fixture(&repo, &random_sha())
+            .args(["--platforms", "linux/arm64"])
+            .arg(format!("--builder=linux/arm64=tcp://{ENGINE_B_TCP}")),
+        2,
+    );
+    assert!(
+        stderr.contains(&format!(
+            "cannot reach the Docker engine at tcp://{ENGINE_B_TCP}"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_terminal_gets_a_progress_bar_per_platform() {
+    let repo = unique("tty");
+    let bin = assert_cmd::cargo::cargo_bin("lambda-ship");
+    let line = format!(
+        "{} build --repository {repo} --sha {} --context {} --progress auto",
+        bin.display(),
+        random_sha(),
+        fixture().display()
+    );
+    require_testbed();
+    // `script` gives the run a terminal, as a person's shell would.
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .envs(testbed_env())
+        .env_remove("LAMBDA_SHIP_PROGRESS")
+        .env("TERM", "xterm")
+        .output()
+        .expect("script runs");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    for platform in ["linux/amd64", "linux/arm64"] {
+        let bar = screen
+            .lines()
+            .any(|l| l.contains(platform) && l.contains("pushed sha256:"));
+        assert!(bar, "no finished bar for {platform}:\n{screen}");
+        assert!(
+            !screen.contains(&format!("{platform}: building on")),
+            "plain lines on a terminal:\n{screen}"
+        );
+    }
+}
+
+#[test]
 fn a_rerun_of_the_same_commit_builds_nothing_and_returns_the_same_digests() {
     let repo = unique("rerun");
     let sha = random_sha();
-    let run = || {
-        build_ok(
-            lambda_ship()
-                .args(["build", "--repository", &repo, "--sha", &sha])
-                .arg("--context")
-                .arg(fixture()),
-        )
-    };
+    let run = || build_ok(&mut build_fixture(&repo, &sha));
     let (first, _) = run();
     let (second, stderr) = run();
     for arch in ["x86_64", "arm64"] {
@@ -187,18 +235,8 @@ fn a_rerun_of_the_same_commit_builds_nothing_and_returns_the_same_digests() {
 fn force_rebuild_explains_immutable_tags_and_rebuilds_mutable_ones() {
     let sha = random_sha();
     let build = |repo: &str| {
-        let mut cmd = lambda_ship();
-        cmd.args([
-            "build",
-            "--repository",
-            repo,
-            "--sha",
-            &sha,
-            "--platforms",
-            "linux/amd64",
-        ])
-        .arg("--context")
-        .arg(fixture());
+        let mut cmd = build_fixture(repo, &sha);
+        cmd.args(["--platforms", "linux/amd64"]);
         cmd
     };
     let immutable = unique("immutable");
@@ -237,18 +275,8 @@ fn a_failing_run_step_is_named_with_its_last_output() {
          RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo compiling-widget; echo broken-dependency >&2; exit 3\"]\n",
     );
     let stderr = fails_with(
-        lambda_ship()
-            .args([
-                "build",
-                "--repository",
-                &unique("failing"),
-                "--sha",
-                &random_sha(),
-                "--platforms",
-                "linux/arm64",
-            ])
-            .arg("--context")
-            .arg(ctx.path()),
+        build_in(ctx.path(), &unique("failing"), &random_sha())
+            .args(["--platforms", "linux/arm64"]),
         1,
     );
     let error = &stderr[stderr.find("error:").expect("an error line")..];
@@ -311,19 +339,6 @@ fn bad_input_is_a_clear_error_with_exit_code_2_before_anything_is_done() {
         assert_eq!(error_lines, 1, "one paragraph: {stderr}");
     }
     // Nothing was created for any of them.
-    let out = std::process::Command::new("aws")
-        .args([
-            "--endpoint-url",
-            &format!("http://{MOTO}"),
-            "ecr",
-            "describe-repositories",
-            "--repository-names",
-            &repo,
-        ])
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .output()
-        .unwrap();
+    let out = aws_output(&["ecr", "describe-repositories", "--repository-names", &repo]);
     assert!(!out.status.success(), "the repository must not exist");
 }

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 pub const ENGINE_A: &str = "/var/run/docker.sock";
 pub const ENGINE_B: &str = "/var/run/lambda-ship-farm/docker.sock";
+/// Engine B also listens here, with mutual TLS.
+pub const ENGINE_B_TCP: &str = "127.0.0.1:2376";
 pub const REGISTRY: &str = "127.0.0.1:5000";
 pub const MOTO: &str = "127.0.0.1:5050";
 /// Moto's ECR token is always base64("AWS:123456789012-auth-token").
@@ -23,7 +25,11 @@ pub fn require_testbed() {
             missing.push(format!("a Docker engine on {sock}"));
         }
     }
-    for (what, addr) in [("the registry", REGISTRY), ("moto", MOTO)] {
+    for (what, addr) in [
+        ("the registry", REGISTRY),
+        ("moto", MOTO),
+        ("engine B's TLS endpoint", ENGINE_B_TCP),
+    ] {
         let reachable = addr
             .parse()
             .ok()
@@ -45,8 +51,30 @@ pub fn require_testbed() {
     );
 }
 
+/// The client certificate files for engine B's TLS endpoint (DOCKER_CERT_PATH).
+pub fn engine_b_tls() -> PathBuf {
+    let state = std::env::var("LAMBDA_SHIP_TESTBED_DIR")
+        .unwrap_or_else(|_| "/var/lib/lambda-ship-testbed".to_string());
+    Path::new(&state).join("engine-b/tls")
+}
+
 pub fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/function")
+}
+
+/// The environment every run gets: the test bed's engines, moto and registry.
+pub fn testbed_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("HOME", std::env::var("HOME").unwrap_or_default()),
+        ("DOCKER_HOST", format!("unix://{ENGINE_A}")),
+        ("AWS_ENDPOINT_URL", format!("http://{MOTO}")),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("LAMBDA_SHIP_REGISTRY", REGISTRY.into()),
+        ("LAMBDA_SHIP_PROGRESS", "plain".into()),
+    ]
 }
 
 /// The binary, with a clean environment pointed at the test bed.
@@ -54,17 +82,23 @@ pub fn lambda_ship() -> Command {
     require_testbed();
     let mut cmd = Command::cargo_bin("lambda-ship").expect("the lambda-ship binary");
     cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", std::env::var("HOME").unwrap_or_default())
-        .env("DOCKER_HOST", format!("unix://{ENGINE_A}"))
-        .env("AWS_ENDPOINT_URL", format!("http://{MOTO}"))
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("LAMBDA_SHIP_REGISTRY", REGISTRY)
-        .env("LAMBDA_SHIP_PROGRESS", "plain")
+        .envs(testbed_env())
         .timeout(Duration::from_secs(600));
     cmd
+}
+
+/// `lambda-ship build` of `context` into `repo` at `sha`.
+pub fn build_in(context: &Path, repo: &str, sha: &str) -> Command {
+    let mut cmd = lambda_ship();
+    cmd.args(["build", "--repository", repo, "--sha", sha])
+        .arg("--context")
+        .arg(context);
+    cmd
+}
+
+/// `lambda-ship build` of the fixture into `repo` at `sha`.
+pub fn build_fixture(repo: &str, sha: &str) -> Command {
+    build_in(&fixture(), repo, sha)
 }
 
 /// A name no other test or run uses.
@@ -147,8 +181,8 @@ pub fn docker(socket: &str, args: &[&str]) -> std::process::Output {
 }
 
 /// The AWS CLI against moto.
-pub fn aws(args: &[&str]) -> serde_json::Value {
-    let out = std::process::Command::new("aws")
+pub fn aws_output(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("aws")
         .args([
             "--endpoint-url",
             &format!("http://{MOTO}"),
@@ -160,7 +194,12 @@ pub fn aws(args: &[&str]) -> serde_json::Value {
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .output()
-        .expect("the AWS CLI runs (tests/testbed/up installs it)");
+        .expect("the AWS CLI runs (tests/testbed/up installs it)")
+}
+
+/// The AWS CLI against moto, which must succeed; its JSON answer.
+pub fn aws(args: &[&str]) -> serde_json::Value {
+    let out = aws_output(args);
     assert!(
         out.status.success(),
         "aws {args:?}: {}",
