@@ -32,10 +32,12 @@ stock() {
   local repo=$1 sha=$2
   aws ecr create-repository --repository-name "$repo" >/dev/null
   aws ecr get-login-password | "$docker_cli" login -u AWS --password-stdin "$registry" >/dev/null 2>&1
+  docker_start=$(now)
   "$docker_cli" build -q --platform linux/amd64 -t "$registry/$repo:$sha-x86_64" "$context" >/dev/null
   "$docker_cli" build -q --platform linux/arm64 -t "$registry/$repo:$sha-arm64" "$context" >/dev/null
   "$docker_cli" push -q "$registry/$repo:$sha-x86_64" >/dev/null
   "$docker_cli" push -q "$registry/$repo:$sha-arm64" >/dev/null
+  t_docker+=("$(awk -v a="$(now)" -v b="$docker_start" 'BEGIN {printf "%.3f", a - b}')")
 }
 
 ours() {
@@ -44,7 +46,7 @@ ours() {
     --registry "$registry" --progress plain >/dev/null 2>&1
 }
 
-declare -a t_stock t_ours
+declare -a t_stock t_ours t_docker
 for ((i = 1; i <= runs; i++)); do
   for who in stock ours; do
     cold
@@ -60,8 +62,11 @@ done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 m_stock=$(median "${t_stock[@]}")
 m_ours=$(median "${t_ours[@]}")
+m_docker=$(median "${t_docker[@]}")
 echo
 printf '%-40s %8s\n' "cold build + push, both architectures" "median"
 printf '%-40s %7.2fs\n' "docker build ×2 + docker push ×2" "$m_stock"
+printf '%-40s %7.2fs\n' "  of which the docker commands alone" "$m_docker"
 printf '%-40s %7.2fs\n' "lambda-ship build" "$m_ours"
 printf '%-40s %7.2f\n' "ratio (lambda-ship / stock)" "$(awk -v a="$m_ours" -v b="$m_stock" 'BEGIN {print a / b}')"
+printf '%-40s %7.2f\n' "ratio (lambda-ship / docker commands)" "$(awk -v a="$m_ours" -v b="$m_docker" 'BEGIN {print a / b}')"
