@@ -2,7 +2,10 @@
 //! region, credentials and endpoints (AWS_REGION, AWS_ENDPOINT_URL, profiles),
 //! with `--region` on top.
 
+use crate::identity::AssumedRole;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::config::Credentials;
+use secrecy::ExposeSecret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AwsConfigError {
@@ -18,8 +21,34 @@ pub enum AwsConfigError {
     Fips,
 }
 
+/// The configuration from the standard chain.
 pub async fn sdk_config(region: Option<&str>) -> Result<SdkConfig, AwsConfigError> {
+    load(region, None).await
+}
+
+/// The same configuration with the credentials of an assumed role.
+pub async fn sdk_config_with(
+    region: Option<&str>,
+    role: &AssumedRole,
+) -> Result<SdkConfig, AwsConfigError> {
+    let credentials = Credentials::new(
+        role.access_key_id.clone(),
+        role.secret_access_key.expose_secret().to_string(),
+        Some(role.session_token.expose_secret().to_string()),
+        role.expiration,
+        "lambda-ship-web-identity",
+    );
+    load(region, Some(credentials)).await
+}
+
+async fn load(
+    region: Option<&str>,
+    credentials: Option<Credentials>,
+) -> Result<SdkConfig, AwsConfigError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(credentials) = credentials {
+        loader = loader.credentials_provider(credentials);
+    }
     if let Some(region) = region {
         loader = loader.region(Region::new(region.to_string()));
     }

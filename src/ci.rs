@@ -118,7 +118,12 @@ fn github(env: &Env) -> Result<CiContext, ConfigError> {
         change_number,
         source_url: repository.as_ref().map(|r| format!("{server}/{r}")),
         repository,
-        run_id: env.get("GITHUB_RUN_ID").map(str::to_string),
+        run_id: env
+            .get("GITHUB_RUN_ID")
+            .map(|run| match env.get("GITHUB_RUN_ATTEMPT") {
+                Some(attempt) => format!("{run}-{attempt}"),
+                None => run.to_string(),
+            }),
     })
 }
 

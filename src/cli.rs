@@ -13,10 +13,16 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Build one single-architecture image per platform on the build farm and push
     /// them to ECR as <commit-sha>-x86_64 and <commit-sha>-arm64.
     Build(BuildArgs),
+    /// Build and push as `build` does, then update each Lambda function to the
+    /// image of its architecture by digest, wait until it is live, find its
+    /// function URL and smoke-test it.
+    Deploy(DeployArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -33,14 +39,10 @@ pub struct BuildArgs {
     #[arg(long, env = "LAMBDA_SHIP_FILE")]
     pub file: Option<PathBuf>,
 
-    /// Platforms to build, comma-separated.
-    #[arg(
-        long,
-        env = "LAMBDA_SHIP_PLATFORMS",
-        value_delimiter = ',',
-        default_value = "linux/amd64,linux/arm64"
-    )]
-    pub platforms: Vec<String>,
+    /// Platforms to build, comma-separated [default: linux/amd64,linux/arm64; for
+    /// deploy, the architectures of the functions].
+    #[arg(long, env = "LAMBDA_SHIP_PLATFORMS", value_delimiter = ',')]
+    pub platforms: Option<Vec<String>>,
 
     /// A build argument, K=V (repeatable).
     #[arg(
@@ -88,6 +90,67 @@ pub struct BuildArgs {
     /// How to show progress on stderr: bars on a terminal, plain lines in CI.
     #[arg(long, env = "LAMBDA_SHIP_PROGRESS", value_enum, default_value_t = ProgressArg::Auto)]
     pub progress: ProgressArg,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+
+    /// A function to update, NAME[:ARCH] (repeatable). NAME is a function name or
+    /// ARN; ARCH (x86_64 or arm64) defaults to the function's current architecture.
+    #[arg(
+        long = "function",
+        env = "LAMBDA_SHIP_FUNCTIONS",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub functions: Vec<String>,
+
+    /// IAM role to assume with the CI's OIDC token (AssumeRoleWithWebIdentity).
+    /// Without it, the standard AWS credential chain is used.
+    #[arg(long, env = "LAMBDA_SHIP_ROLE_ARN")]
+    pub role_arn: Option<String>,
+
+    /// Audience of the OIDC token requested from GitHub Actions.
+    #[arg(
+        long,
+        env = "LAMBDA_SHIP_AUDIENCE",
+        default_value = "sts.amazonaws.com"
+    )]
+    pub audience: String,
+
+    /// STS role session name [default: derived from the CI run].
+    #[arg(long, env = "LAMBDA_SHIP_ROLE_SESSION_NAME")]
+    pub role_session_name: Option<String>,
+
+    /// Environment variable that holds the OIDC token (a GitLab `id_tokens` entry).
+    #[arg(long, env = "LAMBDA_SHIP_WEB_IDENTITY_TOKEN_ENV")]
+    pub web_identity_token_env: Option<String>,
+
+    /// Publish a version, smoke-test it, and only then point this alias at it.
+    #[arg(long, env = "LAMBDA_SHIP_ALIAS")]
+    pub alias: Option<String>,
+
+    /// The smoke-test event: JSON, or @FILE.
+    #[arg(long, env = "LAMBDA_SHIP_SMOKE_EVENT", default_value = "{}")]
+    pub smoke_event: String,
+
+    /// Text the smoke-test response must contain.
+    #[arg(long, env = "LAMBDA_SHIP_SMOKE_EXPECT")]
+    pub smoke_expect: Option<String>,
+
+    /// Skip the smoke-test invocation.
+    #[arg(long, env = "LAMBDA_SHIP_NO_SMOKE")]
+    pub no_smoke: bool,
+
+    /// Write the whole run's report as JSON to this file, on success or failure.
+    #[arg(long, env = "LAMBDA_SHIP_REPORT_JSON")]
+    pub report_json: Option<PathBuf>,
+
+    /// How long to wait for each function update to become live, in seconds.
+    #[arg(long, env = "LAMBDA_SHIP_WAIT_TIMEOUT", default_value_t = 300)]
+    pub wait_timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,7 +2,7 @@
 //! side effect. The stages never see a raw string they would have to re-check.
 
 use crate::ci::CiContext;
-use crate::cli::{BuildArgs, OutputFormat, ProgressArg, TagMutabilityArg};
+use crate::cli::{BuildArgs, DeployArgs, OutputFormat, ProgressArg, TagMutabilityArg};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -54,6 +54,33 @@ pub enum ConfigError {
     Registry(String),
     #[error("the build target '{0}' is not a valid stage name")]
     Target(String),
+    #[error(
+        "'{0}' is not a function: write --function NAME[:ARCH], where NAME is a function name \
+         or ARN (letters, digits, - and _) and ARCH is x86_64 or arm64"
+    )]
+    Function(String),
+    #[error("--function {0} is given twice: name each function once")]
+    DuplicateFunction(String),
+    #[error(
+        "'{0}' is not an IAM role ARN: write arn:aws:iam::123456789012:role/NAME (the role the \
+         CI's OIDC identity may assume)"
+    )]
+    RoleArn(String),
+    #[error(
+        "'{0}' is not a valid role session name: use 2 to 64 letters, digits and + = , . @ - _"
+    )]
+    SessionName(String),
+    #[error("'{0}' is not a valid alias name: use letters, digits, - and _, not only digits")]
+    Alias(String),
+    #[error("--smoke-event is not JSON ({0}): pass a JSON document, or @FILE with one")]
+    SmokeEvent(String),
+    #[error(
+        "--platforms leaves out {platform}, which --function {function} needs: add it, or drop --platforms"
+    )]
+    MissingPlatform {
+        platform: Platform,
+        function: String,
+    },
 }
 
 /// A Lambda architecture and the Docker platform that builds it.
@@ -279,6 +306,8 @@ pub struct BuildConfig {
     /// The Dockerfile on disk.
     pub dockerfile: PathBuf,
     pub platforms: Vec<Platform>,
+    /// Whether `--platforms` was given (deploy otherwise builds what its functions need).
+    pub platforms_explicit: bool,
     pub build_args: BTreeMap<String, String>,
     pub target: Option<String>,
     pub builders: BTreeMap<Platform, Endpoint>,
@@ -298,8 +327,12 @@ impl BuildConfig {
     pub fn from_args(args: BuildArgs, ci: &CiContext) -> Result<Self, ConfigError> {
         let repository: RepositoryName = args.repository.parse()?;
 
+        let platforms_explicit = args.platforms.is_some();
+        let requested = args
+            .platforms
+            .unwrap_or_else(|| Platform::ALL.iter().map(ToString::to_string).collect());
         let mut platforms = Vec::new();
-        for p in args.platforms.iter().filter(|p| !p.trim().is_empty()) {
+        for p in requested.iter().filter(|p| !p.trim().is_empty()) {
             let platform: Platform = p.parse()?;
             if !platforms.contains(&platform) {
                 platforms.push(platform);
@@ -371,6 +404,7 @@ impl BuildConfig {
             context,
             dockerfile,
             platforms,
+            platforms_explicit,
             build_args,
             target: args.target,
             builders,
@@ -407,6 +441,196 @@ impl BuildConfig {
             .cloned()
             .unwrap_or(Endpoint::Local)
     }
+}
+
+/// A function to deploy and, when given, the architecture to deploy it as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionTarget {
+    /// A name, a partial ARN or a full ARN, unqualified.
+    pub name: String,
+    pub arch: Option<Platform>,
+}
+
+impl FromStr for FunctionTarget {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || ConfigError::Function(s.to_string());
+        let s = s.trim();
+        let (name, arch) = match s.rsplit_once(':') {
+            Some((name, suffix)) if !suffix.is_empty() => match suffix.parse::<Platform>() {
+                Ok(p) => (name, Some(p)),
+                Err(_) => (s, None),
+            },
+            _ => (s, None),
+        };
+        let re = regex::Regex::new(
+            r"^(arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:function:)?[a-zA-Z0-9_-]{1,64}$",
+        )
+        .map_err(|_| bad())?;
+        if re.is_match(name) {
+            Ok(FunctionTarget {
+                name: name.to_string(),
+                arch,
+            })
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+/// Where the CI's OIDC identity comes from and which role it assumes.
+#[derive(Debug, Clone)]
+pub struct RoleConfig {
+    pub arn: String,
+    pub audience: String,
+    pub session_name: String,
+    /// The variable that holds the token (GitLab `id_tokens`).
+    pub token_env: Option<String>,
+}
+
+/// The smoke-test invocation.
+#[derive(Debug, Clone)]
+pub struct SmokeConfig {
+    /// A JSON document.
+    pub event: String,
+    pub expect: Option<String>,
+}
+
+/// Everything `lambda-ship deploy` needs, validated.
+#[derive(Debug, Clone)]
+pub struct DeployConfig {
+    pub build: BuildConfig,
+    pub functions: Vec<FunctionTarget>,
+    pub role: Option<RoleConfig>,
+    pub alias: Option<String>,
+    pub smoke: Option<SmokeConfig>,
+    pub report_json: Option<PathBuf>,
+    pub wait_timeout: std::time::Duration,
+}
+
+impl DeployConfig {
+    pub fn from_args(args: DeployArgs, ci: &CiContext) -> Result<Self, ConfigError> {
+        let mut functions: Vec<FunctionTarget> = Vec::new();
+        for f in args.functions.iter().filter(|f| !f.trim().is_empty()) {
+            let target: FunctionTarget = f.parse()?;
+            if functions.iter().any(|t| t.name == target.name) {
+                return Err(ConfigError::DuplicateFunction(target.name));
+            }
+            functions.push(target);
+        }
+        let role = match args.role_arn {
+            Some(arn) => {
+                let re =
+                    regex::Regex::new(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+                        .map_err(|_| ConfigError::RoleArn(arn.clone()))?;
+                if !re.is_match(&arn) {
+                    return Err(ConfigError::RoleArn(arn));
+                }
+                let session_name = match args.role_session_name {
+                    Some(name) => {
+                        if !valid_session_name(&name) {
+                            return Err(ConfigError::SessionName(name));
+                        }
+                        name
+                    }
+                    None => session_name_for(ci),
+                };
+                Some(RoleConfig {
+                    arn,
+                    audience: args.audience,
+                    session_name,
+                    token_env: args.web_identity_token_env,
+                })
+            }
+            None => None,
+        };
+        if let Some(alias) = &args.alias {
+            let ok = (1..=128).contains(&alias.len())
+                && alias
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && !alias.bytes().all(|b| b.is_ascii_digit());
+            if !ok {
+                return Err(ConfigError::Alias(alias.clone()));
+            }
+        }
+        let smoke = if args.no_smoke {
+            None
+        } else {
+            Some(SmokeConfig {
+                event: read_event(&args.smoke_event)?,
+                expect: args.smoke_expect,
+            })
+        };
+        let build = BuildConfig::from_args(args.build, ci)?;
+        if build.platforms_explicit {
+            for f in &functions {
+                if let Some(p) = f.arch.filter(|p| !build.platforms.contains(p)) {
+                    return Err(ConfigError::MissingPlatform {
+                        platform: p,
+                        function: f.name.clone(),
+                    });
+                }
+            }
+        }
+        Ok(DeployConfig {
+            build,
+            functions,
+            role,
+            alias: args.alias,
+            smoke,
+            report_json: args.report_json,
+            wait_timeout: std::time::Duration::from_secs(args.wait_timeout.max(1)),
+        })
+    }
+}
+
+/// The smoke event: inline JSON, or `@FILE`; checked to be JSON.
+fn read_event(arg: &str) -> Result<String, ConfigError> {
+    let text = match arg.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::SmokeEvent(format!("cannot read {path}: {e}")))?,
+        None => arg.to_string(),
+    };
+    serde_json::from_str::<serde_json::Value>(&text)
+        .map_err(|e| ConfigError::SmokeEvent(e.to_string()))?;
+    Ok(text)
+}
+
+fn valid_session_name(name: &str) -> bool {
+    (2..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_".contains(&b))
+}
+
+/// A session name that says which CI run assumed the role, in STS's alphabet.
+pub fn session_name_for(ci: &CiContext) -> String {
+    let raw = match &ci.run_id {
+        Some(run) => format!("lambda-ship-{:?}-{run}", ci.kind).to_lowercase(),
+        None => format!(
+            "lambda-ship-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        ),
+    };
+    let mut name: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    while name.len() < 2 {
+        name.push('-');
+    }
+    name
 }
 
 fn parse_build_arg(arg: &str) -> Result<(String, String), ConfigError> {
@@ -518,6 +742,46 @@ mod tests {
         ] {
             assert!(bad.parse::<Endpoint>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn function_targets() {
+        let t: FunctionTarget = "orders:arm64".parse().unwrap();
+        assert_eq!((t.name.as_str(), t.arch), ("orders", Some(Platform::Arm64)));
+        let t: FunctionTarget = "orders".parse().unwrap();
+        assert_eq!((t.name.as_str(), t.arch), ("orders", None));
+        let arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders";
+        let t: FunctionTarget = format!("{arn}:x86_64").parse().unwrap();
+        assert_eq!((t.name.as_str(), t.arch), (arn, Some(Platform::Amd64)));
+        assert_eq!(arn.parse::<FunctionTarget>().unwrap().arch, None);
+        for bad in ["orders:prod", "has space", "", "a/b", "orders:s390x"] {
+            assert!(bad.parse::<FunctionTarget>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn session_names_are_valid_for_sts() {
+        let mut ci = crate::ci::CiContext::detect(&crate::ci::Env::default()).unwrap();
+        ci.kind = crate::ci::CiKind::GitHub;
+        ci.run_id = Some("123/4 attempt#2".into());
+        let name = session_name_for(&ci);
+        assert_eq!(name, "lambda-ship-github-123-4-attempt-2");
+        ci.run_id = Some("x".repeat(100));
+        assert_eq!(session_name_for(&ci).len(), 64);
+        assert!(valid_session_name(&session_name_for(&ci)));
+        assert!(!valid_session_name("a"));
+        assert!(!valid_session_name("has space"));
+    }
+
+    #[test]
+    fn smoke_events_must_be_json() {
+        assert_eq!(read_event(r#"{"a":1}"#).unwrap(), r#"{"a":1}"#);
+        let err = read_event("{not json").unwrap_err().to_string();
+        assert!(err.contains("--smoke-event is not JSON"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("e.json");
+        std::fs::write(&f, "[1]").unwrap();
+        assert_eq!(read_event(&format!("@{}", f.display())).unwrap(), "[1]");
     }
 
     #[test]

@@ -6,6 +6,8 @@ use crate::build::BuildError;
 use crate::build::context::ContextError;
 use crate::build::engine::EngineError;
 use crate::config::ConfigError;
+use crate::deploy::PreflightError;
+use crate::identity::IdentityError;
 use crate::registry::TooLarge;
 use crate::registry::ecr::EcrError;
 use crate::registry::manifest::ManifestError;
@@ -29,6 +31,14 @@ pub enum Error {
     Ecr(#[from] EcrError),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error(transparent)]
+    Preflight(#[from] PreflightError),
+    /// One or more functions were not deployed as asked; the message says
+    /// exactly which were updated and which were not.
+    #[error("{0}")]
+    Deploy(String),
     /// One or more platforms failed; the others' results are kept.
     #[error("{}", platforms_message(.failed, .done))]
     Platforms {
@@ -70,7 +80,14 @@ impl Error {
             | Error::Context(_)
             | Error::Engine(_)
             | Error::Conflict(_) => 2,
-            Error::Ecr(_) | Error::Manifest(_) | Error::Platforms { .. } => 1,
+            Error::Identity(e) if e.is_config() => 2,
+            Error::Preflight(e) if e.is_config() => 2,
+            Error::Ecr(_)
+            | Error::Manifest(_)
+            | Error::Platforms { .. }
+            | Error::Identity(_)
+            | Error::Preflight(_)
+            | Error::Deploy(_) => 1,
         }
     }
 }

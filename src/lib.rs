@@ -9,20 +9,57 @@ pub mod build;
 pub mod ci;
 pub mod cli;
 pub mod config;
+pub mod deploy;
 pub mod error;
+pub mod identity;
 pub mod pipeline;
 pub mod progress;
 pub mod registry;
 pub mod report;
 
-use cli::{BuildArgs, Command, OutputFormat};
+use cli::{BuildArgs, Command, DeployArgs, OutputFormat};
 pub use error::Error;
 
 /// Runs one command to its end.
 pub async fn run(command: Command) -> Result<(), Error> {
     match command {
         Command::Build(args) => build(args).await,
+        Command::Deploy(args) => deploy(args).await,
     }
+}
+
+async fn deploy(args: DeployArgs) -> Result<(), Error> {
+    let env = ci::Env::from_process();
+    let ci = ci::CiContext::detect(&env)?;
+    let config = config::DeployConfig::from_args(args, &ci)?;
+    let progress = progress::Progress::new(config.build.progress);
+    progress.stage(&format!(
+        "deploying {} at {} to {}",
+        config.build.repository,
+        config.build.sha,
+        config
+            .functions
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let (report, result) = pipeline::deploy(&config, &ci, &env, &progress).await;
+    let json =
+        serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    if let Some(path) = &config.report_json
+        && let Err(e) = std::fs::write(path, &json)
+    {
+        progress.stage(&format!(
+            "warning: cannot write the report to {}: {e}",
+            path.display()
+        ));
+    }
+    match config.build.output {
+        OutputFormat::Json => println!("{json}"),
+        OutputFormat::Text => print!("{}", report.to_text()),
+    }
+    result
 }
 
 async fn build(args: BuildArgs) -> Result<(), Error> {

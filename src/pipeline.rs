@@ -2,16 +2,22 @@
 //! farm, make sure of the repository, reuse what is pushed already, then build,
 //! push and verify each platform concurrently, each on its own engine.
 
+use crate::aws;
 use crate::build::context::BuildContext;
 use crate::build::engine::{Engine, Support};
 use crate::build::{self, BuildSpec};
+use crate::ci::{CiContext, Env};
 use crate::config::{BuildConfig, Endpoint, Platform, TagMutability};
+use crate::config::{ConfigError, DeployConfig};
+use crate::deploy::{DeployJob, FunctionReport, Lambda};
 use crate::error::{Error, PlatformError};
+use crate::identity;
 use crate::progress::{PlatformEvent, Progress};
 use crate::registry::ecr::{Ecr, Repository};
 use crate::registry::manifest::RegistryReader;
 use crate::registry::{self, ImageRef, RegistryCredentials, push};
 use crate::report::{BuildReport, ImageReport};
+use crate::report::{Failure, RunReport, Stage};
 use futures_util::future::{join_all, try_join_all};
 use std::collections::{BTreeMap, HashMap};
 
@@ -270,4 +276,185 @@ fn image_report(
         build_seconds,
         push_seconds,
     }
+}
+
+/// The whole pipeline: identity, the functions checked, the images built and
+/// pushed, then every function deployed. The report is filled as far as the
+/// run got, whether it succeeds or not.
+pub async fn deploy(
+    config: &DeployConfig,
+    ci: &CiContext,
+    env: &Env,
+    progress: &Progress,
+) -> (RunReport, Result<(), Error>) {
+    let mut report = RunReport {
+        ok: false,
+        commit: Some(config.build.sha.clone()),
+        ci: ci.kind,
+        change_number: ci.change_number,
+        build: None,
+        functions: Vec::new(),
+        failure: None,
+    };
+    let result = deploy_stages(config, ci, env, progress, &mut report).await;
+    match &result {
+        Ok(()) => report.ok = true,
+        Err((stage, e)) => {
+            report.failure = Some(Failure {
+                stage: *stage,
+                message: e.to_string(),
+            })
+        }
+    }
+    (report, result.map_err(|(_, e)| e))
+}
+
+async fn deploy_stages(
+    config: &DeployConfig,
+    ci: &CiContext,
+    env: &Env,
+    progress: &Progress,
+    report: &mut RunReport,
+) -> Result<(), (Stage, Error)> {
+    let region = config.build.region.as_deref();
+    let at = |stage: Stage| move |e: Error| (stage, e);
+
+    // Identity: the CI's OIDC token for the role's credentials.
+    let sdk = match &config.role {
+        Some(role) => {
+            let source = identity::token_source(role, ci, env)
+                .map_err(|e| (Stage::Configuration, e.into()))?;
+            let base = aws::sdk_config(region)
+                .await
+                .map_err(|e| (Stage::Configuration, e.into()))?;
+            progress.stage(&format!("assuming {} as {}", role.arn, role.session_name));
+            let token = identity::web_identity_token(&source, &role.audience, env)
+                .await
+                .map_err(|e| (Stage::Identity, e.into()))?;
+            let assumed = identity::assume_role(&base, role, &token)
+                .await
+                .map_err(|e| (Stage::Identity, e.into()))?;
+            identity::mask_on_github(ci, &assumed);
+            aws::sdk_config_with(region, &assumed)
+                .await
+                .map_err(|e| (Stage::Identity, e.into()))?
+        }
+        None => aws::sdk_config(region)
+            .await
+            .map_err(|e| (Stage::Configuration, e.into()))?,
+    };
+
+    // Every function is read before anything is built: a wrong name fails now.
+    let lambda = Lambda::new(&sdk);
+    let plans = try_join_all(config.functions.iter().map(|f| lambda.preflight(f)))
+        .await
+        .map_err(|e| (Stage::Preflight, e.into()))?;
+    let mut build_config = config.build.clone();
+    if !build_config.platforms_explicit {
+        build_config.platforms = Platform::ALL
+            .into_iter()
+            .filter(|p| plans.iter().any(|f| f.arch == *p))
+            .collect();
+    }
+    for plan in &plans {
+        if !build_config.platforms.contains(&plan.arch) {
+            let e = ConfigError::MissingPlatform {
+                platform: plan.arch,
+                function: plan.name.clone(),
+            };
+            return Err((Stage::Configuration, e.into()));
+        }
+    }
+    let not_deployed = |why: &str| -> Vec<FunctionReport> {
+        plans
+            .iter()
+            .map(|p| FunctionReport {
+                name: p.name.clone(),
+                architecture: p.arch.lambda_arch(),
+                image_before: p.image_before.clone(),
+                image_after: None,
+                updated: false,
+                version: None,
+                alias: None,
+                url: None,
+                smoke: None,
+                error: Some(why.to_string()),
+                update_seconds: 0.0,
+            })
+            .collect()
+    };
+
+    let built = match build(&build_config, &sdk, progress).await {
+        Ok(built) => built,
+        Err(e) => {
+            report.functions = not_deployed("not deployed: the build failed");
+            let stage = if e.exit_code() == 2 {
+                Stage::Configuration
+            } else {
+                Stage::Build
+            };
+            return Err((stage, e));
+        }
+    };
+
+    progress.stage(&format!("deploying {} function(s)", plans.len()));
+    let jobs = plans.iter().map(|plan| {
+        let image = built
+            .image(plan.arch)
+            .map(|i| i.deploy_uri.as_str())
+            .unwrap_or_default();
+        lambda.deploy(DeployJob {
+            plan,
+            image_uri: image,
+            alias: config.alias.as_deref(),
+            smoke: config.smoke.as_ref(),
+            wait_timeout: config.wait_timeout,
+        })
+    });
+    let functions = join_all(jobs).await;
+    report.build = Some(built);
+    for f in &functions {
+        let verdict = match (&f.error, f.updated) {
+            (None, _) => "deployed".to_string(),
+            (Some(e), true) => format!("updated, then: {e}"),
+            (Some(e), false) => format!("not updated: {e}"),
+        };
+        progress.stage(&format!("{} ({}): {verdict}", f.name, f.architecture));
+    }
+    let failed: Vec<&FunctionReport> = functions.iter().filter(|f| f.error.is_some()).collect();
+    let message = (!failed.is_empty()).then(|| deploy_failure(&functions));
+    report.functions = functions;
+    match message {
+        Some(m) => Err(at(Stage::Deploy)(Error::Deploy(m))),
+        None => Ok(()),
+    }
+}
+
+/// Which functions were updated and which were not, one line each.
+fn deploy_failure(functions: &[FunctionReport]) -> String {
+    let mut lines = vec!["the deploy did not complete:".to_string()];
+    for f in functions {
+        let line = match (&f.error, f.updated) {
+            (None, _) => format!(
+                "  {} ({}): updated to {}",
+                f.name,
+                f.architecture,
+                f.image_after.as_deref().unwrap_or("?")
+            ),
+            (Some(e), true) => format!(
+                "  {} ({}): updated to {}, but {e}",
+                f.name,
+                f.architecture,
+                f.image_after.as_deref().unwrap_or("?")
+            ),
+            (Some(e), false) => format!(
+                "  {} ({}): NOT updated, still on {}: {e}",
+                f.name,
+                f.architecture,
+                f.image_before.as_deref().unwrap_or("its previous image")
+            ),
+        };
+        lines.push(line);
+    }
+    lines.join("\n")
 }

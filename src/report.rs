@@ -78,3 +78,77 @@ impl BuildReport {
         out
     }
 }
+
+/// A whole `deploy` run, written on success and on failure alike.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunReport {
+    /// True when every stage held.
+    pub ok: bool,
+    pub commit: Option<CommitSha>,
+    pub ci: crate::ci::CiKind,
+    /// The pull or merge request.
+    pub change_number: Option<u64>,
+    pub build: Option<BuildReport>,
+    pub functions: Vec<crate::deploy::FunctionReport>,
+    pub failure: Option<Failure>,
+}
+
+/// The stage that failed and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Failure {
+    pub stage: Stage,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Configuration,
+    Identity,
+    Preflight,
+    Build,
+    Deploy,
+}
+
+impl RunReport {
+    /// A few lines for a person.
+    pub fn to_text(&self) -> String {
+        let mut out = self
+            .build
+            .as_ref()
+            .map(BuildReport::to_text)
+            .unwrap_or_default();
+        for f in &self.functions {
+            let state = match (&f.error, f.updated) {
+                (None, _) => "deployed".to_string(),
+                (Some(e), true) => format!("updated, then failed: {e}"),
+                (Some(e), false) => format!("NOT updated: {e}"),
+            };
+            let _ = writeln!(out, "function {} ({}): {state}", f.name, f.architecture);
+            if let Some(image) = &f.image_after {
+                let _ = writeln!(out, "  image   {image}");
+            }
+            if let Some(alias) = &f.alias {
+                let _ = writeln!(
+                    out,
+                    "  alias   {} → {}",
+                    alias.name,
+                    alias.version.as_deref().unwrap_or("(none)")
+                );
+            }
+            let _ = writeln!(out, "  url     {}", f.url.as_deref().unwrap_or("none"));
+            if let Some(s) = &f.smoke {
+                let verdict = if s.passed { "passed" } else { "FAILED" };
+                let _ = writeln!(
+                    out,
+                    "  smoke   {verdict} (status {}, {} ms)",
+                    s.status, s.duration_ms
+                );
+            }
+        }
+        if let Some(failure) = &self.failure {
+            let _ = writeln!(out, "failed at {:?}: {}", failure.stage, failure.message);
+        }
+        out
+    }
+}

@@ -1,0 +1,410 @@
+//! The deploy stage: each Lambda function pointed at the image of its
+//! architecture by digest, waited on until the update is live, optionally
+//! published and put behind an alias only once its smoke test passed.
+
+pub mod smoke;
+
+use crate::config::{FunctionTarget, Platform, SmokeConfig};
+use aws_sdk_lambda::error::DisplayErrorContext;
+use aws_sdk_lambda::types::{Architecture, LastUpdateStatus, PackageType};
+use smoke::SmokeResult;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PreflightError {
+    #[error(
+        "the function {0} does not exist (or this role may not read it): create it as a \
+         container-image function, or fix --function"
+    )]
+    NotFound(String),
+    #[error(
+        "{0} is a .zip function: lambda-ship deploys container images, and a function's package \
+         type cannot change. Create a new function with --package-type Image"
+    )]
+    Zip(String),
+    #[error("reading the function {name} failed: {message}")]
+    Api { name: String, message: String },
+}
+
+impl PreflightError {
+    /// A missing or zip function is a mistake in the flags, found before any change.
+    pub fn is_config(&self) -> bool {
+        !matches!(self, PreflightError::Api { .. })
+    }
+}
+
+/// A function as it is before the deploy.
+#[derive(Debug, Clone)]
+pub struct FunctionPlan {
+    pub name: String,
+    pub arch: Platform,
+    pub image_before: Option<String>,
+}
+
+/// What became of one function.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FunctionReport {
+    pub name: String,
+    pub architecture: &'static str,
+    pub image_before: Option<String>,
+    /// The image the function runs after this deploy; None when it was not updated.
+    pub image_after: Option<String>,
+    pub updated: bool,
+    /// The version published for the alias.
+    pub version: Option<String>,
+    pub alias: Option<AliasReport>,
+    /// The function URL, or None when it has none.
+    pub url: Option<String>,
+    pub smoke: Option<SmokeResult>,
+    pub error: Option<String>,
+    pub update_seconds: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AliasReport {
+    pub name: String,
+    /// The version the alias pointed at before; None when it was created.
+    pub previous_version: Option<String>,
+    /// The version it points at now.
+    pub version: Option<String>,
+    pub moved: bool,
+}
+
+/// What one function's deploy is told.
+pub struct DeployJob<'a> {
+    pub plan: &'a FunctionPlan,
+    /// `<repositoryUri>@<digest>`
+    pub image_uri: &'a str,
+    pub alias: Option<&'a str>,
+    pub smoke: Option<&'a SmokeConfig>,
+    pub wait_timeout: Duration,
+}
+
+pub struct Lambda {
+    client: aws_sdk_lambda::Client,
+}
+
+fn platform_of(arch: &Architecture) -> Platform {
+    match arch {
+        Architecture::Arm64 => Platform::Arm64,
+        _ => Platform::Amd64,
+    }
+}
+
+fn architecture(platform: Platform) -> Architecture {
+    match platform {
+        Platform::Amd64 => Architecture::X8664,
+        Platform::Arm64 => Architecture::Arm64,
+    }
+}
+
+impl Lambda {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Lambda {
+            client: aws_sdk_lambda::Client::new(sdk),
+        }
+    }
+
+    /// Reads each function: it must exist and be a container-image function.
+    pub async fn preflight(&self, target: &FunctionTarget) -> Result<FunctionPlan, PreflightError> {
+        let out = self
+            .client
+            .get_function()
+            .function_name(&target.name)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception())
+                {
+                    PreflightError::NotFound(target.name.clone())
+                } else {
+                    PreflightError::Api {
+                        name: target.name.clone(),
+                        message: DisplayErrorContext(&e).to_string(),
+                    }
+                }
+            })?;
+        let config = out.configuration();
+        if config.and_then(|c| c.package_type()) != Some(&PackageType::Image) {
+            return Err(PreflightError::Zip(target.name.clone()));
+        }
+        let current = config
+            .and_then(|c| c.architectures().first())
+            .map(platform_of)
+            .unwrap_or(Platform::Amd64);
+        Ok(FunctionPlan {
+            name: target.name.clone(),
+            arch: target.arch.unwrap_or(current),
+            image_before: out.code().and_then(|c| c.image_uri()).map(str::to_string),
+        })
+    }
+
+    /// Deploys one function; failures are kept in the report, never thrown.
+    pub async fn deploy(&self, job: DeployJob<'_>) -> FunctionReport {
+        let started = Instant::now();
+        let mut report = FunctionReport {
+            name: job.plan.name.clone(),
+            architecture: job.plan.arch.lambda_arch(),
+            image_before: job.plan.image_before.clone(),
+            image_after: None,
+            updated: false,
+            version: None,
+            alias: None,
+            url: None,
+            smoke: None,
+            error: None,
+            update_seconds: 0.0,
+        };
+        if let Err(e) = self.deploy_steps(&job, &mut report).await {
+            report.error = Some(e);
+        }
+        report.update_seconds = started.elapsed().as_secs_f64();
+        report
+    }
+
+    async fn deploy_steps(
+        &self,
+        job: &DeployJob<'_>,
+        report: &mut FunctionReport,
+    ) -> Result<(), String> {
+        let name = &job.plan.name;
+        let deadline = Instant::now() + job.wait_timeout;
+        self.update_code(name, job.image_uri, job.plan.arch, deadline)
+            .await?;
+        report.updated = true;
+        report.image_after = Some(job.image_uri.to_string());
+        self.wait_until_updated(name, deadline).await?;
+
+        let qualifier = match job.alias {
+            Some(alias) => {
+                let previous = self.alias_version(name, alias).await?;
+                let version = self.publish(name, deadline).await?;
+                report.version = Some(version.clone());
+                report.alias = Some(AliasReport {
+                    name: alias.to_string(),
+                    previous_version: previous.clone(),
+                    version: previous,
+                    moved: false,
+                });
+                Some(version)
+            }
+            None => None,
+        };
+
+        if let Some(smoke) = job.smoke {
+            let result = smoke::invoke(&self.client, name, qualifier.as_deref(), smoke)
+                .await
+                .map_err(|e| format!("the smoke-test invocation failed: {e}"))?;
+            let reason = result.reason.clone();
+            report.smoke = Some(result);
+            if let Some(reason) = reason {
+                let kept = match (job.alias, &report.alias) {
+                    (Some(alias), Some(a)) => format!(
+                        "; the alias {alias} stays on {}",
+                        a.previous_version
+                            .as_deref()
+                            .unwrap_or("nothing (it was not created)")
+                    ),
+                    _ => String::new(),
+                };
+                return Err(format!("smoke test failed: {reason}{kept}"));
+            }
+        }
+
+        if let (Some(alias), Some(version)) = (job.alias, &qualifier) {
+            self.point_alias(name, alias, version).await?;
+            if let Some(a) = &mut report.alias {
+                a.version = Some(version.clone());
+                a.moved = true;
+            }
+        }
+        report.url = self.function_url(name, job.alias).await?;
+        Ok(())
+    }
+
+    /// UpdateFunctionCode, waiting out an update already in progress.
+    async fn update_code(
+        &self,
+        name: &str,
+        image_uri: &str,
+        arch: Platform,
+        deadline: Instant,
+    ) -> Result<(), String> {
+        let mut pause = Duration::from_millis(250);
+        loop {
+            let sent = self
+                .client
+                .update_function_code()
+                .function_name(name)
+                .image_uri(image_uri)
+                .architectures(architecture(arch))
+                .send()
+                .await;
+            match sent {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_conflict_exception())
+                        && Instant::now() + pause < deadline =>
+                {
+                    // Another update is running: wait for it, then try again.
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "UpdateFunctionCode failed: {}",
+                        DisplayErrorContext(&e)
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Polls until LastUpdateStatus is Successful; Failed gives its reason.
+    async fn wait_until_updated(&self, name: &str, deadline: Instant) -> Result<(), String> {
+        let mut pause = Duration::from_millis(200);
+        loop {
+            let config = self
+                .client
+                .get_function_configuration()
+                .function_name(name)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "GetFunctionConfiguration failed: {}",
+                        DisplayErrorContext(&e)
+                    )
+                })?;
+            match config.last_update_status() {
+                Some(LastUpdateStatus::Successful) | None => return Ok(()),
+                Some(LastUpdateStatus::Failed) => {
+                    return Err(format!(
+                        "the update failed: {}",
+                        config
+                            .last_update_status_reason()
+                            .unwrap_or("no reason given")
+                    ));
+                }
+                _ => {}
+            }
+            if Instant::now() + pause >= deadline {
+                return Err("the update did not finish within --wait-timeout".to_string());
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(3));
+        }
+    }
+
+    async fn publish(&self, name: &str, deadline: Instant) -> Result<String, String> {
+        let mut pause = Duration::from_millis(250);
+        loop {
+            match self
+                .client
+                .publish_version()
+                .function_name(name)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    return out
+                        .version()
+                        .map(str::to_string)
+                        .ok_or_else(|| "PublishVersion returned no version".to_string());
+                }
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_conflict_exception())
+                        && Instant::now() + pause < deadline =>
+                {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "PublishVersion failed: {}",
+                        DisplayErrorContext(&e)
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn alias_version(&self, name: &str, alias: &str) -> Result<Option<String>, String> {
+        match self
+            .client
+            .get_alias()
+            .function_name(name)
+            .name(alias)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.function_version().map(str::to_string)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(format!("GetAlias failed: {}", DisplayErrorContext(&e))),
+        }
+    }
+
+    async fn point_alias(&self, name: &str, alias: &str, version: &str) -> Result<(), String> {
+        let updated = self
+            .client
+            .update_alias()
+            .function_name(name)
+            .name(alias)
+            .function_version(version)
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                self.client
+                    .create_alias()
+                    .function_name(name)
+                    .name(alias)
+                    .function_version(version)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("CreateAlias failed: {}", DisplayErrorContext(&e)))
+            }
+            Err(e) => Err(format!("UpdateAlias failed: {}", DisplayErrorContext(&e))),
+        }
+    }
+
+    async fn function_url(
+        &self,
+        name: &str,
+        alias: Option<&str>,
+    ) -> Result<Option<String>, String> {
+        let out = self
+            .client
+            .get_function_url_config()
+            .function_name(name)
+            .set_qualifier(alias.map(str::to_string))
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(Some(out.function_url().to_string())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(format!(
+                "GetFunctionUrlConfig failed: {}",
+                DisplayErrorContext(&e)
+            )),
+        }
+    }
+}
