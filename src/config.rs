@@ -520,10 +520,11 @@ impl DeployConfig {
         }
         let role = match args.role_arn {
             Some(arn) => {
-                let re =
-                    regex::Regex::new(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-                        .map_err(|_| ConfigError::RoleArn(arn.clone()))?;
-                if !re.is_match(&arn) {
+                let re = regex::Regex::new(
+                    r"^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$",
+                )
+                .map_err(|_| ConfigError::RoleArn(arn.clone()))?;
+                if !re.is_match(&arn) || arn.len() > 2048 {
                     return Err(ConfigError::RoleArn(arn));
                 }
                 let session_name = match args.role_session_name {
@@ -756,6 +757,42 @@ mod tests {
         assert_eq!(arn.parse::<FunctionTarget>().unwrap().arch, None);
         for bad in ["orders:prod", "has space", "", "a/b", "orders:s390x"] {
             assert!(bad.parse::<FunctionTarget>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn role_arns() {
+        let ci = crate::ci::CiContext::detect(&crate::ci::Env::default()).unwrap();
+        let check = |arn: &str| {
+            let args = <crate::cli::Cli as clap::Parser>::try_parse_from([
+                "lambda-ship",
+                "deploy",
+                "--repository",
+                "fn",
+                "--function",
+                "f",
+                "--role-arn",
+                arn,
+                "--sha",
+                "0000000000000000000000000000000000000000",
+                "--context",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/function"),
+            ])
+            .unwrap();
+            match args.command {
+                crate::cli::Command::Deploy(d) => DeployConfig::from_args(d, &ci).map(|_| ()),
+                _ => unreachable!(),
+            }
+        };
+        check("arn:aws:iam::123456789012:role/deploy").unwrap();
+        check("arn:aws-cn:iam::123456789012:role/path/to/deploy").unwrap();
+        for bad in [
+            "arn:aws:iam::12:role/x",
+            "arn:aws:iam::123456789012:user/x",
+            "deploy",
+        ] {
+            let err = check(bad).unwrap_err().to_string();
+            assert!(err.contains("is not an IAM role ARN"), "{bad}: {err}");
         }
     }
 

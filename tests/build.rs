@@ -75,12 +75,7 @@ fn arm64_builds_on_the_second_engine_when_a_builder_names_it() {
     let merge = random_sha();
     // A GitHub pull_request run: the tag is the PR head, not the merge commit.
     let dir = tempfile::tempdir().unwrap();
-    let event = dir.path().join("event.json");
-    std::fs::write(
-        &event,
-        format!(r#"{{"pull_request":{{"number":7,"head":{{"sha":"{head}"}}}}}}"#),
-    )
-    .unwrap();
+    let event = pull_request_event(dir.path(), 7, &head);
     let (report, stderr) = build_ok(
         lambda_ship()
             .args(["build", "--repository", &repo])

@@ -2,6 +2,8 @@
 //! and helpers to drive the real binary and look at what it left behind.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use assert_cmd::Command;
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
@@ -99,6 +101,14 @@ pub fn build_in(context: &Path, repo: &str, sha: &str) -> Command {
 /// `lambda-ship build` of the fixture into `repo` at `sha`.
 pub fn build_fixture(repo: &str, sha: &str) -> Command {
     build_in(&fixture(), repo, sha)
+}
+
+/// A GitHub `pull_request` event payload in `dir`, as GITHUB_EVENT_PATH names it.
+pub fn pull_request_event(dir: &Path, number: u64, head: &str) -> PathBuf {
+    let event = dir.join("event.json");
+    let payload = serde_json::json!({"pull_request": {"number": number, "head": {"sha": head}}});
+    std::fs::write(&event, payload.to_string()).unwrap();
+    event
 }
 
 /// A name no other test or run uses.
@@ -238,4 +248,46 @@ pub fn fails_with(cmd: &mut Command, code: i32) -> String {
     assert_eq!(out.status.code(), Some(code), "stderr:\n{stderr}");
     assert!(!stderr.contains("panicked"), "a panic:\n{stderr}");
     stderr
+}
+
+pub const FUNCTION_ROLE: &str = "arn:aws:iam::123456789012:role/lambda-ship-test-function";
+
+/// A container-image function in moto, of one architecture, with a function URL if asked.
+pub fn create_function(name: &str, arch: &str, url: bool) {
+    aws(&[
+        "lambda",
+        "create-function",
+        "--function-name",
+        name,
+        "--package-type",
+        "Image",
+        "--code",
+        "ImageUri=123456789012.dkr.ecr.us-east-1.amazonaws.com/previous:latest",
+        "--role",
+        FUNCTION_ROLE,
+        "--architectures",
+        arch,
+    ]);
+    if url {
+        aws(&[
+            "lambda",
+            "create-function-url-config",
+            "--function-name",
+            name,
+            "--auth-type",
+            "NONE",
+        ]);
+    }
+}
+
+/// `lambda-ship deploy` of the fixture into `repo` at `sha`, for these functions.
+pub fn deploy_fixture(repo: &str, sha: &str, functions: &[&str]) -> Command {
+    let mut cmd = lambda_ship();
+    cmd.args(["deploy", "--repository", repo, "--sha", sha])
+        .arg("--context")
+        .arg(fixture());
+    for f in functions {
+        cmd.args(["--function", f]);
+    }
+    cmd
 }
