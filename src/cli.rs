@@ -151,6 +151,36 @@ pub struct DeployArgs {
     /// How long to wait for each function update to become live, in seconds.
     #[arg(long, env = "LAMBDA_SHIP_WAIT_TIMEOUT", default_value_t = 300)]
     pub wait_timeout: u64,
+
+    /// Post the living pull-request comment (GitHub) or merge-request note
+    /// (GitLab): auto, only on pull and merge requests; always, and warn when it
+    /// cannot; never.
+    #[arg(long, env = "LAMBDA_SHIP_COMMENT", value_enum, default_value_t = CommentArg::Auto)]
+    pub comment: CommentArg,
+
+    /// Keeps this deploy's comment apart from other deploys' on the same pull
+    /// request [default: the functions' names].
+    #[arg(long, env = "LAMBDA_SHIP_COMMENT_KEY")]
+    pub comment_key: Option<String>,
+
+    /// Token for the GitHub comment.
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
+    pub github_token: Option<String>,
+
+    /// Token for the GitLab merge-request note (api scope).
+    #[arg(long, env = "GITLAB_TOKEN", hide_env_values = true)]
+    pub gitlab_token: Option<String>,
+
+    /// Also write the outputs to this dotenv file (GitLab `artifacts:reports:dotenv`).
+    #[arg(long, env = "LAMBDA_SHIP_DOTENV")]
+    pub dotenv: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CommentArg {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

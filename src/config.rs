@@ -506,6 +506,7 @@ pub struct DeployConfig {
     pub smoke: Option<SmokeConfig>,
     pub report_json: Option<PathBuf>,
     pub wait_timeout: std::time::Duration,
+    pub feedback: crate::feedback::FeedbackConfig,
 }
 
 impl DeployConfig {
@@ -563,6 +564,19 @@ impl DeployConfig {
                 expect: args.smoke_expect,
             })
         };
+        let mut names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
+        names.sort_unstable();
+        let feedback = crate::feedback::FeedbackConfig {
+            comment: match args.comment {
+                crate::cli::CommentArg::Auto => crate::feedback::CommentMode::Auto,
+                crate::cli::CommentArg::Always => crate::feedback::CommentMode::Always,
+                crate::cli::CommentArg::Never => crate::feedback::CommentMode::Never,
+            },
+            github_token: args.github_token.filter(|t| !t.is_empty()).map(Into::into),
+            gitlab_token: args.gitlab_token.filter(|t| !t.is_empty()).map(Into::into),
+            comment_key: args.comment_key.unwrap_or_else(|| names.join(",")),
+            dotenv: args.dotenv,
+        };
         let build = BuildConfig::from_args(args.build, ci)?;
         if build.platforms_explicit {
             for f in &functions {
@@ -582,6 +596,7 @@ impl DeployConfig {
             smoke,
             report_json: args.report_json,
             wait_timeout: std::time::Duration::from_secs(args.wait_timeout.max(1)),
+            feedback,
         })
     }
 }

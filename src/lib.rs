@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod deploy;
 pub mod error;
+pub mod feedback;
 pub mod identity;
 pub mod pipeline;
 pub mod progress;
@@ -45,6 +46,7 @@ async fn deploy(args: DeployArgs) -> Result<(), Error> {
             .join(", ")
     ));
     let (report, result) = pipeline::deploy(&config, &ci, &env, &progress).await;
+    feedback::publish(&report, &config.feedback, &ci, &env, &progress).await;
     let json =
         serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     if let Some(path) = &config.report_json

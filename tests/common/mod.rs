@@ -2,6 +2,7 @@
 //! and helpers to drive the real binary and look at what it left behind.
 #![allow(dead_code)]
 
+pub mod forge;
 pub mod proxy;
 
 use assert_cmd::Command;

@@ -1,0 +1,137 @@
+//! The living pull-request comment on GitHub, through octocrab: found by its
+//! marker among all the PR's comments, updated in place, created only when
+//! there is none.
+
+use octocrab::Octocrab;
+use octocrab::service::middleware::retry::{NoOpRateLimitMetrics, RetryConfig};
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A pull request and how to reach its API.
+#[derive(Debug, Clone)]
+pub struct PullRequest {
+    /// `https://api.github.com`, or `GITHUB_API_URL` (GitHub Enterprise).
+    pub api: String,
+    pub owner: String,
+    pub repo: String,
+    pub number: u64,
+}
+
+/// What the comment call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommentAction {
+    Created,
+    Updated,
+}
+
+pub async fn upsert_comment(
+    pr: &PullRequest,
+    token: &SecretString,
+    marker: &str,
+    body: &str,
+) -> Result<CommentAction, String> {
+    let octo = Octocrab::builder()
+        .base_uri(pr.api.as_str())
+        .map_err(|e| format!("the GitHub API address {} is not valid: {e}", pr.api))?
+        .personal_token(token.expose_secret().to_string())
+        .add_retry_config(RetryConfig::HandleRateLimits {
+            metrics: Arc::new(NoOpRateLimitMetrics),
+            max_retries: 3,
+            min_wait_seconds: 2,
+            retry_on_forbidden: false,
+        })
+        .set_connect_timeout(Some(Duration::from_secs(15)))
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .build()
+        .map_err(|e| format!("cannot set up the GitHub client: {e}"))?;
+    let issues = octo.issues(&pr.owner, &pr.repo);
+    let first = issues
+        .list_comments(pr.number)
+        .per_page(100)
+        .send()
+        .await
+        .map_err(|e| describe(&e, "list the pull request's comments"))?;
+    let comments = octo
+        .all_pages(first)
+        .await
+        .map_err(|e| describe(&e, "list the pull request's comments"))?;
+    let existing = comments
+        .iter()
+        .find(|c| c.body.as_deref().is_some_and(|b| b.starts_with(marker)));
+    match existing {
+        Some(c) => issues
+            .update_comment(c.id, body)
+            .await
+            .map(|_| CommentAction::Updated)
+            .map_err(|e| describe(&e, "update the comment")),
+        None => issues
+            .create_comment(pr.number, body)
+            .await
+            .map(|_| CommentAction::Created)
+            .map_err(|e| describe(&e, "post the comment")),
+    }
+}
+
+fn describe(e: &octocrab::Error, what: &str) -> String {
+    match e {
+        octocrab::Error::GitHub { source, .. } => {
+            let hint = if source.status_code.as_u16() == 403 {
+                " (a pull request from a fork gets a read-only token; the workflow needs \
+                 `permissions: pull-requests: write`)"
+            } else {
+                ""
+            };
+            format!(
+                "could not {what}: GitHub answered {} {}{hint}",
+                source.status_code.as_u16(),
+                source.message
+            )
+        }
+        other => format!("could not {what}: {other}"),
+    }
+}
+
+/// `owner/repo` and the PR number from a pull request's web address
+/// (Jenkins' CHANGE_URL): `https://github.com/acme/fn/pull/12`.
+pub fn parse_pull_url(url: &str) -> Option<(String, String, String, u64)> {
+    let rest = url.strip_prefix("https://")?;
+    let mut parts = rest.trim_end_matches('/').split('/');
+    let host = parts.next()?.to_string();
+    let owner = parts.next()?.to_string();
+    let repo = parts.next()?.to_string();
+    if parts.next()? != "pull" {
+        return None;
+    }
+    let number = parts.next()?.parse().ok()?;
+    Some((host, owner, repo, number))
+}
+
+/// The REST API of a GitHub host: api.github.com, or /api/v3 on Enterprise.
+pub fn api_for_host(host: &str) -> String {
+    if host == "github.com" {
+        "https://api.github.com".to_string()
+    } else {
+        format!("https://{host}/api/v3")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jenkins_change_urls_name_the_pull_request() {
+        assert_eq!(
+            parse_pull_url("https://github.com/acme/orders/pull/12"),
+            Some(("github.com".into(), "acme".into(), "orders".into(), 12))
+        );
+        assert_eq!(
+            parse_pull_url("https://gitlab.com/acme/orders/-/merge_requests/3"),
+            None
+        );
+        assert_eq!(api_for_host("github.com"), "https://api.github.com");
+        assert_eq!(api_for_host("ghe.acme.io"), "https://ghe.acme.io/api/v3");
+    }
+}

@@ -1,0 +1,169 @@
+//! Feedback where people look: the living pull-request comment (GitHub) or
+//! merge-request note (GitLab), the job summary, step outputs, annotations
+//! and a dotenv file. Nothing here can fail a deploy: what cannot be posted
+//! is a warning in the log and the summary.
+
+pub mod actions;
+pub mod github;
+pub mod gitlab;
+pub mod markdown;
+
+use crate::ci::{CiContext, CiKind, Env};
+use crate::progress::Progress;
+use crate::report::RunReport;
+use github::CommentAction;
+use secrecy::SecretString;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentMode {
+    /// On pull and merge requests, when a token is given.
+    Auto,
+    /// As auto, and say so in a warning when no comment can be posted.
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedbackConfig {
+    pub comment: CommentMode,
+    pub github_token: Option<SecretString>,
+    pub gitlab_token: Option<SecretString>,
+    /// Keeps the comments of different deploys on one PR apart.
+    pub comment_key: String,
+    pub dotenv: Option<PathBuf>,
+}
+
+/// Where the comment goes.
+enum Target {
+    GitHub(github::PullRequest),
+    GitLab(gitlab::MergeRequest),
+}
+
+/// What publishing did: the comment, and the warnings it met.
+#[derive(Debug, Default)]
+pub struct Published {
+    pub comment: Option<CommentAction>,
+    pub warnings: Vec<String>,
+}
+
+pub async fn publish(
+    report: &RunReport,
+    config: &FeedbackConfig,
+    ci: &CiContext,
+    env: &Env,
+    progress: &Progress,
+) -> Published {
+    let mut published = Published::default();
+    let body = markdown::render(report, &config.comment_key);
+    let marker = markdown::marker(&config.comment_key);
+
+    if config.comment != CommentMode::Never {
+        match (target(ci, env), config) {
+            (Some(Target::GitHub(pr)), FeedbackConfig { github_token: Some(token), .. }) => {
+                match github::upsert_comment(&pr, token, &marker, &body).await {
+                    Ok(action) => published.comment = Some(action),
+                    Err(e) => published.warnings.push(format!("no pull-request comment: {e}")),
+                }
+            }
+            (Some(Target::GitLab(mr)), FeedbackConfig { gitlab_token: Some(token), .. }) => {
+                match gitlab::upsert_note(&mr, token, &marker, &body).await {
+                    Ok(action) => published.comment = Some(action),
+                    Err(e) => published.warnings.push(format!("no merge-request note: {e}")),
+                }
+            }
+            (Some(Target::GitHub(_)), _) => published.warnings.push(
+                "no pull-request comment: no GitHub token (pass --github-token or set GITHUB_TOKEN)"
+                    .to_string(),
+            ),
+            (Some(Target::GitLab(_)), _) => published.warnings.push(
+                "no merge-request note: no GitLab token (pass --gitlab-token or set GITLAB_TOKEN)"
+                    .to_string(),
+            ),
+            (None, _) if config.comment == CommentMode::Always => published
+                .warnings
+                .push("no comment: this run is not for a pull or merge request".to_string()),
+            (None, _) => {}
+        }
+    }
+    if let Some(action) = published.comment {
+        progress.stage(&format!(
+            "comment {}",
+            serde_json::to_string(&action)
+                .unwrap_or_default()
+                .trim_matches('"')
+        ));
+    }
+
+    let outputs = actions::outputs(report);
+    let mut file_errors = Vec::new();
+    if ci.kind == CiKind::GitHub {
+        if let Some(path) = env.get("GITHUB_OUTPUT")
+            && let Err(e) = actions::write_github_outputs(path.as_ref(), &outputs)
+        {
+            file_errors.push(format!("cannot write the step outputs: {e}"));
+        }
+        if let Some(path) = env.get("GITHUB_STEP_SUMMARY") {
+            let mut summary = body.clone();
+            for w in &published.warnings {
+                summary.push_str(&format!("\n> [!WARNING]\n> {}\n", w.replace('\n', " ")));
+            }
+            if let Err(e) = actions::append(path.as_ref(), &summary) {
+                file_errors.push(format!("cannot write the job summary: {e}"));
+            }
+        }
+        if let Some(failure) = &report.failure {
+            println!("{}", actions::annotation("error", &failure.message));
+        }
+    }
+    if let Some(path) = &config.dotenv
+        && let Err(e) = actions::write_dotenv(path, &outputs)
+    {
+        file_errors.push(format!("cannot write {}: {e}", path.display()));
+    }
+    published.warnings.extend(file_errors);
+    for w in &published.warnings {
+        progress.stage(&format!("warning: {w}"));
+        if ci.kind == CiKind::GitHub {
+            println!("{}", actions::annotation("warning", w));
+        }
+    }
+    published
+}
+
+/// The pull or merge request of this run, from the CI's environment.
+fn target(ci: &CiContext, env: &Env) -> Option<Target> {
+    match ci.kind {
+        CiKind::GitHub => {
+            let number = ci.change_number?;
+            let (owner, repo) = env.get("GITHUB_REPOSITORY")?.split_once('/')?;
+            Some(Target::GitHub(github::PullRequest {
+                api: env
+                    .get("GITHUB_API_URL")
+                    .unwrap_or("https://api.github.com")
+                    .to_string(),
+                owner: owner.to_string(),
+                repo: repo.to_string(),
+                number,
+            }))
+        }
+        CiKind::GitLab => Some(Target::GitLab(gitlab::MergeRequest {
+            api: env.get("CI_API_V4_URL")?.to_string(),
+            project: env.get("CI_PROJECT_ID")?.to_string(),
+            iid: ci.change_number?,
+        })),
+        CiKind::Jenkins => {
+            let (host, owner, repo, number) = github::parse_pull_url(env.get("CHANGE_URL")?)?;
+            Some(Target::GitHub(github::PullRequest {
+                api: env
+                    .get("GITHUB_API_URL")
+                    .map(str::to_string)
+                    .unwrap_or_else(|| github::api_for_host(&host)),
+                owner,
+                repo,
+                number,
+            }))
+        }
+        CiKind::None => None,
+    }
+}

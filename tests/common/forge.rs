@@ -1,0 +1,300 @@
+//! A stateful double of the GitHub and GitLab REST APIs, for the calls the
+//! living comment makes, answering with the services' documented JSON shapes:
+//! GitHub's issue comments (paginated with `Link`), GitLab's merge-request
+//! notes (paginated with `X-Next-Page`). It can refuse posts with a 403, as
+//! GitHub does to a fork's read-only token.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+struct State {
+    /// (id, thread, body): a thread is `o/r#n` on GitHub, `project!iid` on GitLab.
+    comments: Vec<(u64, String, String)>,
+    next_id: u64,
+    forbid_posts: bool,
+    /// Method and path of every request, and its authorization header.
+    requests: Vec<(String, String, String)>,
+}
+
+pub struct Forge {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Forge {
+    pub fn start() -> Forge {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State {
+            next_id: 1000,
+            ..State::default()
+        }));
+        let (shared, base) = (state.clone(), url.clone());
+        runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (state, base) = (shared.clone(), base.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| handle(req, state.clone(), base.clone()));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Forge {
+            url,
+            state,
+            _runtime: runtime,
+        }
+    }
+
+    /// Comments someone else wrote, to make the list long.
+    pub fn seed(&self, thread: &str, count: usize) {
+        let mut s = self.state.lock().unwrap();
+        for i in 0..count {
+            s.next_id += 1;
+            let id = s.next_id;
+            s.comments
+                .push((id, thread.to_string(), format!("an unrelated comment {i}")));
+        }
+    }
+
+    pub fn forbid_posts(&self) {
+        self.state.lock().unwrap().forbid_posts = true;
+    }
+
+    /// The bodies of a thread's comments, oldest first.
+    pub fn comments(&self, thread: &str) -> Vec<String> {
+        let s = self.state.lock().unwrap();
+        s.comments
+            .iter()
+            .filter(|(_, t, _)| t == thread)
+            .map(|(_, _, b)| b.clone())
+            .collect()
+    }
+
+    pub fn requests(&self) -> Vec<(String, String, String)> {
+        self.state.lock().unwrap().requests.clone()
+    }
+}
+
+fn user(base: &str) -> Value {
+    let u = format!("{base}/users/github-actions%5Bbot%5D");
+    json!({
+        "login": "github-actions[bot]", "id": 41898282, "node_id": "MDM6Qm90NDE4OTgyODI=",
+        "avatar_url": "https://avatars.githubusercontent.com/in/15368?v=4", "gravatar_id": "",
+        "url": u, "html_url": "https://github.com/apps/github-actions",
+        "followers_url": format!("{u}/followers"), "following_url": format!("{u}/following{{/other_user}}"),
+        "gists_url": format!("{u}/gists{{/gist_id}}"), "starred_url": format!("{u}/starred{{/owner}}{{/repo}}"),
+        "subscriptions_url": format!("{u}/subscriptions"), "organizations_url": format!("{u}/orgs"),
+        "repos_url": format!("{u}/repos"), "events_url": format!("{u}/events{{/privacy}}"),
+        "received_events_url": format!("{u}/received_events"), "type": "Bot", "site_admin": false
+    })
+}
+
+fn github_comment(base: &str, repo: &str, number: &str, id: u64, body: &str) -> Value {
+    json!({
+        "id": id, "node_id": format!("IC_kwDO{id}"),
+        "url": format!("{base}/repos/{repo}/issues/comments/{id}"),
+        "html_url": format!("https://github.com/{repo}/pull/{number}#issuecomment-{id}"),
+        "issue_url": format!("{base}/repos/{repo}/issues/{number}"),
+        "body": body, "user": user(base), "author_association": "NONE",
+        "created_at": "2026-11-24T04:00:00Z", "updated_at": "2026-11-24T04:00:00Z"
+    })
+}
+
+fn gitlab_note(id: u64, body: &str) -> Value {
+    json!({
+        "id": id, "type": null, "body": body, "attachment": null,
+        "author": {"id": 1, "username": "project_1_bot", "name": "lambda-ship", "state": "active",
+                   "avatar_url": null, "web_url": "https://gitlab.example/project_1_bot"},
+        "created_at": "2026-11-24T04:00:00.000Z", "updated_at": "2026-11-24T04:00:00.000Z",
+        "system": false, "noteable_id": 7, "noteable_type": "MergeRequest", "noteable_iid": 7,
+        "resolvable": false, "confidential": false, "internal": false
+    })
+}
+
+fn query(uri: &hyper::Uri, key: &str) -> Option<usize> {
+    uri.query()?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == key).then(|| v.parse().ok()).flatten()
+    })
+}
+
+fn answer(status: u16, headers: Vec<(&str, String)>, body: Value) -> Response<Full<Bytes>> {
+    let mut resp = Response::builder()
+        .status(status)
+        .header("Content-Type", "application/json");
+    for (k, v) in headers {
+        resp = resp.header(k, v);
+    }
+    resp.body(Full::new(Bytes::from(body.to_string()))).unwrap()
+}
+
+async fn handle(
+    req: Request<hyper::body::Incoming>,
+    state: Arc<Mutex<State>>,
+    base: String,
+) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
+    let sent: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let method = parts.method.as_str().to_string();
+    let path = parts.uri.path().to_string();
+    let auth = parts
+        .headers
+        .get("authorization")
+        .or_else(|| parts.headers.get("private-token"))
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).to_string())
+        .unwrap_or_default();
+    let mut s = state.lock().unwrap();
+    s.requests
+        .push((method.clone(), parts.uri.to_string(), auth));
+    let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let per_page = query(&parts.uri, "per_page").unwrap_or(30).min(100);
+    let page = query(&parts.uri, "page").unwrap_or(1).max(1);
+    let posting = method != "GET";
+    if posting && s.forbid_posts {
+        return Ok(answer(
+            403,
+            vec![],
+            json!({"message": "Resource not accessible by integration",
+                   "documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+                   "status": "403"}),
+        ));
+    }
+    let new_body = sent["body"].as_str().unwrap_or_default().to_string();
+    match (method.as_str(), seg.as_slice()) {
+        // GitHub: list, create, update issue comments.
+        ("GET", ["repos", o, r, "issues", n, "comments"]) => {
+            let thread = format!("{o}/{r}#{n}");
+            let all: Vec<&(u64, String, String)> =
+                s.comments.iter().filter(|(_, t, _)| *t == thread).collect();
+            let start = (page - 1) * per_page;
+            let items: Vec<Value> = all
+                .iter()
+                .skip(start)
+                .take(per_page)
+                .map(|(id, _, b)| github_comment(&base, &format!("{o}/{r}"), n, *id, b))
+                .collect();
+            let mut headers = vec![];
+            if start + per_page < all.len() {
+                headers.push((
+                    "Link",
+                    format!(
+                        "<{base}/repos/{o}/{r}/issues/{n}/comments?per_page={per_page}&page={}>; rel=\"next\"",
+                        page + 1
+                    ),
+                ));
+            }
+            Ok(answer(200, headers, Value::Array(items)))
+        }
+        ("POST", ["repos", o, r, "issues", n, "comments"]) => {
+            s.next_id += 1;
+            let id = s.next_id;
+            s.comments
+                .push((id, format!("{o}/{r}#{n}"), new_body.clone()));
+            Ok(answer(
+                201,
+                vec![],
+                github_comment(&base, &format!("{o}/{r}"), n, id, &new_body),
+            ))
+        }
+        ("POST" | "PATCH", ["repos", o, r, "issues", "comments", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            match s.comments.iter_mut().find(|(i, _, _)| *i == id) {
+                Some(c) => {
+                    c.2 = new_body.clone();
+                    let number = c.1.rsplit('#').next().unwrap_or("0").to_string();
+                    Ok(answer(
+                        200,
+                        vec![],
+                        github_comment(&base, &format!("{o}/{r}"), &number, id, &new_body),
+                    ))
+                }
+                None => Ok(answer(404, vec![], json!({"message": "Not Found"}))),
+            }
+        }
+        // GitLab: list, create, update merge-request notes.
+        ("GET", ["api", "v4", "projects", p, "merge_requests", iid, "notes"]) => {
+            let thread = format!("{p}!{iid}");
+            let all: Vec<&(u64, String, String)> =
+                s.comments.iter().filter(|(_, t, _)| *t == thread).collect();
+            let start = (page - 1) * per_page;
+            let items: Vec<Value> = all
+                .iter()
+                .skip(start)
+                .take(per_page)
+                .map(|(id, _, b)| gitlab_note(*id, b))
+                .collect();
+            let next = if start + per_page < all.len() {
+                (page + 1).to_string()
+            } else {
+                String::new()
+            };
+            let pages = all.len().div_ceil(per_page).max(1);
+            Ok(answer(
+                200,
+                vec![
+                    ("X-Next-Page", next),
+                    ("X-Page", page.to_string()),
+                    ("X-Per-Page", per_page.to_string()),
+                    ("X-Total", all.len().to_string()),
+                    ("X-Total-Pages", pages.to_string()),
+                ],
+                Value::Array(items),
+            ))
+        }
+        ("POST", ["api", "v4", "projects", p, "merge_requests", iid, "notes"]) => {
+            s.next_id += 1;
+            let id = s.next_id;
+            s.comments
+                .push((id, format!("{p}!{iid}"), new_body.clone()));
+            Ok(answer(201, vec![], gitlab_note(id, &new_body)))
+        }
+        (
+            "PUT",
+            [
+                "api",
+                "v4",
+                "projects",
+                _p,
+                "merge_requests",
+                _iid,
+                "notes",
+                id,
+            ],
+        ) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            match s.comments.iter_mut().find(|(i, _, _)| *i == id) {
+                Some(c) => {
+                    c.2 = new_body.clone();
+                    Ok(answer(200, vec![], gitlab_note(id, &new_body)))
+                }
+                None => Ok(answer(404, vec![], json!({"message": "404 Not found"}))),
+            }
+        }
+        _ => Ok(answer(404, vec![], json!({"message": "Not Found"}))),
+    }
+}
