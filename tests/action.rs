@@ -1,0 +1,103 @@
+//! The GitHub Action: action.yml and the workflows are valid against their
+//! published schemas, and the action's deploy step drives the binary with its
+//! inputs and hands back its outputs, run as the Actions runner runs it.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// check-jsonschema, with SchemaStore's schemas as it ships them (no network).
+fn schema_check(schema: &str, files: &[&str]) {
+    let out = Command::new("check-jsonschema")
+        .args(["--builtin-schema", schema])
+        .args(files)
+        .current_dir(root())
+        .output()
+        .expect("check-jsonschema runs (tests/testbed/up installs it)");
+    assert!(
+        out.status.success(),
+        "{files:?} against {schema}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn action_workflows_and_examples_match_their_published_schemas() {
+    schema_check("vendor.github-actions", &["action.yml"]);
+    schema_check(
+        "vendor.github-workflows",
+        &[
+            ".github/workflows/ci.yml",
+            ".github/workflows/release.yml",
+            ".github/examples/deploy.yml",
+        ],
+    );
+    schema_check("vendor.gitlab-ci", &[".github/examples/.gitlab-ci.yml"]);
+}
+
+#[test]
+fn the_actions_deploy_step_maps_inputs_to_the_binary_and_returns_its_outputs() {
+    let repo = unique("action");
+    let (fx86, farm) = (unique("fn-act-x86"), unique("fn-act-arm"));
+    create_function(&fx86, "x86_64", true);
+    create_function(&farm, "arm64", false);
+    let dir = tempfile::tempdir().unwrap();
+    let event = pull_request_event(dir.path(), 3, &random_sha());
+    let inputs = serde_json::json!({
+        "repository": repo,
+        "functions": format!("{fx86},{farm}:arm64"),
+        "context": fixture().display().to_string(),
+        "smoke-event": r#"{"from":"the-action"}"#,
+        "smoke-expect": "the-action",
+        "comment": "never",
+    });
+    let out = Command::new("python3")
+        .arg(root().join("tests/action/run_step.py"))
+        .arg(root().join("action.yml"))
+        .arg("deploy")
+        .arg(inputs.to_string())
+        .env_clear()
+        .envs(testbed_env())
+        .env(
+            "LAMBDA_SHIP_BIN",
+            assert_cmd::cargo::cargo_bin("lambda-ship"),
+        )
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", &event)
+        .env("GITHUB_REPOSITORY", "acme/widgets")
+        .env("GITHUB_OUTPUT", dir.path().join("output"))
+        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let result: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
+        .unwrap_or_else(|_| panic!("{stdout}\n{stderr}"));
+    assert_eq!(result["exit"], 0, "{stderr}");
+    let outputs = &result["outputs"];
+    for arch in ["x86_64", "arm64"] {
+        let uri = outputs[format!("image-uri-{arch}")].as_str().unwrap();
+        assert!(uri.contains(&format!("/{repo}@sha256:")), "{uri}");
+        assert_eq!(
+            outputs[format!("digest-{arch}")].as_str().unwrap(),
+            uri.split('@').nth(1).unwrap()
+        );
+    }
+    assert_eq!(outputs["smoke"], "pass");
+    let urls: serde_json::Value =
+        serde_json::from_str(outputs["function-urls"].as_str().unwrap()).unwrap();
+    assert!(urls[&fx86].as_str().unwrap().contains("lambda-url"));
+    assert!(urls[&farm].is_null());
+    let report: serde_json::Value =
+        serde_json::from_str(outputs["report"].as_str().unwrap()).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["functions"].as_array().unwrap().len(), 2);
+}
