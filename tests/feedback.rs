@@ -381,3 +381,40 @@ fn jenkins_comments_on_the_github_pull_request_of_change_url() {
     build_ok(&mut cmd);
     assert_eq!(forge.comments("acme/widgets#5").len(), 1);
 }
+
+#[test]
+fn a_failed_deploy_is_commented_too_with_the_failure_first_and_an_annotation() {
+    let repo = unique("failcomment");
+    let name = unique("fn-failcomment");
+    create_function(&name, "x86_64", false);
+    let forge = Forge::start();
+    let run = GitHubRun::new(52, &random_sha());
+    let out = run
+        .deploy(&forge, &repo, &name)
+        .args(["--smoke-expect", "a greeting that never comes"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout.contains("::error title=lambda-ship::the deploy did not complete"),
+        "{stdout}"
+    );
+    let comments = forge.comments("acme/widgets#52");
+    assert_eq!(comments.len(), 1);
+    let body = &comments[0];
+    let failure = body
+        .find("failed at the deploy stage")
+        .expect("the failure is shown");
+    let tables = body.find("#### Images").expect("the images are shown");
+    assert!(failure < tables, "the failure comes first");
+    assert!(body.contains("does not contain"), "with its message");
+
+    // With --comment never, nothing is posted.
+    let quiet = Forge::start();
+    build_ok(
+        run.deploy(&quiet, &repo, &name)
+            .args(["--comment", "never"]),
+    );
+    assert!(quiet.requests().is_empty());
+}
