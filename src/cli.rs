@@ -23,6 +23,10 @@ pub enum Command {
     /// image of its architecture by digest, wait until it is live, find its
     /// function URL and smoke-test it.
     Deploy(DeployArgs),
+    /// Build every architecture, invoke each image once as Lambda would run it,
+    /// then serve each on 127.0.0.1 behind a Function-URL-compatible endpoint
+    /// until stopped. Needs no AWS account.
+    Local(LocalArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -144,6 +148,11 @@ pub struct DeployArgs {
     #[arg(long, env = "LAMBDA_SHIP_NO_SMOKE")]
     pub no_smoke: bool,
 
+    /// Skip the local smoke test: invoking each image as Lambda would, on the
+    /// engine that built it, before anything is pushed.
+    #[arg(long, env = "LAMBDA_SHIP_NO_LOCAL_SMOKE")]
+    pub no_local_smoke: bool,
+
     /// Write the whole run's report as JSON to this file, on success or failure.
     #[arg(long, env = "LAMBDA_SHIP_REPORT_JSON")]
     pub report_json: Option<PathBuf>,
@@ -174,6 +183,50 @@ pub struct DeployArgs {
     /// Also write the outputs to this dotenv file (GitLab `artifacts:reports:dotenv`).
     #[arg(long, env = "LAMBDA_SHIP_DOTENV")]
     pub dotenv: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LocalArgs {
+    /// Build context directory.
+    #[arg(long, env = "LAMBDA_SHIP_CONTEXT", default_value = ".")]
+    pub context: PathBuf,
+    /// Dockerfile path [default: <context>/Dockerfile].
+    #[arg(long, env = "LAMBDA_SHIP_FILE")]
+    pub file: Option<PathBuf>,
+    /// Platforms to build, comma-separated [default: linux/amd64,linux/arm64].
+    #[arg(long, env = "LAMBDA_SHIP_PLATFORMS", value_delimiter = ',')]
+    pub platforms: Option<Vec<String>>,
+    /// A build argument, K=V (repeatable).
+    #[arg(
+        long = "build-arg",
+        env = "LAMBDA_SHIP_BUILD_ARGS",
+        value_delimiter = '\n'
+    )]
+    pub build_args: Vec<String>,
+    /// Build stage to target.
+    #[arg(long, env = "LAMBDA_SHIP_TARGET")]
+    pub target: Option<String>,
+    /// The engine that builds a platform, PLATFORM=ENDPOINT (repeatable).
+    #[arg(long = "builder", env = "LAMBDA_SHIP_BUILDERS", value_delimiter = ',')]
+    pub builders: Vec<String>,
+    /// The event of the first invocation: JSON, or @FILE.
+    #[arg(long, env = "LAMBDA_SHIP_SMOKE_EVENT", default_value = "{}")]
+    pub event: String,
+    /// The function's memory, in MB: the sandbox's memory limit.
+    #[arg(long, default_value_t = 512)]
+    pub memory: u64,
+    /// The function's timeout, in seconds: the invocation's deadline.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Invoke once, print the results and exit, without serving.
+    #[arg(long)]
+    pub once: bool,
+    /// How to print the result on stdout.
+    #[arg(long, env = "LAMBDA_SHIP_OUTPUT", value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// How to show progress on stderr.
+    #[arg(long, env = "LAMBDA_SHIP_PROGRESS", value_enum, default_value_t = ProgressArg::Auto)]
+    pub progress: ProgressArg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

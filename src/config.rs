@@ -507,6 +507,8 @@ pub struct DeployConfig {
     pub report_json: Option<PathBuf>,
     pub wait_timeout: std::time::Duration,
     pub feedback: crate::feedback::FeedbackConfig,
+    /// Invoke each image locally before pushing it.
+    pub local_smoke: bool,
 }
 
 impl DeployConfig {
@@ -597,6 +599,55 @@ impl DeployConfig {
             report_json: args.report_json,
             wait_timeout: std::time::Duration::from_secs(args.wait_timeout.max(1)),
             feedback,
+            local_smoke: !args.no_local_smoke,
+        })
+    }
+}
+
+/// Everything `lambda-ship local` needs, validated.
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    pub build: BuildConfig,
+    pub event: String,
+    pub settings: crate::local::LocalSettings,
+    pub once: bool,
+}
+
+impl LocalConfig {
+    pub fn from_args(args: crate::cli::LocalArgs, ci: &CiContext) -> Result<Self, ConfigError> {
+        let event = read_event(&args.event)?;
+        // No commit is needed: images stay in their engines, tagged by this one.
+        let sha = crate::ci::resolve_sha(ci, &args.context)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|_| "0".repeat(40));
+        let build = BuildConfig::from_args(
+            BuildArgs {
+                repository: "lambda-ship-local".to_string(),
+                context: args.context,
+                file: args.file,
+                platforms: args.platforms,
+                build_args: args.build_args,
+                target: args.target,
+                builders: args.builders,
+                registry: None,
+                sha: Some(sha),
+                force_rebuild: false,
+                tag_mutability: TagMutabilityArg::Immutable,
+                region: None,
+                output: args.output,
+                progress: args.progress,
+            },
+            ci,
+        )?;
+        Ok(LocalConfig {
+            build,
+            event,
+            settings: crate::local::LocalSettings {
+                memory_mb: args.memory.max(128),
+                timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+                ..crate::local::LocalSettings::default()
+            },
+            once: args.once,
         })
     }
 }

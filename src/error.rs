@@ -58,6 +58,25 @@ pub enum PlatformError {
     Push(#[from] PushError),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    #[error(
+        "{}: the local smoke test failed: {}{}",
+        .0.platform,
+        .0.reason.as_deref().unwrap_or("no reason given"),
+        output_tail(&.0.output)
+    )]
+    LocalSmoke(Box<crate::local::LocalResult>),
+    #[error("{0}: not pushed, because another architecture failed before its push")]
+    Held(crate::config::Platform),
+}
+
+fn output_tail(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().rev().take(10).collect();
+    if lines.is_empty() {
+        String::new()
+    } else {
+        let lines: Vec<&str> = lines.into_iter().rev().collect();
+        format!("\nits last output:\n  {}", lines.join("\n  "))
+    }
 }
 
 fn platforms_message(failed: &[PlatformError], done: &[ImageReport]) -> String {

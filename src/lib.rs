@@ -13,6 +13,7 @@ pub mod deploy;
 pub mod error;
 pub mod feedback;
 pub mod identity;
+pub mod local;
 pub mod pipeline;
 pub mod progress;
 pub mod registry;
@@ -26,7 +27,90 @@ pub async fn run(command: Command) -> Result<(), Error> {
     match command {
         Command::Build(args) => build(args).await,
         Command::Deploy(args) => deploy(args).await,
+        Command::Local(args) => local_run(args).await,
     }
+}
+
+async fn local_run(args: cli::LocalArgs) -> Result<(), Error> {
+    let ci = ci::CiContext::detect(&ci::Env::from_process())?;
+    let config = config::LocalConfig::from_args(args, &ci)?;
+    let progress = progress::Progress::new(config.build.progress);
+    let runs = pipeline::local(&config.build, &config.event, &config.settings, &progress).await?;
+    let results: Vec<&local::LocalResult> = runs.iter().map(|r| &r.result).collect();
+    match config.build.output {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&results)
+                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        ),
+        OutputFormat::Text => {
+            for r in &results {
+                let verdict = match (&r.response, &r.reason) {
+                    (Some(resp), None) => format!("answered {resp}"),
+                    (_, Some(reason)) => format!("FAILED: {reason}"),
+                    _ => "no answer".to_string(),
+                };
+                println!(
+                    "{:<12} init {} ms, invoke {} ms: {verdict}",
+                    r.platform.to_string(),
+                    r.init_ms.map_or("-".to_string(), |m| m.to_string()),
+                    r.invoke_ms.map_or("-".to_string(), |m| m.to_string()),
+                );
+            }
+        }
+    }
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| {
+            format!(
+                "{}: {}",
+                r.platform,
+                r.reason.as_deref().unwrap_or("failed")
+            )
+        })
+        .collect();
+    if !failed.is_empty() {
+        return Err(Error::Deploy(format!(
+            "the local invocation failed: {}",
+            failed.join("; ")
+        )));
+    }
+    if config.once {
+        return Ok(());
+    }
+    serve(&runs, &config.settings, &progress).await
+}
+
+/// Keeps one instance of each architecture running behind a Function URL
+/// on 127.0.0.1 until interrupted.
+async fn serve(
+    runs: &[pipeline::LocalRun],
+    settings: &local::LocalSettings,
+    progress: &progress::Progress,
+) -> Result<(), Error> {
+    let mut instances = Vec::new();
+    let mut servers = Vec::new();
+    for run in runs {
+        let instance = local::Instance::start(&run.engine, &run.image_id, run.platform, settings)
+            .await
+            .map_err(Error::Deploy)?;
+        let (addr, server) = local::url::serve(instance.api.clone(), settings.timeout)
+            .await
+            .map_err(|e| Error::Deploy(format!("cannot serve the function URL: {e}")))?;
+        println!("{:<12} http://{addr}/", run.platform.to_string());
+        instances.push(instance);
+        servers.push(server);
+    }
+    progress.stage("serving; stop with Ctrl-C");
+    let _ = tokio::signal::ctrl_c().await;
+    for server in servers {
+        server.abort();
+    }
+    for instance in &instances {
+        instance.remove().await;
+    }
+    Ok(())
 }
 
 async fn deploy(args: DeployArgs) -> Result<(), Error> {
@@ -80,7 +164,7 @@ async fn build(args: BuildArgs) -> Result<(), Error> {
             .join(", "),
         config.sha
     ));
-    let report = pipeline::build(&config, &sdk, &progress).await?;
+    let report = pipeline::build(&config, &sdk, None, &progress).await?;
     match config.output {
         OutputFormat::Json => println!(
             "{}",

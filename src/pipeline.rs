@@ -12,6 +12,7 @@ use crate::config::{ConfigError, DeployConfig};
 use crate::deploy::{DeployJob, FunctionReport, Lambda};
 use crate::error::{Error, PlatformError};
 use crate::identity;
+use crate::local::{self, Gate, LocalCheck};
 use crate::progress::{PlatformEvent, Progress};
 use crate::registry::ecr::{Ecr, Repository};
 use crate::registry::manifest::RegistryReader;
@@ -24,6 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 pub async fn build(
     config: &BuildConfig,
     sdk: &aws_config::SdkConfig,
+    local: Option<&LocalCheck>,
     progress: &Progress,
 ) -> Result<BuildReport, Error> {
     // Everything that can be wrong with the input is found before anything changes.
@@ -71,6 +73,13 @@ pub async fn build(
         ));
     }
 
+    let shipped = config
+        .platforms
+        .iter()
+        .filter(|p| config.force_rebuild || !existing.contains_key(p))
+        .count();
+    let gate = Gate::new(shipped);
+    let check = local.map(|c| (c, &gate));
     let jobs = config.platforms.iter().map(|&platform| {
         let image = target(platform);
         let reuse = !config.force_rebuild && existing.contains_key(&platform);
@@ -91,6 +100,7 @@ pub async fn build(
                 ship_image(
                     engine,
                     &spec,
+                    check,
                     reader,
                     credentials,
                     repository,
@@ -206,9 +216,11 @@ async fn reuse_image(
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn ship_image(
     engine: &Engine,
     spec: &BuildSpec,
+    check: Option<(&LocalCheck, &Gate)>,
     reader: &RegistryReader,
     credentials: &RegistryCredentials,
     repository: &Repository,
@@ -216,7 +228,48 @@ async fn ship_image(
     progress: &Progress,
 ) -> Result<ImageReport, PlatformError> {
     let platform = spec.platform;
-    let built = build::build(engine, spec, progress).await?;
+    let built = build::build(engine, spec, progress).await;
+    let mut local_result = None;
+    if let Some((check, gate)) = check {
+        if let Ok(b) = &built {
+            if engine.local {
+                progress.stage(&format!(
+                    "{platform}: invoking the image locally, as Lambda would"
+                ));
+                let r = local::invoke_once(
+                    engine,
+                    &b.image_id,
+                    platform,
+                    &check.event,
+                    &check.settings(platform),
+                )
+                .await;
+                progress.stage(&format!(
+                    "{platform}: local smoke test {}",
+                    if r.passed {
+                        "passed".to_string()
+                    } else {
+                        format!("FAILED: {}", r.reason.as_deref().unwrap_or(""))
+                    }
+                ));
+                local_result = Some(r);
+            } else {
+                progress.stage(&format!(
+                    "{platform}: no local smoke test: {} is not an engine on this host",
+                    engine.name
+                ));
+            }
+        }
+        let ok = built.is_ok() && local_result.as_ref().is_none_or(|r| r.passed);
+        let all_ok = gate.pass(ok).await;
+        if let Some(r) = local_result.as_ref().filter(|r| !r.passed) {
+            return Err(PlatformError::LocalSmoke(Box::new(r.clone())));
+        }
+        if ok && !all_ok {
+            return Err(PlatformError::Held(platform));
+        }
+    }
+    let built = built?;
     registry::check_size(platform, built.size)?;
     let push_seconds = push::push(
         engine,
@@ -235,7 +288,7 @@ async fn ship_image(
             seconds: push_seconds,
         },
     );
-    Ok(image_report(
+    let mut report = image_report(
         repository,
         image,
         platform,
@@ -245,7 +298,9 @@ async fn ship_image(
         Some(engine.name.clone()),
         built.seconds,
         push_seconds,
-    ))
+    );
+    report.local_smoke = local_result;
+    Ok(report)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -275,6 +330,7 @@ fn image_report(
         engine,
         build_seconds,
         push_seconds,
+        local_smoke: None,
     }
 }
 
@@ -384,7 +440,18 @@ async fn deploy_stages(
             .collect()
     };
 
-    let built = match build(&build_config, &sdk, progress).await {
+    let local_check = config.local_smoke.then(|| LocalCheck {
+        event: config
+            .smoke
+            .as_ref()
+            .map_or_else(|| "{}".to_string(), |s| s.event.clone()),
+        settings: plans
+            .iter()
+            .rev()
+            .map(|p| (p.arch, p.local.clone()))
+            .collect(),
+    });
+    let built = match build(&build_config, &sdk, local_check.as_ref(), progress).await {
         Ok(built) => built,
         Err(e) => {
             report.functions = not_deployed("not deployed: the build failed");
@@ -457,4 +524,70 @@ fn deploy_failure(functions: &[FunctionReport]) -> String {
         lines.push(line);
     }
     lines.join("\n")
+}
+
+/// One architecture built and invoked locally, and where its image lives.
+pub struct LocalRun {
+    pub platform: Platform,
+    pub engine: Engine,
+    pub image_id: String,
+    pub result: local::LocalResult,
+}
+
+/// `lambda-ship local`: every platform built on its engine, then invoked
+/// once as Lambda would run it. Nothing is pushed; no AWS is needed.
+pub async fn local(
+    config: &BuildConfig,
+    event: &str,
+    settings: &local::LocalSettings,
+    progress: &Progress,
+) -> Result<Vec<LocalRun>, Error> {
+    let context = BuildContext::new(&config.context, &config.dockerfile)?;
+    let engines = connect_farm(config, progress).await?;
+    for &platform in &config.platforms {
+        let engine = &engines[&config.endpoint(platform)];
+        if !engine.local {
+            return Err(Error::Conflict(format!(
+                "{platform} is built on {}, which is not an engine on this host: lambda-ship \
+                 local runs each image on the engine that built it, reached on 127.0.0.1",
+                engine.name
+            )));
+        }
+    }
+    let jobs = config.platforms.iter().map(|&platform| {
+        let engine = engines[&config.endpoint(platform)].clone();
+        let spec = BuildSpec {
+            platform,
+            context: context.clone(),
+            build_args: config.build_args.clone(),
+            target: config.target.clone(),
+            labels: labels(config),
+            tag: format!("lambda-ship/local:{}", platform.lambda_arch()),
+        };
+        async move {
+            let built = build::build(&engine, &spec, progress).await?;
+            let result =
+                local::invoke_once(&engine, &built.image_id, platform, event, settings).await;
+            Ok::<_, PlatformError>(LocalRun {
+                platform,
+                engine,
+                image_id: built.image_id,
+                result,
+            })
+        }
+    });
+    let (mut done, mut failed) = (Vec::new(), Vec::new());
+    for r in join_all(jobs).await {
+        match r {
+            Ok(run) => done.push(run),
+            Err(e) => failed.push(e),
+        }
+    }
+    if !failed.is_empty() {
+        return Err(Error::Platforms {
+            failed,
+            done: Vec::new(),
+        });
+    }
+    Ok(done)
 }

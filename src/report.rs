@@ -42,6 +42,8 @@ pub struct ImageReport {
     pub engine: Option<String>,
     pub build_seconds: f64,
     pub push_seconds: f64,
+    /// The image invoked locally as Lambda would, before the push.
+    pub local_smoke: Option<crate::local::LocalResult>,
 }
 
 impl BuildReport {

@@ -32,6 +32,7 @@ fn sample_report(payload: &str, log: &str) -> RunReport {
         engine: Some("unix:///var/run/docker.sock".into()),
         build_seconds: 1.2,
         push_seconds: 0.4,
+        local_smoke: None,
     };
     RunReport {
         ok: true,

@@ -39,6 +39,8 @@ pub struct FunctionPlan {
     pub name: String,
     pub arch: Platform,
     pub image_before: Option<String>,
+    /// Its memory and timeout, for the local smoke test.
+    pub local: crate::local::LocalSettings,
 }
 
 /// What became of one function.
@@ -133,10 +135,26 @@ impl Lambda {
             .and_then(|c| c.architectures().first())
             .map(platform_of)
             .unwrap_or(Platform::Amd64);
+        let defaults = crate::local::LocalSettings::default();
         Ok(FunctionPlan {
             name: target.name.clone(),
             arch: target.arch.unwrap_or(current),
             image_before: out.code().and_then(|c| c.image_uri()).map(str::to_string),
+            local: crate::local::LocalSettings {
+                function_name: config
+                    .and_then(|c| c.function_name())
+                    .unwrap_or(&target.name)
+                    .to_string(),
+                memory_mb: config
+                    .and_then(|c| c.memory_size())
+                    .and_then(|m| u64::try_from(m).ok())
+                    .unwrap_or(defaults.memory_mb),
+                timeout: config
+                    .and_then(|c| c.timeout())
+                    .and_then(|t| u64::try_from(t).ok())
+                    .map_or(defaults.timeout, std::time::Duration::from_secs),
+                region: defaults.region,
+            },
         })
     }
 
