@@ -192,9 +192,18 @@ fn body(report: &RunReport, limits: &Limits) -> String {
                     "rebuilt",
                 )
             };
+            let local = match &i.local_smoke {
+                Some(l) if l.passed => format!(
+                    "✅ init {} ms, invoke {} ms",
+                    l.init_ms.unwrap_or(0),
+                    l.invoke_ms.unwrap_or(0)
+                ),
+                Some(_) => "❌".to_string(),
+                None => "–".to_string(),
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {build_time} | {push_time} | {how} |",
+                "| {} | {} | {} | {} | {build_time} | {push_time} | {local} | {how} |",
                 i.architecture,
                 code(&i.tag),
                 code(&i.digest),

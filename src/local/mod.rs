@@ -106,6 +106,8 @@ pub enum FailureKind {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LocalResult {
     pub platform: Platform,
+    /// The image invoked, by id.
+    pub image: String,
     pub passed: bool,
     pub init_ms: Option<u64>,
     pub invoke_ms: Option<u64>,
@@ -130,6 +132,7 @@ pub async fn invoke_once(
 ) -> LocalResult {
     let mut result = LocalResult {
         platform,
+        image: String::new(),
         passed: false,
         init_ms: None,
         invoke_ms: None,
@@ -140,6 +143,7 @@ pub async fn invoke_once(
         failure: None,
         reason: None,
     };
+    result.image = image.to_string();
     let instance = match Instance::start(engine, image, platform, settings).await {
         Ok(i) => i,
         Err(e) => {
@@ -336,6 +340,27 @@ impl Instance {
             api: std::sync::Arc::new(api),
             started: Instant::now(),
         };
+        // Lambda has no emulator: an entrypoint for another architecture fails
+        // there with exec format error, even where this host's QEMU would run it.
+        let config = inspect.config.unwrap_or_default();
+        let program = config
+            .entrypoint
+            .as_ref()
+            .filter(|e| !e.is_empty())
+            .or(config.cmd.as_ref())
+            .and_then(|e| e.first().cloned());
+        if let Some(program) = program
+            && let Some(machine) = executable_machine(engine, &instance.container, &program).await
+            && machine != platform.machine()
+        {
+            instance.remove().await;
+            return Err(format!(
+                "exec format error: the entrypoint {program} is a {machine} executable, and Lambda \
+                 runs a {} function on {} only",
+                platform.lambda_arch(),
+                platform.machine()
+            ));
+        }
         if let Err(e) = engine
             .docker
             .start_container(
@@ -439,6 +464,61 @@ impl Instance {
             )
             .await;
     }
+}
+
+/// The machine an executable in a container is built for, following symlinks
+/// and a script's interpreter: `x86_64`, `aarch64`, or another ELF machine.
+async fn executable_machine(engine: &Engine, container: &str, program: &str) -> Option<String> {
+    let mut path = program.to_string();
+    for _ in 0..8 {
+        if !path.starts_with('/') {
+            return None;
+        }
+        let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
+            .path(&path)
+            .build();
+        let mut stream = engine
+            .docker
+            .download_from_container(container, Some(options));
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            archive.extend_from_slice(&chunk.ok()?);
+            // A header and the first bytes of the file are enough.
+            if archive.len() > 4096 {
+                break;
+            }
+        }
+        let mut tar = tar::Archive::new(archive.as_slice());
+        let mut entry = tar.entries().ok()?.next()?.ok()?;
+        if let Ok(Some(target)) = entry.link_name() {
+            let target = target.to_string_lossy().into_owned();
+            path = if target.starts_with('/') {
+                target
+            } else {
+                let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+                format!("{dir}/{target}")
+            };
+            continue;
+        }
+        let mut head = [0u8; 128];
+        let n = std::io::Read::read(&mut entry, &mut head).ok()?;
+        let head = &head[..n];
+        if head.starts_with(b"\x7fELF") && head.len() >= 20 {
+            let machine = u16::from_le_bytes([head[18], head[19]]);
+            return Some(match machine {
+                62 => "x86_64".to_string(),
+                183 => "aarch64".to_string(),
+                other => format!("ELF machine {other}"),
+            });
+        }
+        if let Some(script) = head.strip_prefix(b"#!") {
+            let line = String::from_utf8_lossy(script);
+            path = line.split_whitespace().next()?.to_string();
+            continue;
+        }
+        return None;
+    }
+    None
 }
 
 fn millis(d: Duration) -> u64 {
