@@ -597,7 +597,7 @@ impl DeployConfig {
             alias: args.alias,
             smoke,
             report_json: args.report_json,
-            wait_timeout: std::time::Duration::from_secs(args.wait_timeout.max(1)),
+            wait_timeout: std::time::Duration::from_secs(args.wait_timeout.clamp(1, 86_400)),
             feedback,
             local_smoke: !args.no_local_smoke,
         })
@@ -643,8 +643,9 @@ impl LocalConfig {
             build,
             event,
             settings: crate::local::LocalSettings {
-                memory_mb: args.memory.max(128),
-                timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+                // Lambda's own bounds: 128 MB to 10 GB, up to 15 minutes.
+                memory_mb: args.memory.clamp(128, 10_240),
+                timeout: std::time::Duration::from_secs(args.timeout.clamp(1, 900)),
                 ..crate::local::LocalSettings::default()
             },
             once: args.once,
@@ -701,16 +702,18 @@ pub fn session_name_for(ci: &CiContext) -> String {
 }
 
 fn parse_build_arg(arg: &str) -> Result<(String, String), ConfigError> {
+    // Only the name is ever shown: a value may be a secret.
+    let shown = arg.split('=').next().unwrap_or_default().to_string();
     let (k, v) = arg
         .split_once('=')
-        .ok_or_else(|| ConfigError::BuildArg(arg.to_string()))?;
+        .ok_or_else(|| ConfigError::BuildArg(format!("{shown} (no =VALUE)")))?;
     let name_ok = k
         .bytes()
         .next()
         .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !name_ok {
-        return Err(ConfigError::BuildArg(arg.to_string()));
+        return Err(ConfigError::BuildArg(format!("{shown}=…")));
     }
     Ok((k.to_string(), v.to_string()))
 }

@@ -203,12 +203,14 @@ pub async fn assume_role(
 }
 
 /// On GitHub Actions, tells the runner to mask the credentials in every log,
-/// before anything could print them.
+/// before anything could print them. The commands go to stderr, which the
+/// runner reads as it reads stdout, so that stdout can be captured (JSON
+/// output) without keeping them.
 pub fn mask_on_github(ci: &CiContext, role: &AssumedRole) {
     if ci.kind == CiKind::GitHub {
-        println!("::add-mask::{}", role.access_key_id);
-        println!("::add-mask::{}", role.secret_access_key.expose_secret());
-        println!("::add-mask::{}", role.session_token.expose_secret());
+        eprintln!("::add-mask::{}", role.access_key_id);
+        eprintln!("::add-mask::{}", role.secret_access_key.expose_secret());
+        eprintln!("::add-mask::{}", role.session_token.expose_secret());
     }
 }
 

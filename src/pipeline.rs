@@ -228,7 +228,14 @@ async fn ship_image(
     progress: &Progress,
 ) -> Result<ImageReport, PlatformError> {
     let platform = spec.platform;
-    let built = build::build(engine, spec, progress).await;
+    // An image Lambda would refuse fails here, before any platform pushes.
+    let built = build::build(engine, spec, progress)
+        .await
+        .map_err(PlatformError::from)
+        .and_then(|b| {
+            registry::check_size(platform, b.size)?;
+            Ok(b)
+        });
     let mut local_result = None;
     if let Some((check, gate)) = check {
         if let Ok(b) = &built {
@@ -270,7 +277,6 @@ async fn ship_image(
         }
     }
     let built = built?;
-    registry::check_size(platform, built.size)?;
     let push_seconds = push::push(
         engine,
         platform,

@@ -189,13 +189,17 @@ impl Progress {
         emit(&mut state, None, line);
     }
 
-    /// GitHub mode: prints a platform's kept log folded in a group.
+    /// GitHub mode: prints a platform's kept log folded in a group, with
+    /// workflow commands stopped, so that nothing a build prints is obeyed.
     fn flush_group(&self, state: &mut State, platform: Platform, title: &str) {
         if let Some(lines) = state.logs.remove(&platform) {
+            let token = uuid::Uuid::new_v4().simple().to_string();
             emit(state, None, format!("::group::{platform} {title}"));
+            emit(state, None, format!("::stop-commands::{token}"));
             for l in lines {
-                emit(state, None, escape_workflow_command(&l));
+                emit(state, None, l);
             }
+            emit(state, None, format!("::{token}::"));
             emit(state, None, "::endgroup::".to_string());
         }
     }
@@ -260,15 +264,6 @@ fn emit(state: &mut State, multi: Option<&MultiProgress>, line: String) {
         None => {
             let _ = writeln!(std::io::stderr().lock(), "{line}");
         }
-    }
-}
-
-/// A line of build output must not be read by the runner as a workflow command.
-fn escape_workflow_command(line: &str) -> String {
-    if line.trim_start().starts_with("::") {
-        format!(" {line}")
-    } else {
-        line.to_string()
     }
 }
 
@@ -351,8 +346,15 @@ mod tests {
             .iter()
             .position(|l| l == "::group::linux/amd64 build log")
             .unwrap();
-        assert_eq!(lines[start + 2], " ::error::not a command");
-        assert_eq!(lines[start + 3], "::endgroup::");
+        let token = lines[start + 1].strip_prefix("::stop-commands::").unwrap();
+        assert_eq!(token.len(), 32, "an unguessable token");
+        assert_eq!(lines[start + 3], "::error::not a command");
+        assert_eq!(
+            lines[start + 4],
+            format!("::{token}::"),
+            "commands resume only after it"
+        );
+        assert_eq!(lines[start + 5], "::endgroup::");
         assert!(lines.last().unwrap().contains("built, 2.0 MB"));
     }
 

@@ -185,12 +185,13 @@ fn a_github_deploy_assumes_the_role_and_points_each_function_at_its_own_digest()
     assert!(url_of(&fx86).is_null(), "a function without a URL has none");
 
     // GitHub masks the credentials; nothing else ever shows a secret.
-    assert!(stdout.contains(&format!("::add-mask::{secret}")));
+    assert!(stderr.contains(&format!("::add-mask::{secret}")));
     let report_text = std::fs::read_to_string(&report_path).unwrap();
+    // The runner consumes ::add-mask:: lines; everything else is shown.
     let shown: String = stdout
         .lines()
-        .filter(|l| !l.starts_with("::add-mask::"))
         .chain(stderr.lines())
+        .filter(|l| !l.starts_with("::add-mask::"))
         .chain(report_text.lines())
         .collect::<Vec<_>>()
         .join("\n");

@@ -307,8 +307,8 @@ fn a_comment_github_refuses_leaves_the_deploy_green_with_a_warning() {
         "{stderr}"
     );
     assert!(
-        stdout.contains("::warning title=lambda-ship::no pull-request comment"),
-        "{stdout}"
+        stderr.contains("::warning title=lambda-ship::no pull-request comment"),
+        "{stderr}"
     );
     let summary = std::fs::read_to_string(run.file("summary")).unwrap();
     assert!(
@@ -395,11 +395,11 @@ fn a_failed_deploy_is_commented_too_with_the_failure_first_and_an_annotation() {
         .args(["--smoke-expect", "a greeting that never comes"])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stdout.contains("::error title=lambda-ship::the deploy did not complete"),
-        "{stdout}"
+        stderr.contains("::error title=lambda-ship::the deploy did not complete"),
+        "{stderr}"
     );
     let comments = forge.comments("acme/widgets#52");
     assert_eq!(comments.len(), 1);

@@ -179,9 +179,9 @@ fn body(report: &RunReport, limits: &Limits) -> String {
         let _ = writeln!(out, "#### Images\n");
         let _ = writeln!(
             out,
-            "| Architecture | Tag | Digest | Size | Build | Push | |"
+            "| Architecture | Tag | Digest | Size | Build | Push | Local run | Image |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
         for i in &build.images {
             let (build_time, push_time, how) = if i.reused {
                 ("–".to_string(), "–".to_string(), "reused")

@@ -106,14 +106,18 @@ pub async fn publish(
         if let Some(path) = env.get("GITHUB_STEP_SUMMARY") {
             let mut summary = body.clone();
             for w in &published.warnings {
-                summary.push_str(&format!("\n> [!WARNING]\n> {}\n", w.replace('\n', " ")));
+                // A service's own words stay inert, as a function's do.
+                summary.push_str(&format!(
+                    "\n> [!WARNING]\n> lambda-ship could not do everything it was asked:\n\n{}\n",
+                    markdown::fence(w)
+                ));
             }
             if let Err(e) = actions::append(path.as_ref(), &summary) {
                 file_errors.push(format!("cannot write the job summary: {e}"));
             }
         }
         if let Some(failure) = &report.failure {
-            println!("{}", actions::annotation("error", &failure.message));
+            eprintln!("{}", actions::annotation("error", &failure.message));
         }
     }
     if let Some(path) = &config.dotenv
@@ -125,7 +129,7 @@ pub async fn publish(
     for w in &published.warnings {
         progress.stage(&format!("warning: {w}"));
         if ci.kind == CiKind::GitHub {
-            println!("{}", actions::annotation("warning", w));
+            eprintln!("{}", actions::annotation("warning", w));
         }
     }
     published

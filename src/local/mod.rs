@@ -111,6 +111,8 @@ pub struct LocalResult {
     pub passed: bool,
     pub init_ms: Option<u64>,
     pub invoke_ms: Option<u64>,
+    /// The whole local run: the sandbox created, started, invoked, stopped and removed.
+    pub total_ms: u64,
     /// The response payload, when the function answered.
     pub response: Option<String>,
     pub error_type: Option<String>,
@@ -136,6 +138,7 @@ pub async fn invoke_once(
         passed: false,
         init_ms: None,
         invoke_ms: None,
+        total_ms: 0,
         response: None,
         error_type: None,
         error_message: None,
@@ -144,6 +147,7 @@ pub async fn invoke_once(
         reason: None,
     };
     result.image = image.to_string();
+    let begun = Instant::now();
     let instance = match Instance::start(engine, image, platform, settings).await {
         Ok(i) => i,
         Err(e) => {
@@ -201,6 +205,7 @@ pub async fn invoke_once(
     } else if state.output.contains("exec format error") {
         result.failure = Some(FailureKind::ExecFormat);
     }
+    result.total_ms = millis(begun.elapsed());
     if result.failure.is_some() {
         result.passed = false;
         if result.reason.is_none() {
@@ -305,7 +310,7 @@ impl Instance {
             format!("_HANDLER={handler}"),
             "TZ=:UTC".to_string(),
         ];
-        let bytes = i64::try_from(settings.memory_mb * 1024 * 1024).unwrap_or(i64::MAX);
+        let bytes = i64::try_from(settings.memory_mb.min(10_240) * 1024 * 1024).unwrap_or(i64::MAX);
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
             env: Some(env.to_vec()),

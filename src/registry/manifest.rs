@@ -214,7 +214,11 @@ fn check_manifest(image: &ImageRef, raw: &[u8]) -> Result<Checked, ManifestError
 
 fn is_loopback(registry: &str) -> bool {
     let host = registry.rsplit_once(':').map_or(registry, |(h, _)| h);
-    host == "localhost" || host.starts_with("127.") || host == "[::1]"
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn is_not_found(e: &OciDistributionError) -> bool {
@@ -285,5 +289,9 @@ mod tests {
         assert!(is_loopback("127.0.0.1:5000"));
         assert!(is_loopback("localhost:5000"));
         assert!(!is_loopback("123456789012.dkr.ecr.us-east-1.amazonaws.com"));
+        assert!(
+            !is_loopback("127.evil.example:5000"),
+            "a name is not an address"
+        );
     }
 }
