@@ -62,6 +62,10 @@ pub struct CiContext {
     /// The repository's web address.
     pub source_url: Option<String>,
     pub run_id: Option<String>,
+    /// A `pull_request_target` run for a pull request from a fork: the job
+    /// holds the base repository's secrets and write token, and the code
+    /// under review is a stranger's.
+    pub fork_code_with_write: bool,
 }
 
 impl CiContext {
@@ -80,6 +84,7 @@ impl CiContext {
                 repository: None,
                 source_url: None,
                 run_id: None,
+                fork_code_with_write: false,
             })
         }
     }
@@ -90,6 +95,7 @@ fn github(env: &Env) -> Result<CiContext, ConfigError> {
     let server = env.get("GITHUB_SERVER_URL").unwrap_or("https://github.com");
     let mut sha = env.get("GITHUB_SHA").map(str::to_string);
     let mut change_number = None;
+    let mut fork_code_with_write = false;
     // On pull_request events GITHUB_SHA is the merge commit GitHub made; the
     // commit a reviewer sees is the PR's head, in the event payload.
     if let (Some(event), Some(path)) = (env.get("GITHUB_EVENT_NAME"), env.get("GITHUB_EVENT_PATH"))
@@ -111,6 +117,10 @@ fn github(env: &Env) -> Result<CiContext, ConfigError> {
         })?;
         sha = Some(head.to_string());
         change_number = pr["number"].as_u64();
+        let head_repo = pr["head"]["repo"]["full_name"].as_str();
+        let base_repo = pr["base"]["repo"]["full_name"].as_str();
+        fork_code_with_write =
+            event == "pull_request_target" && head_repo.is_some() && head_repo != base_repo;
     }
     Ok(CiContext {
         kind: CiKind::GitHub,
@@ -124,6 +134,7 @@ fn github(env: &Env) -> Result<CiContext, ConfigError> {
                 Some(attempt) => format!("{run}-{attempt}"),
                 None => run.to_string(),
             }),
+        fork_code_with_write,
     })
 }
 
@@ -140,6 +151,7 @@ fn gitlab(env: &Env) -> CiContext {
         repository: env.get("CI_PROJECT_PATH").map(str::to_string),
         source_url: env.get("CI_PROJECT_URL").map(str::to_string),
         run_id: env.get("CI_PIPELINE_ID").map(str::to_string),
+        fork_code_with_write: false,
     }
 }
 
@@ -151,6 +163,7 @@ fn jenkins(env: &Env) -> CiContext {
         repository: None,
         source_url: env.get("GIT_URL").map(strip_credentials),
         run_id: env.get("BUILD_TAG").map(str::to_string),
+        fork_code_with_write: false,
     }
 }
 
@@ -229,6 +242,39 @@ mod tests {
         assert_eq!(ci.sha.as_deref(), Some(HEAD));
         assert_eq!(ci.change_number, Some(42));
         assert_eq!(ci.source_url.as_deref(), Some("https://github.com/acme/fn"));
+    }
+
+    #[test]
+    fn pull_request_target_from_a_fork_is_flagged() {
+        let dir = tempfile::tempdir().unwrap();
+        let event = dir.path().join("event.json");
+        let payload = |head_repo: &str| {
+            serde_json::json!({"pull_request": {"number": 3,
+                "head": {"sha": HEAD, "repo": {"full_name": head_repo}},
+                "base": {"repo": {"full_name": "acme/fn"}}}})
+            .to_string()
+        };
+        let detect = |name: &str| {
+            let env: Env = [
+                ("GITHUB_ACTIONS", "true"),
+                ("GITHUB_EVENT_NAME", name),
+                ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+            ]
+            .into_iter()
+            .collect();
+            CiContext::detect(&env).unwrap().fork_code_with_write
+        };
+        std::fs::write(&event, payload("stranger/fn")).unwrap();
+        assert!(detect("pull_request_target"));
+        assert!(
+            !detect("pull_request"),
+            "pull_request runs hold no secrets for forks"
+        );
+        std::fs::write(&event, payload("acme/fn")).unwrap();
+        assert!(
+            !detect("pull_request_target"),
+            "a branch of the same repository"
+        );
     }
 
     #[test]

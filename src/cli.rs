@@ -79,6 +79,11 @@ pub struct BuildArgs {
     #[arg(long, env = "LAMBDA_SHIP_FORCE_REBUILD")]
     pub force_rebuild: bool,
 
+    /// Build a fork's pull request in a `pull_request_target` run, which holds
+    /// the base repository's secrets and write token (refused without it).
+    #[arg(long, env = "LAMBDA_SHIP_ALLOW_FORK_CODE")]
+    pub allow_fork_code: bool,
+
     /// Tag mutability of a repository that lambda-ship creates.
     #[arg(long, env = "LAMBDA_SHIP_TAG_MUTABILITY", value_enum, default_value_t = TagMutabilityArg::Immutable)]
     pub tag_mutability: TagMutabilityArg,

@@ -55,6 +55,13 @@ pub enum ConfigError {
     #[error("the build target '{0}' is not a valid stage name")]
     Target(String),
     #[error(
+        "this pull_request_target run would build a fork's code while it holds this \
+         repository's secrets and write token: the fork's Dockerfile could steal them. Deploy \
+         forks from pull_request runs (no secrets), or pass --allow-fork-code after a \
+         maintainer has reviewed the change"
+    )]
+    ForkCode,
+    #[error(
         "'{0}' is not a function: write --function NAME[:ARCH], where NAME is a function name \
          or ARN (letters, digits, - and _) and ARCH is x86_64 or arm64"
     )]
@@ -325,6 +332,9 @@ pub struct BuildConfig {
 impl BuildConfig {
     /// Validates the raw arguments against the CI context that the environment gives.
     pub fn from_args(args: BuildArgs, ci: &CiContext) -> Result<Self, ConfigError> {
+        if ci.fork_code_with_write && !args.allow_fork_code {
+            return Err(ConfigError::ForkCode);
+        }
         let repository: RepositoryName = args.repository.parse()?;
 
         let platforms_explicit = args.platforms.is_some();
@@ -632,6 +642,7 @@ impl LocalConfig {
                 registry: None,
                 sha: Some(sha),
                 force_rebuild: false,
+                allow_fork_code: true,
                 tag_mutability: TagMutabilityArg::Immutable,
                 region: None,
                 output: args.output,

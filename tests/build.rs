@@ -136,6 +136,33 @@ fn arm64_builds_on_the_second_engine_when_a_builder_names_it() {
 }
 
 #[test]
+fn a_forks_code_is_not_built_with_write_credentials_unless_allowed() {
+    let repo = unique("fork");
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    let payload = serde_json::json!({"pull_request": {"number": 9,
+        "head": {"sha": random_sha(), "repo": {"full_name": "stranger/widgets"}},
+        "base": {"repo": {"full_name": "acme/widgets"}}}});
+    std::fs::write(&event, payload.to_string()).unwrap();
+    let run = || {
+        let mut cmd = lambda_ship();
+        cmd.args(["build", "--repository", &repo, "--platforms", "linux/amd64"])
+            .arg("--context")
+            .arg(fixture())
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", "pull_request_target")
+            .env("GITHUB_EVENT_PATH", &event);
+        cmd
+    };
+    let stderr = fails_with(&mut run(), 2);
+    assert!(
+        stderr.contains("pull_request_target") && stderr.contains("--allow-fork-code"),
+        "{stderr}"
+    );
+    build_ok(run().arg("--allow-fork-code"));
+}
+
+#[test]
 fn a_tcp_builder_is_reached_with_mutual_tls_from_docker_cert_path() {
     let repo = unique("tls");
     let sha = random_sha();

@@ -8,6 +8,7 @@ use common::*;
 
 const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvd2lkZ2V0cyJ9.c2lnbmF0dXJl";
 const REQUEST_TOKEN: &str = "gha-request-token-8c1f5d";
+const GITHUB_TOKEN: &str = "ghs_comment_token_41c7e2";
 
 /// The value of `<Tag>…</Tag>` in an STS XML answer.
 fn xml_value(xml: &str, tag: &str) -> String {
@@ -30,6 +31,7 @@ fn a_github_deploy_assumes_the_role_and_points_each_function_at_its_own_digest()
         &format!(r#"{{"count":1,"value":"{JWT}"}}"#),
     ));
     let aws_proxy = Proxy::start(Some(&format!("http://{MOTO}")));
+    let forge = common::forge::Forge::start();
 
     let head = random_sha();
     let dir = tempfile::tempdir().unwrap();
@@ -70,6 +72,12 @@ fn a_github_deploy_assumes_the_role_and_points_each_function_at_its_own_digest()
             format!("{}/oidc/token?api-version=2.0", github.url),
         )
         .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN)
+        // The comment, outputs and summary, to be searched for secrets too.
+        .env("GITHUB_REPOSITORY", "acme/widgets")
+        .env("GITHUB_API_URL", &forge.url)
+        .env("GITHUB_TOKEN", GITHUB_TOKEN)
+        .env("GITHUB_OUTPUT", dir.path().join("output"))
+        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -184,23 +192,37 @@ fn a_github_deploy_assumes_the_role_and_points_each_function_at_its_own_digest()
     );
     assert!(url_of(&fx86).is_null(), "a function without a URL has none");
 
-    // GitHub masks the credentials; nothing else ever shows a secret.
+    // GitHub masks the credentials; nothing else ever shows a secret: not the
+    // output streams, the report, the step outputs, the summary or the comment.
     assert!(stderr.contains(&format!("::add-mask::{secret}")));
-    let report_text = std::fs::read_to_string(&report_path).unwrap();
+    let comments = forge.comments("acme/widgets#12");
+    assert_eq!(comments.len(), 1, "the deploy was commented");
+    let files: Vec<String> = ["output", "summary"]
+        .iter()
+        .map(|f| std::fs::read_to_string(dir.path().join(f)).unwrap())
+        .chain([std::fs::read_to_string(&report_path).unwrap()])
+        .chain(comments)
+        .collect();
+    assert!(
+        files[0].contains("image-uri-arm64<<"),
+        "the outputs were written"
+    );
     // The runner consumes ::add-mask:: lines; everything else is shown.
     let shown: String = stdout
         .lines()
         .chain(stderr.lines())
         .filter(|l| !l.starts_with("::add-mask::"))
-        .chain(report_text.lines())
+        .chain(files.iter().flat_map(|f| f.lines()))
         .collect::<Vec<_>>()
         .join("\n");
     for s in [
         secret.as_str(),
         session.as_str(),
+        key_id.as_str(),
         "123456789012-auth-token",
         REQUEST_TOKEN,
         JWT,
+        GITHUB_TOKEN,
     ] {
         assert!(!shown.contains(s), "a secret was shown: {s}");
     }
