@@ -40,12 +40,12 @@ pub async fn build(
     if repository.created {
         progress.stage(&format!("created {}", repository.uri));
     }
-    let credentials = ecr.credentials().await?;
+    let credentials = tokio::sync::Mutex::new(ecr.credentials().await?);
     let registry = config
         .registry_override
         .clone()
         .unwrap_or_else(|| repository.registry().to_string());
-    let reader = RegistryReader::new(&registry, &credentials);
+    let reader = RegistryReader::new(&registry, &*credentials.lock().await);
     let target = |platform: Platform| ImageRef {
         registry: registry.clone(),
         repository: repository.name.clone(),
@@ -92,7 +92,7 @@ pub async fn build(
             labels: labels(config),
             tag: format!("lambda-ship/{}:{}", repository.name, image.tag),
         };
-        let (reader, credentials, repository) = (&reader, &credentials, &repository);
+        let (reader, credentials, repository, ecr) = (&reader, &credentials, &repository, &ecr);
         async move {
             if reuse {
                 reuse_image(reader, repository, &image, platform, progress).await
@@ -102,7 +102,7 @@ pub async fn build(
                     &spec,
                     check,
                     reader,
-                    credentials,
+                    (credentials, ecr),
                     repository,
                     &image,
                     progress,
@@ -222,7 +222,7 @@ async fn ship_image(
     spec: &BuildSpec,
     check: Option<(&LocalCheck, &Gate)>,
     reader: &RegistryReader,
-    credentials: &RegistryCredentials,
+    (credentials, ecr): (&tokio::sync::Mutex<RegistryCredentials>, &Ecr),
     repository: &Repository,
     image: &ImageRef,
     progress: &Progress,
@@ -277,12 +277,14 @@ async fn ship_image(
         }
     }
     let built = built?;
-    let push_seconds = push::push(
+    let refresh = || async { ecr.credentials().await.map_err(|e| e.to_string()) };
+    let push_seconds = push::push_with_retry(
         engine,
         platform,
         &built.image_id,
         image,
         credentials,
+        refresh,
         progress,
     )
     .await?;

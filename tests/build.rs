@@ -364,3 +364,65 @@ fn bad_input_is_a_clear_error_with_exit_code_2_before_anything_is_done() {
     let out = aws_output(&["ecr", "describe-repositories", "--repository-names", &repo]);
     assert!(!out.status.success(), "the repository must not exist");
 }
+
+#[test]
+fn a_push_survives_a_reset_mid_upload_and_an_expired_token() {
+    let repo = unique("faults");
+    let sha = random_sha();
+    let proxy = common::proxy::Proxy::start(Some(&format!("http://{REGISTRY}")));
+    let via = proxy.url.trim_start_matches("http://").to_string();
+    // The connection drops in the middle of the first layer upload; later the
+    // registry refuses the manifest once, as it does an expired ECR token.
+    proxy.on(
+        common::proxy::Rule::new("PATCH", &format!("/v2/{repo}/blobs/uploads/"))
+            .nth(1)
+            .reset(),
+    );
+    proxy.on(
+        common::proxy::Rule::new("PUT", &format!("/v2/{repo}/manifests/"))
+            .nth(1)
+            .respond(
+                401,
+                &[
+                    ("WWW-Authenticate", "Basic realm=\"ecr\""),
+                    ("Content-Type", "application/json"),
+                ],
+                r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+            ),
+    );
+    let (report, stderr) = build_ok(
+        build_fixture(&repo, &sha)
+            .args(["--platforms", "linux/amd64"])
+            .env("LAMBDA_SHIP_REGISTRY", &via),
+    );
+    assert!(
+        stderr.contains("push failed"),
+        "the retry is told: {stderr}"
+    );
+    let img = image(&report, "x86_64");
+    // What the registry holds is what lambda-ship reported.
+    let m = manifest(&repo, &format!("{sha}-x86_64"));
+    assert_eq!(
+        m["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert!(img["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(
+        proxy
+            .seen_matching("PUT", &format!("/v2/{repo}/manifests/"))
+            .len(),
+        2
+    );
+    // Every layer was uploaded once: none was sent again after it arrived.
+    let mut completed: Vec<String> = proxy
+        .seen_matching("PUT", &format!("/v2/{repo}/blobs/uploads/"))
+        .into_iter()
+        .filter(|s| s.status == 201)
+        .filter_map(|s| s.uri.split("digest=").nth(1).map(str::to_string))
+        .collect();
+    let all = completed.len();
+    completed.sort();
+    completed.dedup();
+    assert_eq!(completed.len(), all, "a layer was sent twice");
+    assert!(all >= 1);
+}

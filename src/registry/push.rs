@@ -9,9 +9,9 @@ use bollard::query_parameters::{PushImageOptionsBuilder, TagImageOptionsBuilder}
 use futures_util::StreamExt;
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{platform}: pushing {target} from {engine} failed: {message}")]
 pub struct PushError {
     pub platform: Platform,
@@ -92,6 +92,98 @@ pub async fn push(
     Ok(started.elapsed().as_secs_f64())
 }
 
+/// How many times a push is tried.
+const PUSH_ATTEMPTS: u32 = 3;
+
+/// Pushes with retries, as CI networks need: a failure the registry or the
+/// network may not repeat (a 5xx, a 429, a reset, a timeout) is tried again
+/// after a backoff, and an authorization failure (an ECR token that expired
+/// during a long run) first gets a fresh token from `refresh`. Layers the
+/// registry already has are not sent again: the engine asks before each.
+pub async fn push_with_retry<F, Fut>(
+    engine: &Engine,
+    platform: Platform,
+    image_id: &str,
+    target: &ImageRef,
+    credentials: &tokio::sync::Mutex<RegistryCredentials>,
+    refresh: F,
+    progress: &Progress,
+) -> Result<f64, PushError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<RegistryCredentials, String>>,
+{
+    let started = Instant::now();
+    let mut attempt = 1;
+    loop {
+        let current = credentials.lock().await.clone();
+        let err = match push(engine, platform, image_id, target, &current, progress).await {
+            Ok(_) => return Ok(started.elapsed().as_secs_f64()),
+            Err(e) => e,
+        };
+        let kind = classify(&err.message);
+        if attempt >= PUSH_ATTEMPTS || kind == Retry::No {
+            return Err(err);
+        }
+        if kind == Retry::WithNewToken {
+            let fresh = refresh().await.map_err(|m| PushError {
+                message: format!("{}; renewing the registry token failed: {m}", err.message),
+                ..err.clone()
+            })?;
+            *credentials.lock().await = fresh;
+        }
+        let pause = Duration::from_secs(u64::from(attempt));
+        progress.stage(&format!(
+            "{platform}: push failed ({}), trying again in {}s",
+            err.message.lines().next().unwrap_or_default(),
+            pause.as_secs()
+        ));
+        tokio::time::sleep(pause).await;
+        attempt += 1;
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Retry {
+    No,
+    Yes,
+    WithNewToken,
+}
+
+/// Whether a push failure is worth another try, from what the engine said.
+fn classify(message: &str) -> Retry {
+    let m = message.to_ascii_lowercase();
+    if m.contains("already exists") || m.contains("tag invalid") || m.contains("immutable") {
+        Retry::No
+    } else if m.contains("unauthorized")
+        || m.contains("authentication required")
+        || m.contains("token has expired")
+        || m.contains("no basic auth credentials")
+    {
+        Retry::WithNewToken
+    } else if [
+        "500",
+        "502",
+        "503",
+        "504",
+        "429",
+        "toomanyrequests",
+        "connection reset",
+        "broken pipe",
+        "eof",
+        "timeout",
+        "timed out",
+        "connection refused",
+    ]
+    .iter()
+    .any(|t| m.contains(t))
+    {
+        Retry::Yes
+    } else {
+        Retry::No
+    }
+}
+
 fn push_message(e: bollard::errors::Error) -> String {
     match e {
         bollard::errors::Error::DockerStreamError { error } => {
@@ -105,5 +197,32 @@ fn push_message(e: bollard::errors::Error) -> String {
             }
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_failures_are_sorted_for_retry() {
+        assert_eq!(
+            classify("unauthorized: authentication required"),
+            Retry::WithNewToken
+        );
+        assert_eq!(
+            classify("denied: Your authorization token has expired. Reauthenticate"),
+            Retry::WithNewToken
+        );
+        assert_eq!(
+            classify("received unexpected HTTP status: 503 Service Unavailable"),
+            Retry::Yes
+        );
+        assert_eq!(classify("write: connection reset by peer"), Retry::Yes);
+        assert_eq!(
+            classify("tag invalid: The image tag already exists"),
+            Retry::No
+        );
+        assert_eq!(classify("manifest invalid"), Retry::No);
     }
 }

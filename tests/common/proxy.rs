@@ -308,10 +308,10 @@ async fn handle(
     let mut forward = Request::builder()
         .method(parts.method.clone())
         .uri(format!("{upstream}{uri}"));
+    // The Host header is kept, so that a registry's upload locations point
+    // back through the proxy.
     for (k, v) in parts.headers.iter() {
-        if k != hyper::header::HOST {
-            forward = forward.header(k, v);
-        }
+        forward = forward.header(k, v);
     }
     let forward = forward
         .body(Full::new(body))
