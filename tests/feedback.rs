@@ -191,6 +191,54 @@ fn comments_are_updated_in_place_and_kept_apart_by_key() {
     );
 }
 
+#[test]
+fn racing_runs_leave_one_comment_and_a_secondary_rate_limit_is_waited_out() {
+    let forge = Forge::start();
+    let pr = github::PullRequest {
+        api: forge.url.clone(),
+        owner: "acme".into(),
+        repo: "widgets".into(),
+        number: 77,
+    };
+    let token = secrecy::SecretString::from("ghs_race".to_string());
+    let marker = markdown::marker("orders");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (body_a, body_b) = (format!("{marker}\nrun a"), format!("{marker}\nrun b"));
+        let a = github::upsert_comment(&pr, &token, &marker, &body_a);
+        let b = github::upsert_comment(&pr, &token, &marker, &body_b);
+        let (a, b) = tokio::join!(a, b);
+        a.unwrap();
+        b.unwrap();
+    });
+    assert_eq!(
+        forge.comments("acme/widgets#77").len(),
+        1,
+        "never duplicated"
+    );
+
+    forge.rate_limit_next_post();
+    let updated = rt
+        .block_on(github::upsert_comment(
+            &pr,
+            &token,
+            &marker,
+            &format!("{marker}\nrun c"),
+        ))
+        .unwrap();
+    assert_eq!(updated, github::CommentAction::Updated);
+    assert_eq!(
+        forge.comments("acme/widgets#77"),
+        [format!("{marker}\nrun c")]
+    );
+    let posts = forge
+        .requests()
+        .into_iter()
+        .filter(|(m, _, _)| m != "GET")
+        .count();
+    assert!(posts >= 2, "the rate-limited post was tried again");
+}
+
 /// Reads `$GITHUB_OUTPUT` as the runner does.
 fn read_outputs(text: &str) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();

@@ -60,18 +60,46 @@ pub async fn upsert_comment(
     let existing = comments
         .iter()
         .find(|c| c.body.as_deref().is_some_and(|b| b.starts_with(marker)));
-    match existing {
-        Some(c) => issues
+    if let Some(c) = existing {
+        return issues
             .update_comment(c.id, body)
             .await
             .map(|_| CommentAction::Updated)
-            .map_err(|e| describe(&e, "update the comment")),
-        None => issues
-            .create_comment(pr.number, body)
-            .await
-            .map(|_| CommentAction::Created)
-            .map_err(|e| describe(&e, "post the comment")),
+            .map_err(|e| describe(&e, "update the comment"));
     }
+    issues
+        .create_comment(pr.number, body)
+        .await
+        .map_err(|e| describe(&e, "post the comment"))?;
+    // Two runs for one pull request may both have found no comment and both
+    // created one. Each keeps the oldest and removes the others, so one stays.
+    let first = issues
+        .list_comments(pr.number)
+        .per_page(100)
+        .send()
+        .await
+        .map_err(|e| describe(&e, "list the pull request's comments"))?;
+    let mut ours: Vec<_> = octo
+        .all_pages(first)
+        .await
+        .map_err(|e| describe(&e, "list the pull request's comments"))?
+        .into_iter()
+        .filter(|c| c.body.as_deref().is_some_and(|b| b.starts_with(marker)))
+        .collect();
+    ours.sort_by_key(|c| c.id);
+    if let Some((keep, extra)) = ours.split_first()
+        && !extra.is_empty()
+    {
+        for c in extra {
+            // Already removed by the other run: nothing to do.
+            let _ = issues.delete_comment(c.id).await;
+        }
+        issues
+            .update_comment(keep.id, body)
+            .await
+            .map_err(|e| describe(&e, "update the comment"))?;
+    }
+    Ok(CommentAction::Created)
 }
 
 fn describe(e: &octocrab::Error, what: &str) -> String {

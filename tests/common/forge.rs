@@ -18,6 +18,8 @@ struct State {
     comments: Vec<(u64, String, String)>,
     next_id: u64,
     forbid_posts: bool,
+    /// Answer the next post with GitHub's secondary rate limit (403, retry-after).
+    rate_limit_next_post: bool,
     /// Method and path of every request, and its authorization header.
     requests: Vec<(String, String, String)>,
 }
@@ -78,6 +80,10 @@ impl Forge {
 
     pub fn forbid_posts(&self) {
         self.state.lock().unwrap().forbid_posts = true;
+    }
+
+    pub fn rate_limit_next_post(&self) {
+        self.state.lock().unwrap().rate_limit_next_post = true;
     }
 
     /// The bodies of a thread's comments, oldest first.
@@ -175,6 +181,15 @@ async fn handle(
     let per_page = query(&parts.uri, "per_page").unwrap_or(30).min(100);
     let page = query(&parts.uri, "page").unwrap_or(1).max(1);
     let posting = method != "GET";
+    if posting && s.rate_limit_next_post {
+        s.rate_limit_next_post = false;
+        return Ok(answer(
+            403,
+            vec![("retry-after", "1".to_string())],
+            json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                   "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}),
+        ));
+    }
     if posting && s.forbid_posts {
         return Ok(answer(
             403,
@@ -234,6 +249,19 @@ async fn handle(
                     ))
                 }
                 None => Ok(answer(404, vec![], json!({"message": "Not Found"}))),
+            }
+        }
+        ("DELETE", ["repos", _o, _r, "issues", "comments", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            let before = s.comments.len();
+            s.comments.retain(|(i, _, _)| *i != id);
+            if s.comments.len() < before {
+                Ok(Response::builder()
+                    .status(204)
+                    .body(Full::new(Bytes::new()))
+                    .unwrap())
+            } else {
+                Ok(answer(404, vec![], json!({"message": "Not Found"})))
             }
         }
         // GitLab: list, create, update merge-request notes.
