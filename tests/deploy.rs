@@ -504,3 +504,96 @@ fn gitlab_id_tokens_and_token_files_are_exchanged_for_the_role() {
         );
     }
 }
+
+#[test]
+fn an_engine_lost_mid_build_fails_its_platform_and_nothing_is_deployed() {
+    let repo = unique("lost");
+    let (fx86, farm) = (unique("fn-lost-x86"), unique("fn-lost-arm"));
+    create_function(&fx86, "x86_64", false);
+    create_function(&farm, "arm64", false);
+    // A build slow enough to lose its engine in the middle of.
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["bootstrap", ".dockerignore"] {
+        std::fs::copy(fixture().join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::create_dir_all(dir.path().join("busybox")).unwrap();
+    for arch in ["amd64", "arm64"] {
+        std::fs::copy(
+            fixture().join("busybox").join(arch),
+            dir.path().join("busybox").join(arch),
+        )
+        .unwrap();
+    }
+    std::fs::create_dir_all(dir.path().join("function")).unwrap();
+    std::fs::copy(
+        fixture().join("function/handler.sh"),
+        dir.path().join("function/handler.sh"),
+    )
+    .unwrap();
+    let dockerfile = std::fs::read_to_string(fixture().join("Dockerfile"))
+        .unwrap()
+        .replace(
+            "COPY bootstrap",
+            &format!("RUN echo {} && sleep 6\nCOPY bootstrap", unique("slow")),
+        );
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+
+    let relay = common::relay::Relay::to_unix(ENGINE_B);
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lambda-ship"));
+    cmd.args([
+        "deploy",
+        "--repository",
+        &repo,
+        "--sha",
+        &random_sha(),
+        "--function",
+        &fx86,
+        "--function",
+        &farm,
+    ])
+    .arg("--context")
+    .arg(dir.path())
+    .arg(format!("--builder=linux/arm64={}", relay.endpoint))
+    .env_clear()
+    .envs(testbed_env())
+    .stderr(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::null());
+    require_testbed();
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let cut_now = line.contains("linux/arm64") && line.contains("sleep 6");
+        seen.push(line);
+        if cut_now {
+            relay.cut();
+            break;
+        }
+    }
+    seen.extend(lines.map(|l| l.unwrap()));
+    let status = child.wait().unwrap();
+    let stderr = seen.join("\n");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let error = &stderr[stderr.find("error:").expect("an error")..];
+    assert!(
+        error.contains(&format!(
+            "linux/arm64: the build on {} failed",
+            relay.endpoint
+        )),
+        "{error}"
+    );
+    assert!(
+        error.contains("linux/amd64: not pushed"),
+        "the other platform is reported: {error}"
+    );
+    assert!(error.contains("Nothing was deployed"), "{error}");
+    for f in [&fx86, &farm] {
+        let live = aws(&["lambda", "get-function", "--function-name", f]);
+        assert_eq!(
+            live["Code"]["ImageUri"],
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/previous:latest"
+        );
+    }
+}

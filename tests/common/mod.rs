@@ -4,6 +4,7 @@
 
 pub mod forge;
 pub mod proxy;
+pub mod relay;
 
 use assert_cmd::Command;
 use std::net::TcpStream;
