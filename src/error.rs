@@ -35,6 +35,12 @@ pub enum Error {
     Identity(#[from] IdentityError),
     #[error(transparent)]
     Preflight(#[from] PreflightError),
+    /// SIGINT or SIGTERM: the CI job was cancelled.
+    #[error(
+        "cancelled by {0}: the builds were stopped and nothing more was deployed; the report \
+         says what state every function is in"
+    )]
+    Cancelled(String),
     /// One or more functions were not deployed as asked; the message says
     /// exactly which were updated and which were not.
     #[error("{0}")]
@@ -106,7 +112,8 @@ impl Error {
             | Error::Platforms { .. }
             | Error::Identity(_)
             | Error::Preflight(_)
-            | Error::Deploy(_) => 1,
+            | Error::Deploy(_)
+            | Error::Cancelled(_) => 1,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod build;
+pub mod cancel;
 pub mod ci;
 pub mod cli;
 pub mod config;
@@ -129,7 +130,8 @@ async fn deploy(args: DeployArgs) -> Result<(), Error> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let (report, result) = pipeline::deploy(&config, &ci, &env, &progress).await;
+    let cancel = cancel::Cancel::on_signals();
+    let (report, result) = pipeline::deploy(&config, &ci, &env, &cancel, &progress).await;
     feedback::publish(&report, &config.feedback, &ci, &env, &progress).await;
     let json =
         serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));

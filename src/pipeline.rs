@@ -6,6 +6,7 @@ use crate::aws;
 use crate::build::context::BuildContext;
 use crate::build::engine::{Engine, Support};
 use crate::build::{self, BuildSpec};
+use crate::cancel::Cancel;
 use crate::ci::{CiContext, Env};
 use crate::config::{BuildConfig, Endpoint, Platform, TagMutability};
 use crate::config::{ConfigError, DeployConfig};
@@ -349,6 +350,7 @@ pub async fn deploy(
     config: &DeployConfig,
     ci: &CiContext,
     env: &Env,
+    cancel: &Cancel,
     progress: &Progress,
 ) -> (RunReport, Result<(), Error>) {
     let mut report = RunReport {
@@ -360,7 +362,7 @@ pub async fn deploy(
         functions: Vec::new(),
         failure: None,
     };
-    let result = deploy_stages(config, ci, env, progress, &mut report).await;
+    let result = deploy_stages(config, ci, env, cancel, progress, &mut report).await;
     match &result {
         Ok(()) => report.ok = true,
         Err((stage, e)) => {
@@ -377,6 +379,7 @@ async fn deploy_stages(
     config: &DeployConfig,
     ci: &CiContext,
     env: &Env,
+    cancel: &Cancel,
     progress: &Progress,
     report: &mut RunReport,
 ) -> Result<(), (Stage, Error)> {
@@ -459,7 +462,16 @@ async fn deploy_stages(
             .map(|p| (p.arch, p.local.clone()))
             .collect(),
     });
-    let built = match build(&build_config, &sdk, local_check.as_ref(), progress).await {
+    // A cancelled run drops its builds and pushes: the engines stop them.
+    let building = build(&build_config, &sdk, local_check.as_ref(), progress);
+    let outcome = tokio::select! {
+        outcome = building => outcome,
+        why = cancel.cancelled() => {
+            report.functions = not_deployed("not deployed: the run was cancelled");
+            return Err((Stage::Build, Error::Cancelled(why.to_string())));
+        }
+    };
+    let built = match outcome {
         Ok(built) => built,
         Err(e) => {
             report.functions = not_deployed("not deployed: the build failed");
@@ -484,6 +496,7 @@ async fn deploy_stages(
             alias: config.alias.as_deref(),
             smoke: config.smoke.as_ref(),
             wait_timeout: config.wait_timeout,
+            cancel,
         })
     });
     let functions = join_all(jobs).await;

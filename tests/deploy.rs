@@ -228,6 +228,135 @@ fn a_github_deploy_assumes_the_role_and_points_each_function_at_its_own_digest()
     }
 }
 
+/// The fixture with a `RUN … sleep 6` step no cache has seen: a build that is
+/// still running when a test interferes with it.
+fn slow_context() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["bootstrap", ".dockerignore"] {
+        std::fs::copy(fixture().join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::create_dir_all(dir.path().join("busybox")).unwrap();
+    for arch in ["amd64", "arm64"] {
+        std::fs::copy(
+            fixture().join("busybox").join(arch),
+            dir.path().join("busybox").join(arch),
+        )
+        .unwrap();
+    }
+    std::fs::create_dir_all(dir.path().join("function")).unwrap();
+    std::fs::copy(
+        fixture().join("function/handler.sh"),
+        dir.path().join("function/handler.sh"),
+    )
+    .unwrap();
+    let dockerfile = std::fs::read_to_string(fixture().join("Dockerfile"))
+        .unwrap()
+        .replace(
+            "COPY bootstrap",
+            &format!("RUN echo {} && sleep 6\nCOPY bootstrap", unique("slow")),
+        );
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    dir
+}
+
+/// Runs `cmd` with stderr piped, calls `at` on the first line `when` accepts,
+/// and returns the exit code and all of stderr.
+fn run_until(
+    mut cmd: std::process::Command,
+    when: impl Fn(&str) -> bool,
+    at: impl FnOnce(u32),
+) -> (Option<i32>, String) {
+    require_testbed();
+    let mut child = cmd
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let mut at = Some(at);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let now = when(&line);
+        seen.push(line);
+        if now {
+            if let Some(f) = at.take() {
+                f(child.id());
+            }
+            break;
+        }
+    }
+    seen.extend(lines.map(|l| l.unwrap()));
+    (child.wait().unwrap().code(), seen.join("\n"))
+}
+
+/// `lambda-ship deploy` as a plain process, with the test bed's environment.
+fn deploy_process(
+    repo: &str,
+    context: &std::path::Path,
+    functions: &[&str],
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lambda-ship"));
+    cmd.args(["deploy", "--repository", repo, "--sha", &random_sha()])
+        .arg("--context")
+        .arg(context)
+        .env_clear()
+        .envs(testbed_env());
+    for f in functions {
+        cmd.args(["--function", f]);
+    }
+    cmd
+}
+
+#[test]
+fn a_cancelled_run_stops_its_builds_and_reports_every_function() {
+    let repo = unique("cancel");
+    let (fx86, farm) = (unique("fn-cancel-x86"), unique("fn-cancel-arm"));
+    create_function(&fx86, "x86_64", false);
+    create_function(&farm, "arm64", false);
+    let ctx = slow_context();
+    let report = ctx.path().join("report.json");
+    let mut cmd = deploy_process(&repo, ctx.path(), &[&fx86, &farm]);
+    cmd.args(["--alias", "live"])
+        .arg("--report-json")
+        .arg(&report);
+    let started = std::time::Instant::now();
+    let (code, stderr) = run_until(
+        cmd,
+        |l| l.contains("sleep 6"),
+        |pid| {
+            // As a CI runner cancels a job.
+            std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .unwrap();
+        },
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "it stops, it does not hang"
+    );
+    assert!(stderr.contains("cancelled by SIGTERM"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report["failure"]["stage"], "build");
+    let functions = report["functions"].as_array().unwrap();
+    assert_eq!(functions.len(), 2, "every function's state is reported");
+    for f in functions {
+        assert_eq!(f["updated"], false);
+        assert_eq!(f["error"], "not deployed: the run was cancelled");
+    }
+    for f in [&fx86, &farm] {
+        let live = aws(&["lambda", "get-function", "--function-name", f]);
+        assert_eq!(
+            live["Code"]["ImageUri"],
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/previous:latest"
+        );
+    }
+}
+
 /// The path of a Lambda REST operation on one function.
 fn fn_path(name: &str, rest: &str) -> String {
     format!("/functions/{name}{rest}")
@@ -512,70 +641,16 @@ fn an_engine_lost_mid_build_fails_its_platform_and_nothing_is_deployed() {
     create_function(&fx86, "x86_64", false);
     create_function(&farm, "arm64", false);
     // A build slow enough to lose its engine in the middle of.
-    let dir = tempfile::tempdir().unwrap();
-    for f in ["bootstrap", ".dockerignore"] {
-        std::fs::copy(fixture().join(f), dir.path().join(f)).unwrap();
-    }
-    std::fs::create_dir_all(dir.path().join("busybox")).unwrap();
-    for arch in ["amd64", "arm64"] {
-        std::fs::copy(
-            fixture().join("busybox").join(arch),
-            dir.path().join("busybox").join(arch),
-        )
-        .unwrap();
-    }
-    std::fs::create_dir_all(dir.path().join("function")).unwrap();
-    std::fs::copy(
-        fixture().join("function/handler.sh"),
-        dir.path().join("function/handler.sh"),
-    )
-    .unwrap();
-    let dockerfile = std::fs::read_to_string(fixture().join("Dockerfile"))
-        .unwrap()
-        .replace(
-            "COPY bootstrap",
-            &format!("RUN echo {} && sleep 6\nCOPY bootstrap", unique("slow")),
-        );
-    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
-
+    let dir = slow_context();
     let relay = common::relay::Relay::to_unix(ENGINE_B);
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lambda-ship"));
-    cmd.args([
-        "deploy",
-        "--repository",
-        &repo,
-        "--sha",
-        &random_sha(),
-        "--function",
-        &fx86,
-        "--function",
-        &farm,
-    ])
-    .arg("--context")
-    .arg(dir.path())
-    .arg(format!("--builder=linux/arm64={}", relay.endpoint))
-    .env_clear()
-    .envs(testbed_env())
-    .stderr(std::process::Stdio::piped())
-    .stdout(std::process::Stdio::null());
-    require_testbed();
-    let mut child = cmd.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut seen = Vec::new();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let cut_now = line.contains("linux/arm64") && line.contains("sleep 6");
-        seen.push(line);
-        if cut_now {
-            relay.cut();
-            break;
-        }
-    }
-    seen.extend(lines.map(|l| l.unwrap()));
-    let status = child.wait().unwrap();
-    let stderr = seen.join("\n");
-    assert_eq!(status.code(), Some(1), "{stderr}");
+    let mut cmd = deploy_process(&repo, dir.path(), &[&fx86, &farm]);
+    cmd.arg(format!("--builder=linux/arm64={}", relay.endpoint));
+    let (code, stderr) = run_until(
+        cmd,
+        |l| l.contains("linux/arm64") && l.contains("sleep 6"),
+        |_| relay.cut(),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
     let error = &stderr[stderr.find("error:").expect("an error")..];
     assert!(
         error.contains(&format!(

@@ -80,6 +80,21 @@ pub struct DeployJob<'a> {
     pub alias: Option<&'a str>,
     pub smoke: Option<&'a SmokeConfig>,
     pub wait_timeout: Duration,
+    /// Checked before each step that changes what users see.
+    pub cancel: &'a crate::cancel::Cancel,
+}
+
+/// What a cancelled function deploy says: the alias never moves untested.
+fn cancelled(why: &str, alias: Option<&str>, report: &FunctionReport) -> String {
+    match (alias, &report.alias) {
+        (Some(alias), Some(a)) => format!(
+            "cancelled by {why} before its smoke test passed; the alias {alias} stays on {}",
+            a.previous_version
+                .as_deref()
+                .unwrap_or("nothing (it was not created)")
+        ),
+        _ => format!("cancelled by {why}"),
+    }
 }
 
 pub struct Lambda {
@@ -210,6 +225,9 @@ impl Lambda {
             None => None,
         };
 
+        if let Some(why) = job.cancel.reason() {
+            return Err(cancelled(why, job.alias, report));
+        }
         if let Some(smoke) = job.smoke {
             let result = smoke::invoke(&self.client, name, qualifier.as_deref(), smoke)
                 .await
@@ -230,6 +248,9 @@ impl Lambda {
             }
         }
 
+        if let Some(why) = job.cancel.reason() {
+            return Err(cancelled(why, job.alias, report));
+        }
         if let (Some(alias), Some(version)) = (job.alias, &qualifier) {
             self.point_alias(name, alias, version).await?;
             if let Some(a) = &mut report.alias {
