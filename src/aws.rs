@@ -3,9 +3,11 @@
 //! with `--region` on top.
 
 use crate::identity::AssumedRole;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::config::Credentials;
 use secrecy::ExposeSecret;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AwsConfigError {
@@ -21,15 +23,21 @@ pub enum AwsConfigError {
     Fips,
 }
 
-/// The configuration from the standard chain.
-pub async fn sdk_config(region: Option<&str>) -> Result<SdkConfig, AwsConfigError> {
-    load(region, None).await
+/// The configuration from the standard chain. Every attempt of every call is
+/// bounded by `timeout`, and a connection by 10 s; throttling and 5xx answers
+/// are retried by the SDK's standard retry.
+pub async fn sdk_config(
+    region: Option<&str>,
+    timeout: Duration,
+) -> Result<SdkConfig, AwsConfigError> {
+    load(region, None, timeout).await
 }
 
 /// The same configuration with the credentials of an assumed role.
 pub async fn sdk_config_with(
     region: Option<&str>,
     role: &AssumedRole,
+    timeout: Duration,
 ) -> Result<SdkConfig, AwsConfigError> {
     let credentials = Credentials::new(
         role.access_key_id.clone(),
@@ -38,14 +46,20 @@ pub async fn sdk_config_with(
         role.expiration,
         "lambda-ship-web-identity",
     );
-    load(region, Some(credentials)).await
+    load(region, Some(credentials), timeout).await
 }
 
 async fn load(
     region: Option<&str>,
     credentials: Option<Credentials>,
+    timeout: Duration,
 ) -> Result<SdkConfig, AwsConfigError> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .operation_attempt_timeout(timeout)
+            .build(),
+    );
     if let Some(credentials) = credentials {
         loader = loader.credentials_provider(credentials);
     }

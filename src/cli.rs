@@ -92,6 +92,19 @@ pub struct BuildArgs {
     #[arg(long, env = "LAMBDA_SHIP_REGION")]
     pub region: Option<String>,
 
+    /// How long one platform's build may take, in seconds.
+    #[arg(long, env = "LAMBDA_SHIP_BUILD_TIMEOUT", default_value_t = 3600)]
+    pub build_timeout: u64,
+
+    /// How long one image's push may take, in seconds, retries included.
+    #[arg(long, env = "LAMBDA_SHIP_PUSH_TIMEOUT", default_value_t = 1800)]
+    pub push_timeout: u64,
+
+    /// How long one attempt of an AWS call may take, in seconds (a smoke-test
+    /// invocation gets its function's timeout on top).
+    #[arg(long, env = "LAMBDA_SHIP_AWS_TIMEOUT", default_value_t = 60)]
+    pub aws_timeout: u64,
+
     /// How to print the result on stdout.
     #[arg(long, env = "LAMBDA_SHIP_OUTPUT", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,

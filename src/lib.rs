@@ -153,7 +153,7 @@ async fn deploy(args: DeployArgs) -> Result<(), Error> {
 async fn build(args: BuildArgs) -> Result<(), Error> {
     let ci = ci::CiContext::detect(&ci::Env::from_process())?;
     let config = config::BuildConfig::from_args(args, &ci)?;
-    let sdk = aws::sdk_config(config.region.as_deref()).await?;
+    let sdk = aws::sdk_config(config.region.as_deref(), config.aws_timeout).await?;
     let progress = progress::Progress::new(config.progress);
     progress.stage(&format!(
         "building {} for {} at {}",

@@ -102,6 +102,10 @@ pub async fn build(
                     engine,
                     &spec,
                     check,
+                    Limits {
+                        build: config.build_timeout,
+                        push: config.push_timeout,
+                    },
                     reader,
                     (credentials, ecr),
                     repository,
@@ -217,11 +221,19 @@ async fn reuse_image(
     ))
 }
 
+/// How long each platform's build and push may take.
+#[derive(Clone, Copy)]
+struct Limits {
+    build: std::time::Duration,
+    push: std::time::Duration,
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn ship_image(
     engine: &Engine,
     spec: &BuildSpec,
     check: Option<(&LocalCheck, &Gate)>,
+    limits: Limits,
     reader: &RegistryReader,
     (credentials, ecr): (&tokio::sync::Mutex<RegistryCredentials>, &Ecr),
     repository: &Repository,
@@ -230,7 +242,7 @@ async fn ship_image(
 ) -> Result<ImageReport, PlatformError> {
     let platform = spec.platform;
     // An image Lambda would refuse fails here, before any platform pushes.
-    let built = build::build(engine, spec, progress)
+    let built = build::build_within(engine, spec, limits.build, progress)
         .await
         .map_err(PlatformError::from)
         .and_then(|b| {
@@ -279,7 +291,7 @@ async fn ship_image(
     }
     let built = built?;
     let refresh = || async { ecr.credentials().await.map_err(|e| e.to_string()) };
-    let push_seconds = push::push_with_retry(
+    let pushing = push::push_with_retry(
         engine,
         platform,
         &built.image_id,
@@ -287,8 +299,18 @@ async fn ship_image(
         credentials,
         refresh,
         progress,
-    )
-    .await?;
+    );
+    let push_seconds = tokio::time::timeout(limits.push, pushing)
+        .await
+        .map_err(|_| push::PushError {
+            platform,
+            target: image.to_string(),
+            engine: engine.name.clone(),
+            message: format!(
+                "the push did not finish within --push-timeout ({} s)",
+                limits.push.as_secs()
+            ),
+        })??;
     let verified = reader.verify(image, platform).await?;
     progress.platform(
         platform,
@@ -391,7 +413,7 @@ async fn deploy_stages(
         Some(role) => {
             let source = identity::token_source(role, ci, env)
                 .map_err(|e| (Stage::Configuration, e.into()))?;
-            let base = aws::sdk_config(region)
+            let base = aws::sdk_config(region, config.build.aws_timeout)
                 .await
                 .map_err(|e| (Stage::Configuration, e.into()))?;
             progress.stage(&format!("assuming {} as {}", role.arn, role.session_name));
@@ -402,11 +424,11 @@ async fn deploy_stages(
                 .await
                 .map_err(|e| (Stage::Identity, e.into()))?;
             identity::mask_on_github(ci, &assumed);
-            aws::sdk_config_with(region, &assumed)
+            aws::sdk_config_with(region, &assumed, config.build.aws_timeout)
                 .await
                 .map_err(|e| (Stage::Identity, e.into()))?
         }
-        None => aws::sdk_config(region)
+        None => aws::sdk_config(region, config.build.aws_timeout)
             .await
             .map_err(|e| (Stage::Configuration, e.into()))?,
     };
@@ -497,6 +519,7 @@ async fn deploy_stages(
             smoke: config.smoke.as_ref(),
             wait_timeout: config.wait_timeout,
             cancel,
+            aws_timeout: config.build.aws_timeout,
         })
     });
     let functions = join_all(jobs).await;
@@ -586,7 +609,7 @@ pub async fn local(
             tag: format!("lambda-ship/local:{}", platform.lambda_arch()),
         };
         async move {
-            let built = build::build(&engine, &spec, progress).await?;
+            let built = build::build_within(&engine, &spec, config.build_timeout, progress).await?;
             let result =
                 local::invoke_once(&engine, &built.image_id, platform, event, settings).await;
             Ok::<_, PlatformError>(LocalRun {

@@ -672,3 +672,54 @@ fn an_engine_lost_mid_build_fails_its_platform_and_nothing_is_deployed() {
         );
     }
 }
+
+#[test]
+fn a_slow_build_and_a_silent_aws_api_are_bounded() {
+    let repo = unique("bounded");
+    let name = unique("fn-bounded");
+    create_function(&name, "x86_64", false);
+    let ctx = slow_context();
+    let stderr = fails_with(
+        lambda_ship()
+            .args([
+                "deploy",
+                "--repository",
+                &repo,
+                "--sha",
+                &random_sha(),
+                "--function",
+                &name,
+            ])
+            .arg("--context")
+            .arg(ctx.path())
+            .args(["--build-timeout", "2"]),
+        1,
+    );
+    assert!(
+        stderr.contains("did not finish within --build-timeout (2 s)"),
+        "{stderr}"
+    );
+
+    // Lambda stops answering: every attempt gives up after --aws-timeout.
+    let proxy = Proxy::start(Some(&format!("http://{MOTO}")));
+    proxy.on(Rule::new("GET", &fn_path(&name, "")).delay(std::time::Duration::from_secs(30)));
+    let started = std::time::Instant::now();
+    let stderr = fails_with(
+        deploy_fixture(&repo, &random_sha(), &[&name])
+            .args(["--aws-timeout", "1"])
+            .env("AWS_ENDPOINT_URL", &proxy.url),
+        1,
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(25),
+        "it gave up in time"
+    );
+    assert!(
+        stderr.contains(&format!("reading the function {name} failed")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.to_lowercase().contains("timeout") || stderr.to_lowercase().contains("timed out"),
+        "{stderr}"
+    );
+}

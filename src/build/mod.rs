@@ -83,6 +83,31 @@ struct Step {
     lines: VecDeque<String>,
 }
 
+/// `build`, bounded: a build still running after `limit` fails, and dropping
+/// its request stops it in the engine.
+pub async fn build_within(
+    engine: &Engine,
+    spec: &BuildSpec,
+    limit: std::time::Duration,
+    progress: &Progress,
+) -> Result<BuiltImage, BuildError> {
+    match tokio::time::timeout(limit, build(engine, spec, progress)).await {
+        Ok(result) => result,
+        Err(_) => {
+            let err = BuildError::Engine {
+                platform: spec.platform,
+                engine: engine.name.clone(),
+                message: format!(
+                    "it did not finish within --build-timeout ({} s)",
+                    limit.as_secs()
+                ),
+            };
+            progress.platform(spec.platform, PlatformEvent::Failed(err.to_string()));
+            Err(err)
+        }
+    }
+}
+
 pub async fn build(
     engine: &Engine,
     spec: &BuildSpec,

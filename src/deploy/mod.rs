@@ -82,6 +82,8 @@ pub struct DeployJob<'a> {
     pub wait_timeout: Duration,
     /// Checked before each step that changes what users see.
     pub cancel: &'a crate::cancel::Cancel,
+    /// The bound of one AWS call's attempt.
+    pub aws_timeout: Duration,
 }
 
 /// What a cancelled function deploy says: the alias never moves untested.
@@ -229,7 +231,8 @@ impl Lambda {
             return Err(cancelled(why, job.alias, report));
         }
         if let Some(smoke) = job.smoke {
-            let result = smoke::invoke(&self.client, name, qualifier.as_deref(), smoke)
+            let limit = job.plan.local.timeout + job.aws_timeout;
+            let result = smoke::invoke(&self.client, name, qualifier.as_deref(), smoke, limit)
                 .await
                 .map_err(|e| format!("the smoke-test invocation failed: {e}"))?;
             let reason = result.reason.clone();

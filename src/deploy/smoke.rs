@@ -34,6 +34,7 @@ pub async fn invoke(
     function: &str,
     qualifier: Option<&str>,
     smoke: &SmokeConfig,
+    attempt_timeout: std::time::Duration,
 ) -> Result<SmokeResult, String> {
     let started = Instant::now();
     let out = client
@@ -43,6 +44,15 @@ pub async fn invoke(
         .invocation_type(InvocationType::RequestResponse)
         .log_type(LogType::Tail)
         .payload(Blob::new(smoke.event.as_bytes()))
+        // An invocation may run as long as the function's own timeout.
+        .customize()
+        .config_override(
+            aws_sdk_lambda::config::Builder::default().timeout_config(
+                aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(attempt_timeout)
+                    .build(),
+            ),
+        )
         .send()
         .await
         .map_err(|e| DisplayErrorContext(&e).to_string())?;
