@@ -390,6 +390,16 @@ fn a_push_survives_a_reset_mid_upload_and_an_expired_token() {
                 r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
             ),
     );
+    // Then it is too busy once.
+    proxy.on(
+        common::proxy::Rule::new("PUT", &format!("/v2/{repo}/manifests/"))
+            .nth(2)
+            .respond(
+                429,
+                &[("Content-Type", "application/json")],
+                r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"too many requests"}]}"#,
+            ),
+    );
     let (report, stderr) = build_ok(
         build_fixture(&repo, &sha)
             .args(["--platforms", "linux/amd64"])
@@ -411,7 +421,7 @@ fn a_push_survives_a_reset_mid_upload_and_an_expired_token() {
         proxy
             .seen_matching("PUT", &format!("/v2/{repo}/manifests/"))
             .len(),
-        2
+        3
     );
     // Every layer was uploaded once: none was sent again after it arrived.
     let mut completed: Vec<String> = proxy

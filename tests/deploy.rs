@@ -603,6 +603,22 @@ fn gitlab_id_tokens_and_token_files_are_exchanged_for_the_role() {
     ];
     for (jwt, env, args) in runs {
         let proxy = Proxy::start(Some(&format!("http://{MOTO}")));
+        // STS throttles and ECR fails once each: the SDK's retry gets through.
+        proxy.on(
+            Rule::new("POST", "/")
+                .body_contains("Action=AssumeRoleWithWebIdentity")
+                .nth(1)
+                .respond(
+                    400,
+                    &[("Content-Type", "text/xml")],
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>\
+                     <Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>",
+                ),
+        );
+        proxy.on(Rule::new("POST", "/")
+            .header_contains("x-amz-target", "GetAuthorizationToken")
+            .nth(1)
+            .aws_error(500, "ServerException", "internal error"));
         let mut cmd = lambda_ship();
         cmd.args([
             "deploy",
@@ -625,12 +641,21 @@ fn gitlab_id_tokens_and_token_files_are_exchanged_for_the_role() {
             .into_iter()
             .filter(|s| s.body.contains("Action=AssumeRoleWithWebIdentity"))
             .collect();
-        assert_eq!(sts.len(), 1, "{jwt}");
+        assert_eq!(sts.len(), 2, "throttled once, then assumed: {jwt}");
         assert!(
-            sts[0].body.contains(&format!("WebIdentityToken={jwt}")),
+            sts[1].body.contains(&format!("WebIdentityToken={jwt}")),
             "{}",
-            sts[0].body
+            sts[1].body
         );
+        let tokens = proxy
+            .seen()
+            .into_iter()
+            .filter(|s| {
+                s.header("x-amz-target")
+                    .is_some_and(|t| t.contains("GetAuthorizationToken"))
+            })
+            .count();
+        assert_eq!(tokens, 2, "ECR's 500 was retried");
     }
 }
 

@@ -217,6 +217,18 @@ fn racing_runs_leave_one_comment_and_a_secondary_rate_limit_is_waited_out() {
         "never duplicated"
     );
 
+    // A 502 from GitHub is tried again.
+    forge.fail_next(502);
+    let again = rt
+        .block_on(github::upsert_comment(
+            &pr,
+            &token,
+            &marker,
+            &format!("{marker}\nrun b2"),
+        ))
+        .unwrap();
+    assert_eq!(again, github::CommentAction::Updated);
+
     forge.rate_limit_next_post();
     let updated = rt
         .block_on(github::upsert_comment(

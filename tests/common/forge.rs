@@ -20,6 +20,8 @@ struct State {
     forbid_posts: bool,
     /// Answer the next post with GitHub's secondary rate limit (403, retry-after).
     rate_limit_next_post: bool,
+    /// Answer the next request with this server error.
+    fail_next: Option<u16>,
     /// Method and path of every request, and its authorization header.
     requests: Vec<(String, String, String)>,
 }
@@ -80,6 +82,10 @@ impl Forge {
 
     pub fn forbid_posts(&self) {
         self.state.lock().unwrap().forbid_posts = true;
+    }
+
+    pub fn fail_next(&self, status: u16) {
+        self.state.lock().unwrap().fail_next = Some(status);
     }
 
     pub fn rate_limit_next_post(&self) {
@@ -180,6 +186,9 @@ async fn handle(
     let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
     let per_page = query(&parts.uri, "per_page").unwrap_or(30).min(100);
     let page = query(&parts.uri, "page").unwrap_or(1).max(1);
+    if let Some(status) = s.fail_next.take() {
+        return Ok(answer(status, vec![], json!({"message": "Server Error"})));
+    }
     let posting = method != "GET";
     if posting && s.rate_limit_next_post {
         s.rate_limit_next_post = false;

@@ -32,6 +32,8 @@ pub struct Rule {
     method: Option<String>,
     path_contains: String,
     body_contains: Option<String>,
+    /// A header whose value contains this text: (name, text).
+    header_contains: Option<(String, String)>,
     /// The first matching request (1-based) the rule acts on, and how many.
     from: usize,
     times: usize,
@@ -46,6 +48,7 @@ impl Rule {
             method: Some(method.to_string()),
             path_contains: path.to_string(),
             body_contains: None,
+            header_contains: None,
             from: 1,
             times: usize::MAX,
             matched: 0,
@@ -55,6 +58,13 @@ impl Rule {
 
     pub fn body_contains(mut self, text: &str) -> Self {
         self.body_contains = Some(text.to_string());
+        self
+    }
+
+    /// Only requests with header `name` containing `text` (an AWS JSON
+    /// operation is named by X-Amz-Target).
+    pub fn header_contains(mut self, name: &str, text: &str) -> Self {
+        self.header_contains = Some((name.to_string(), text.to_string()));
         self
     }
 
@@ -230,7 +240,12 @@ async fn handle(
                 && rule
                     .body_contains
                     .as_deref()
-                    .is_none_or(|b| text.contains(b));
+                    .is_none_or(|b| text.contains(b))
+                && rule.header_contains.as_ref().is_none_or(|(name, want)| {
+                    parts.headers.get(name.as_str()).is_some_and(|v| {
+                        String::from_utf8_lossy(v.as_bytes()).contains(want.as_str())
+                    })
+                });
             if !hit {
                 continue;
             }
