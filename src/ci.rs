@@ -101,26 +101,11 @@ fn github(env: &Env) -> Result<CiContext, ConfigError> {
     if let (Some(event), Some(path)) = (env.get("GITHUB_EVENT_NAME"), env.get("GITHUB_EVENT_PATH"))
         && event.starts_with("pull_request")
     {
-        let payload = std::fs::read_to_string(path)
-            .ok()
-            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-            .ok_or_else(|| {
-                ConfigError::NoSha(format!(
-                    "the {event} event payload in GITHUB_EVENT_PATH cannot be read as JSON"
-                ))
-            })?;
-        let pr = &payload["pull_request"];
-        let head = pr["head"]["sha"].as_str().ok_or_else(|| {
-            ConfigError::NoSha(format!(
-                "the {event} event payload has no pull_request.head.sha"
-            ))
-        })?;
-        sha = Some(head.to_string());
-        change_number = pr["number"].as_u64();
-        let head_repo = pr["head"]["repo"]["full_name"].as_str();
-        let base_repo = pr["base"]["repo"]["full_name"].as_str();
-        fork_code_with_write =
-            event == "pull_request_target" && head_repo.is_some() && head_repo != base_repo;
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let pr = pull_request_event(event, &text)?;
+        sha = Some(pr.head_sha);
+        change_number = pr.number;
+        fork_code_with_write = pr.fork_code_with_write;
     }
     Ok(CiContext {
         kind: CiKind::GitHub,
@@ -135,6 +120,38 @@ fn github(env: &Env) -> Result<CiContext, ConfigError> {
                 None => run.to_string(),
             }),
         fork_code_with_write,
+    })
+}
+
+/// What a GitHub `pull_request*` event payload says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestEvent {
+    pub head_sha: String,
+    pub number: Option<u64>,
+    pub fork_code_with_write: bool,
+}
+
+/// Reads a `pull_request` or `pull_request_target` event payload.
+pub fn pull_request_event(event: &str, text: &str) -> Result<PullRequestEvent, ConfigError> {
+    let payload = serde_json::from_str::<serde_json::Value>(text).map_err(|_| {
+        ConfigError::NoSha(format!(
+            "the {event} event payload in GITHUB_EVENT_PATH cannot be read as JSON"
+        ))
+    })?;
+    let pr = &payload["pull_request"];
+    let head = pr["head"]["sha"].as_str().ok_or_else(|| {
+        ConfigError::NoSha(format!(
+            "the {event} event payload has no pull_request.head.sha"
+        ))
+    })?;
+    let head_repo = pr["head"]["repo"]["full_name"].as_str();
+    let base_repo = pr["base"]["repo"]["full_name"].as_str();
+    Ok(PullRequestEvent {
+        head_sha: head.to_string(),
+        number: pr["number"].as_u64(),
+        fork_code_with_write: event == "pull_request_target"
+            && head_repo.is_some()
+            && head_repo != base_repo,
     })
 }
 

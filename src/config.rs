@@ -721,7 +721,7 @@ pub fn session_name_for(ci: &CiContext) -> String {
     name
 }
 
-fn parse_build_arg(arg: &str) -> Result<(String, String), ConfigError> {
+pub fn parse_build_arg(arg: &str) -> Result<(String, String), ConfigError> {
     // Only the name is ever shown: a value may be a secret.
     let shown = arg.split('=').next().unwrap_or_default().to_string();
     let (k, v) = arg
@@ -739,7 +739,7 @@ fn parse_build_arg(arg: &str) -> Result<(String, String), ConfigError> {
 }
 
 /// `HOST[:PORT]`: a DNS name or IPv4 address, with an optional port.
-fn parse_registry(s: &str) -> Result<String, ConfigError> {
+pub fn parse_registry(s: &str) -> Result<String, ConfigError> {
     let bad = || ConfigError::Registry(s.to_string());
     let (host, port) = match s.rsplit_once(':') {
         Some((h, p)) => (h, Some(p)),

@@ -378,6 +378,12 @@ fn a_push_survives_a_reset_mid_upload_and_an_expired_token() {
             .nth(1)
             .reset(),
     );
+    // The next upload gets a server error.
+    proxy.on(
+        common::proxy::Rule::new("PATCH", &format!("/v2/{repo}/blobs/uploads/"))
+            .nth(2)
+            .respond(503, &[], "Service Unavailable"),
+    );
     proxy.on(
         common::proxy::Rule::new("PUT", &format!("/v2/{repo}/manifests/"))
             .nth(1)
@@ -408,6 +414,16 @@ fn a_push_survives_a_reset_mid_upload_and_an_expired_token() {
     assert!(
         stderr.contains("push failed"),
         "the retry is told: {stderr}"
+    );
+    let injected: Vec<u16> = proxy
+        .seen()
+        .into_iter()
+        .filter(|s| s.injected)
+        .map(|s| s.status)
+        .collect();
+    assert!(
+        injected.contains(&0) && injected.contains(&503),
+        "the upload was cut, then refused: {injected:?}"
     );
     let img = image(&report, "x86_64");
     // What the registry holds is what lambda-ship reported.
