@@ -29,12 +29,9 @@ pub enum Command {
     Local(LocalArgs),
 }
 
+/// What to build and where: shared by build, deploy and local.
 #[derive(Debug, Clone, Args)]
-pub struct BuildArgs {
-    /// ECR repository name (created if missing).
-    #[arg(long, env = "LAMBDA_SHIP_REPOSITORY")]
-    pub repository: String,
-
+pub struct SourceArgs {
     /// Build context directory.
     #[arg(long, env = "LAMBDA_SHIP_CONTEXT", default_value = ".")]
     pub context: PathBuf,
@@ -48,11 +45,13 @@ pub struct BuildArgs {
     #[arg(long, env = "LAMBDA_SHIP_PLATFORMS", value_delimiter = ',')]
     pub platforms: Option<Vec<String>>,
 
-    /// A build argument, K=V (repeatable).
+    /// A build argument, K=V (repeatable). Not for secrets: build arguments
+    /// stay in the image's history.
     #[arg(
         long = "build-arg",
         env = "LAMBDA_SHIP_BUILD_ARGS",
-        value_delimiter = '\n'
+        value_delimiter = '\n',
+        hide_env_values = true
     )]
     pub build_args: Vec<String>,
 
@@ -65,6 +64,16 @@ pub struct BuildArgs {
     /// DOCKER_TLS_VERIFY is set) or ssh://user@host. Other platforms use the local engine.
     #[arg(long = "builder", env = "LAMBDA_SHIP_BUILDERS", value_delimiter = ',')]
     pub builders: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// ECR repository name (created if missing).
+    #[arg(long, env = "LAMBDA_SHIP_REPOSITORY")]
+    pub repository: String,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
 
     /// Push the bytes to this registry (HOST[:PORT]) instead of the repository's own
     /// ECR registry. The ECR API still creates the repository and issues the token.
@@ -205,28 +214,8 @@ pub struct DeployArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct LocalArgs {
-    /// Build context directory.
-    #[arg(long, env = "LAMBDA_SHIP_CONTEXT", default_value = ".")]
-    pub context: PathBuf,
-    /// Dockerfile path [default: <context>/Dockerfile].
-    #[arg(long, env = "LAMBDA_SHIP_FILE")]
-    pub file: Option<PathBuf>,
-    /// Platforms to build, comma-separated [default: linux/amd64,linux/arm64].
-    #[arg(long, env = "LAMBDA_SHIP_PLATFORMS", value_delimiter = ',')]
-    pub platforms: Option<Vec<String>>,
-    /// A build argument, K=V (repeatable).
-    #[arg(
-        long = "build-arg",
-        env = "LAMBDA_SHIP_BUILD_ARGS",
-        value_delimiter = '\n'
-    )]
-    pub build_args: Vec<String>,
-    /// Build stage to target.
-    #[arg(long, env = "LAMBDA_SHIP_TARGET")]
-    pub target: Option<String>,
-    /// The engine that builds a platform, PLATFORM=ENDPOINT (repeatable).
-    #[arg(long = "builder", env = "LAMBDA_SHIP_BUILDERS", value_delimiter = ',')]
-    pub builders: Vec<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// The event of the first invocation: JSON, or @FILE.
     #[arg(long, env = "LAMBDA_SHIP_SMOKE_EVENT", default_value = "{}")]
     pub event: String,

@@ -340,8 +340,9 @@ impl BuildConfig {
         }
         let repository: RepositoryName = args.repository.parse()?;
 
-        let platforms_explicit = args.platforms.is_some();
+        let platforms_explicit = args.source.platforms.is_some();
         let requested = args
+            .source
             .platforms
             .unwrap_or_else(|| Platform::ALL.iter().map(ToString::to_string).collect());
         let mut platforms = Vec::new();
@@ -356,13 +357,13 @@ impl BuildConfig {
         }
 
         let mut build_args = BTreeMap::new();
-        for arg in args.build_args.iter().filter(|a| !a.is_empty()) {
+        for arg in args.source.build_args.iter().filter(|a| !a.is_empty()) {
             let (k, v) = parse_build_arg(arg)?;
             build_args.insert(k, v);
         }
 
         let mut builders = BTreeMap::new();
-        for b in args.builders.iter().filter(|b| !b.trim().is_empty()) {
+        for b in args.source.builders.iter().filter(|b| !b.trim().is_empty()) {
             let (platform, endpoint) = b
                 .split_once('=')
                 .ok_or_else(|| ConfigError::Builder(b.clone()))?;
@@ -373,7 +374,7 @@ impl BuildConfig {
             }
         }
 
-        if let Some(target) = &args.target {
+        if let Some(target) = &args.source.target {
             let ok = !target.is_empty()
                 && target
                     .bytes()
@@ -385,14 +386,17 @@ impl BuildConfig {
 
         let registry_override = args.registry.map(|r| parse_registry(&r)).transpose()?;
 
-        if !args.context.is_dir() {
-            return Err(ConfigError::Context(args.context.display().to_string()));
+        if !args.source.context.is_dir() {
+            return Err(ConfigError::Context(
+                args.source.context.display().to_string(),
+            ));
         }
         let context = args
+            .source
             .context
             .canonicalize()
-            .map_err(|_| ConfigError::Context(args.context.display().to_string()))?;
-        let dockerfile = match &args.file {
+            .map_err(|_| ConfigError::Context(args.source.context.display().to_string()))?;
+        let dockerfile = match &args.source.file {
             Some(f) => f.clone(),
             None => context.join("Dockerfile"),
         };
@@ -419,7 +423,7 @@ impl BuildConfig {
             platforms,
             platforms_explicit,
             build_args,
-            target: args.target,
+            target: args.source.target,
             builders,
             registry_override,
             sha,
@@ -633,18 +637,13 @@ impl LocalConfig {
     pub fn from_args(args: crate::cli::LocalArgs, ci: &CiContext) -> Result<Self, ConfigError> {
         let event = read_event(&args.event)?;
         // No commit is needed: images stay in their engines, tagged by this one.
-        let sha = crate::ci::resolve_sha(ci, &args.context)
+        let sha = crate::ci::resolve_sha(ci, &args.source.context)
             .map(|s| s.to_string())
             .unwrap_or_else(|_| "0".repeat(40));
         let build = BuildConfig::from_args(
             BuildArgs {
                 repository: "lambda-ship-local".to_string(),
-                context: args.context,
-                file: args.file,
-                platforms: args.platforms,
-                build_args: args.build_args,
-                target: args.target,
-                builders: args.builders,
+                source: args.source,
                 registry: None,
                 sha: Some(sha),
                 force_rebuild: false,

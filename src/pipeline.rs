@@ -85,14 +85,12 @@ pub async fn build(
         let image = target(platform);
         let reuse = !config.force_rebuild && existing.contains_key(&platform);
         let engine = &engines[&config.endpoint(platform)];
-        let spec = BuildSpec {
+        let spec = build_spec(
+            config,
+            &context,
             platform,
-            context: context.clone(),
-            build_args: config.build_args.clone(),
-            target: config.target.clone(),
-            labels: labels(config),
-            tag: format!("lambda-ship/{}:{}", repository.name, image.tag),
-        };
+            format!("lambda-ship/{}:{}", repository.name, image.tag),
+        );
         let (reader, credentials, repository, ecr) = (&reader, &credentials, &repository, &ecr);
         async move {
             if reuse {
@@ -171,6 +169,23 @@ async fn connect_farm(
         ));
     }
     Ok(engines)
+}
+
+/// What one platform's build is told, named `tag` in its engine.
+fn build_spec(
+    config: &BuildConfig,
+    context: &BuildContext,
+    platform: Platform,
+    tag: String,
+) -> BuildSpec {
+    BuildSpec {
+        platform,
+        context: context.clone(),
+        build_args: config.build_args.clone(),
+        target: config.target.clone(),
+        labels: labels(config),
+        tag,
+    }
 }
 
 /// The OCI labels every image carries.
@@ -458,17 +473,8 @@ async fn deploy_stages(
         plans
             .iter()
             .map(|p| FunctionReport {
-                name: p.name.clone(),
-                architecture: p.arch.lambda_arch(),
-                image_before: p.image_before.clone(),
-                image_after: None,
-                updated: false,
-                version: None,
-                alias: None,
-                url: None,
-                smoke: None,
                 error: Some(why.to_string()),
-                update_seconds: 0.0,
+                ..FunctionReport::untouched(p)
             })
             .collect()
     };
@@ -600,14 +606,12 @@ pub async fn local(
     }
     let jobs = config.platforms.iter().map(|&platform| {
         let engine = engines[&config.endpoint(platform)].clone();
-        let spec = BuildSpec {
+        let spec = build_spec(
+            config,
+            &context,
             platform,
-            context: context.clone(),
-            build_args: config.build_args.clone(),
-            target: config.target.clone(),
-            labels: labels(config),
-            tag: format!("lambda-ship/local:{}", platform.lambda_arch()),
-        };
+            format!("lambda-ship/local:{}", platform.lambda_arch()),
+        );
         async move {
             let built = build::build_within(&engine, &spec, config.build_timeout, progress).await?;
             let result =

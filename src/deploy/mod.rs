@@ -62,6 +62,25 @@ pub struct FunctionReport {
     pub update_seconds: f64,
 }
 
+impl FunctionReport {
+    /// A function as the deploy found it, before anything was done to it.
+    pub fn untouched(plan: &FunctionPlan) -> Self {
+        FunctionReport {
+            name: plan.name.clone(),
+            architecture: plan.arch.lambda_arch(),
+            image_before: plan.image_before.clone(),
+            image_after: None,
+            updated: false,
+            version: None,
+            alias: None,
+            url: None,
+            smoke: None,
+            error: None,
+            update_seconds: 0.0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AliasReport {
     pub name: String,
@@ -178,19 +197,7 @@ impl Lambda {
     /// Deploys one function; failures are kept in the report, never thrown.
     pub async fn deploy(&self, job: DeployJob<'_>) -> FunctionReport {
         let started = Instant::now();
-        let mut report = FunctionReport {
-            name: job.plan.name.clone(),
-            architecture: job.plan.arch.lambda_arch(),
-            image_before: job.plan.image_before.clone(),
-            image_after: None,
-            updated: false,
-            version: None,
-            alias: None,
-            url: None,
-            smoke: None,
-            error: None,
-            update_seconds: 0.0,
-        };
+        let mut report = FunctionReport::untouched(job.plan);
         if let Err(e) = self.deploy_steps(&job, &mut report).await {
             report.error = Some(e);
         }

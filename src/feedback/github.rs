@@ -47,20 +47,7 @@ pub async fn upsert_comment(
         .build()
         .map_err(|e| format!("cannot set up the GitHub client: {e}"))?;
     let issues = octo.issues(&pr.owner, &pr.repo);
-    let first = issues
-        .list_comments(pr.number)
-        .per_page(100)
-        .send()
-        .await
-        .map_err(|e| describe(&e, "list the pull request's comments"))?;
-    let comments = octo
-        .all_pages(first)
-        .await
-        .map_err(|e| describe(&e, "list the pull request's comments"))?;
-    let existing = comments
-        .iter()
-        .find(|c| c.body.as_deref().is_some_and(|b| b.starts_with(marker)));
-    if let Some(c) = existing {
+    if let Some(c) = marked(&octo, pr, marker).await?.first() {
         return issues
             .update_comment(c.id, body)
             .await
@@ -73,20 +60,7 @@ pub async fn upsert_comment(
         .map_err(|e| describe(&e, "post the comment"))?;
     // Two runs for one pull request may both have found no comment and both
     // created one. Each keeps the oldest and removes the others, so one stays.
-    let first = issues
-        .list_comments(pr.number)
-        .per_page(100)
-        .send()
-        .await
-        .map_err(|e| describe(&e, "list the pull request's comments"))?;
-    let mut ours: Vec<_> = octo
-        .all_pages(first)
-        .await
-        .map_err(|e| describe(&e, "list the pull request's comments"))?
-        .into_iter()
-        .filter(|c| c.body.as_deref().is_some_and(|b| b.starts_with(marker)))
-        .collect();
-    ours.sort_by_key(|c| c.id);
+    let ours = marked(&octo, pr, marker).await?;
     if let Some((keep, extra)) = ours.split_first()
         && !extra.is_empty()
     {
@@ -100,6 +74,30 @@ pub async fn upsert_comment(
             .map_err(|e| describe(&e, "update the comment"))?;
     }
     Ok(CommentAction::Created)
+}
+
+/// The pull request's comments that carry `marker`, across all pages, oldest first.
+async fn marked(
+    octo: &Octocrab,
+    pr: &PullRequest,
+    marker: &str,
+) -> Result<Vec<octocrab::models::issues::Comment>, String> {
+    let first = octo
+        .issues(&pr.owner, &pr.repo)
+        .list_comments(pr.number)
+        .per_page(100)
+        .send()
+        .await
+        .map_err(|e| describe(&e, "list the pull request's comments"))?;
+    let mut ours: Vec<_> = octo
+        .all_pages(first)
+        .await
+        .map_err(|e| describe(&e, "list the pull request's comments"))?
+        .into_iter()
+        .filter(|c| c.body.as_deref().is_some_and(|b| b.starts_with(marker)))
+        .collect();
+    ours.sort_by_key(|c| c.id);
+    Ok(ours)
 }
 
 fn describe(e: &octocrab::Error, what: &str) -> String {
