@@ -231,24 +231,7 @@ fn a_github_deploy_assumes_the_role_and_points_each_function_at_its_own_digest()
 /// The fixture with a `RUN … sleep 6` step no cache has seen: a build that is
 /// still running when a test interferes with it.
 fn slow_context() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for f in ["bootstrap", ".dockerignore"] {
-        std::fs::copy(fixture().join(f), dir.path().join(f)).unwrap();
-    }
-    std::fs::create_dir_all(dir.path().join("busybox")).unwrap();
-    for arch in ["amd64", "arm64"] {
-        std::fs::copy(
-            fixture().join("busybox").join(arch),
-            dir.path().join("busybox").join(arch),
-        )
-        .unwrap();
-    }
-    std::fs::create_dir_all(dir.path().join("function")).unwrap();
-    std::fs::copy(
-        fixture().join("function/handler.sh"),
-        dir.path().join("function/handler.sh"),
-    )
-    .unwrap();
+    let dir = fixture_copy();
     let dockerfile = std::fs::read_to_string(fixture().join("Dockerfile"))
         .unwrap()
         .replace(

@@ -13,20 +13,7 @@ use std::time::{Duration, Instant};
 
 /// A copy of the fixture whose handler is `handler` and, if given, whose Dockerfile is `dockerfile`.
 fn variant(handler: &str, dockerfile: Option<&str>) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = fixture();
-    for f in ["Dockerfile", ".dockerignore", "bootstrap"] {
-        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
-    }
-    std::fs::create_dir_all(dir.path().join("busybox")).unwrap();
-    std::fs::create_dir_all(dir.path().join("function")).unwrap();
-    for arch in ["amd64", "arm64"] {
-        std::fs::copy(
-            src.join("busybox").join(arch),
-            dir.path().join("busybox").join(arch),
-        )
-        .unwrap();
-    }
+    let dir = fixture_copy();
     std::fs::write(dir.path().join("function/handler.sh"), handler).unwrap();
     if let Some(d) = dockerfile {
         std::fs::write(dir.path().join("Dockerfile"), d).unwrap();
@@ -230,20 +217,7 @@ fn deploy_pushes_nothing_when_an_architecture_fails_locally() {
     create_function(&fx86, "x86_64", false);
     create_function(&farm, "arm64", false);
     let ctx = variant("handler() { echo done > /var/task/out.txt; }\n", None);
-    let out = lambda_ship()
-        .args([
-            "deploy",
-            "--repository",
-            &repo,
-            "--sha",
-            &random_sha(),
-            "--function",
-            &fx86,
-            "--function",
-            &farm,
-        ])
-        .arg("--context")
-        .arg(ctx.path())
+    let out = deploy_in(ctx.path(), &repo, &random_sha(), &[&fx86, &farm])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -278,21 +252,8 @@ fn deploy_pushes_nothing_when_an_architecture_fails_locally() {
         );
     }
     // --no-local-smoke leaves the image to the remote smoke test alone.
-    let (report, _) = build_ok(
-        lambda_ship()
-            .args([
-                "deploy",
-                "--repository",
-                &repo,
-                "--sha",
-                &random_sha(),
-                "--function",
-                &fx86,
-                "--no-local-smoke",
-            ])
-            .arg("--context")
-            .arg(ctx.path()),
-    );
+    let (report, _) =
+        build_ok(deploy_in(ctx.path(), &repo, &random_sha(), &[&fx86]).arg("--no-local-smoke"));
     assert!(image(&report["build"], "x86_64")["local_smoke"].is_null());
 }
 

@@ -5,7 +5,10 @@
 pub mod smoke;
 
 use crate::config::{FunctionTarget, Platform, SmokeConfig};
-use aws_sdk_lambda::error::DisplayErrorContext;
+use aws_sdk_lambda::config::http::HttpResponse;
+use aws_sdk_lambda::error::{DisplayErrorContext, SdkError};
+use aws_sdk_lambda::operation::publish_version::PublishVersionError;
+use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError;
 use aws_sdk_lambda::types::{Architecture, LastUpdateStatus, PackageType};
 use smoke::SmokeResult;
 use std::time::{Duration, Instant};
@@ -115,6 +118,35 @@ fn cancelled(why: &str, alias: Option<&str>, report: &FunctionReport) -> String 
                 .unwrap_or("nothing (it was not created)")
         ),
         _ => format!("cancelled by {why}"),
+    }
+}
+
+/// Sends `op` again while Lambda refuses it because an update of the function
+/// is in progress (ResourceConflictException), with a backoff, until `deadline`.
+async fn while_in_progress<T, E, F, Fut>(
+    what: &str,
+    deadline: Instant,
+    in_progress: impl Fn(&E) -> bool,
+    op: F,
+) -> Result<T, String>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match op().await {
+            Ok(out) => return Ok(out),
+            Err(e)
+                if e.as_service_error().is_some_and(&in_progress)
+                    && Instant::now() + pause < deadline =>
+            {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(format!("{what} failed: {}", DisplayErrorContext(&e))),
+        }
     }
 }
 
@@ -280,35 +312,21 @@ impl Lambda {
         arch: Platform,
         deadline: Instant,
     ) -> Result<(), String> {
-        let mut pause = Duration::from_millis(250);
-        loop {
-            let sent = self
-                .client
-                .update_function_code()
-                .function_name(name)
-                .image_uri(image_uri)
-                .architectures(architecture(arch))
-                .send()
-                .await;
-            match sent {
-                Ok(_) => return Ok(()),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_conflict_exception())
-                        && Instant::now() + pause < deadline =>
-                {
-                    // Another update is running: wait for it, then try again.
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                Err(e) => {
-                    return Err(format!(
-                        "UpdateFunctionCode failed: {}",
-                        DisplayErrorContext(&e)
-                    ));
-                }
-            }
-        }
+        while_in_progress(
+            "UpdateFunctionCode",
+            deadline,
+            |e: &UpdateFunctionCodeError| e.is_resource_conflict_exception(),
+            || {
+                self.client
+                    .update_function_code()
+                    .function_name(name)
+                    .image_uri(image_uri)
+                    .architectures(architecture(arch))
+                    .send()
+            },
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Polls until LastUpdateStatus is Successful; Failed gives its reason.
@@ -348,37 +366,16 @@ impl Lambda {
     }
 
     async fn publish(&self, name: &str, deadline: Instant) -> Result<String, String> {
-        let mut pause = Duration::from_millis(250);
-        loop {
-            match self
-                .client
-                .publish_version()
-                .function_name(name)
-                .send()
-                .await
-            {
-                Ok(out) => {
-                    return out
-                        .version()
-                        .map(str::to_string)
-                        .ok_or_else(|| "PublishVersion returned no version".to_string());
-                }
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_conflict_exception())
-                        && Instant::now() + pause < deadline =>
-                {
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                Err(e) => {
-                    return Err(format!(
-                        "PublishVersion failed: {}",
-                        DisplayErrorContext(&e)
-                    ));
-                }
-            }
-        }
+        let out = while_in_progress(
+            "PublishVersion",
+            deadline,
+            |e: &PublishVersionError| e.is_resource_conflict_exception(),
+            || self.client.publish_version().function_name(name).send(),
+        )
+        .await?;
+        out.version()
+            .map(str::to_string)
+            .ok_or_else(|| "PublishVersion returned no version".to_string())
     }
 
     async fn alias_version(&self, name: &str, alias: &str) -> Result<Option<String>, String> {

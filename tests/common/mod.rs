@@ -282,14 +282,40 @@ pub fn create_function(name: &str, arch: &str, url: bool) {
     }
 }
 
-/// `lambda-ship deploy` of the fixture into `repo` at `sha`, for these functions.
-pub fn deploy_fixture(repo: &str, sha: &str, functions: &[&str]) -> Command {
+/// `lambda-ship deploy` of `context` into `repo` at `sha`, for these functions.
+pub fn deploy_in(context: &Path, repo: &str, sha: &str, functions: &[&str]) -> Command {
     let mut cmd = lambda_ship();
     cmd.args(["deploy", "--repository", repo, "--sha", sha])
         .arg("--context")
-        .arg(fixture());
+        .arg(context);
     for f in functions {
         cmd.args(["--function", f]);
     }
     cmd
+}
+
+/// `lambda-ship deploy` of the fixture into `repo` at `sha`, for these functions.
+pub fn deploy_fixture(repo: &str, sha: &str, functions: &[&str]) -> Command {
+    deploy_in(&fixture(), repo, sha, functions)
+}
+
+/// A copy of the fixture (its Dockerfile, runtime, busybox and handler, not
+/// its ignored files) that a test may change.
+pub fn fixture_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixture();
+    for f in [
+        "Dockerfile",
+        ".dockerignore",
+        "bootstrap",
+        "function/handler.sh",
+    ]
+    .into_iter()
+    .chain(["busybox/amd64", "busybox/arm64"])
+    {
+        let to = dir.path().join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(f), to).unwrap();
+    }
+    dir
 }
