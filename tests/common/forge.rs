@@ -34,14 +34,8 @@ pub struct Forge {
 
 impl Forge {
     pub fn start() -> Forge {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (runtime, listener, addr) = super::server_on_loopback(1);
+        let url = format!("http://{addr}");
         let state = Arc::new(Mutex::new(State {
             next_id: 1000,
             ..State::default()

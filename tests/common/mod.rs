@@ -252,6 +252,26 @@ pub fn fails_with(cmd: &mut Command, code: i32) -> String {
     stderr
 }
 
+/// A test server's own runtime and a listener on a free port of 127.0.0.1,
+/// ready to be moved into that runtime.
+pub fn server_on_loopback(
+    threads: usize,
+) -> (
+    tokio::runtime::Runtime,
+    std::net::TcpListener,
+    std::net::SocketAddr,
+) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .expect("a runtime for a test server");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    (runtime, listener, addr)
+}
+
 pub const FUNCTION_ROLE: &str = "arn:aws:iam::123456789012:role/lambda-ship-test-function";
 
 /// A container-image function in moto, of one architecture, with a function URL if asked.

@@ -156,14 +156,8 @@ pub struct Proxy {
 impl Proxy {
     /// Starts on a free port of 127.0.0.1, forwarding to `upstream` if given.
     pub fn start(upstream: Option<&str>) -> Proxy {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime for the proxy");
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        std_listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}", std_listener.local_addr().unwrap());
+        let (runtime, std_listener, addr) = super::server_on_loopback(2);
+        let url = format!("http://{addr}");
         let state = Arc::new(Mutex::new(State::default()));
         let upstream = upstream.map(|u| u.trim_end_matches('/').to_string());
         let shared = state.clone();

@@ -14,14 +14,8 @@ pub struct Relay {
 
 impl Relay {
     pub fn to_unix(socket: &str) -> Relay {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+        let (runtime, listener, addr) = super::server_on_loopback(1);
+        let endpoint = format!("tcp://{addr}");
         let (tx, rx) = watch::channel(false);
         let socket = socket.to_string();
         runtime.spawn(async move {
