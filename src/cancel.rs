@@ -1,4 +1,5 @@
-//! Cancellation: a CI job that is cancelled sends SIGINT or SIGTERM. The run
+//! Cancellation: a CI job that is cancelled sends SIGINT or SIGTERM (and a
+//! closed terminal SIGHUP). The run
 //! then stops building, deploys nothing more, and still writes its report and
 //! comment saying what state every function is in.
 
@@ -9,7 +10,7 @@ use tokio::sync::watch;
 pub struct Cancel(watch::Receiver<Option<&'static str>>);
 
 impl Cancel {
-    /// Listens for SIGINT and SIGTERM from now on.
+    /// Listens for SIGINT, SIGTERM and SIGHUP from now on.
     pub fn on_signals() -> Cancel {
         let (tx, rx) = watch::channel(None);
         tokio::spawn(async move {
@@ -40,10 +41,12 @@ async fn wait_for_signal() -> &'static str {
     use tokio::signal::unix::{SignalKind, signal};
     let term = signal(SignalKind::terminate());
     let int = signal(SignalKind::interrupt());
-    match (term, int) {
-        (Ok(mut term), Ok(mut int)) => tokio::select! {
+    let hup = signal(SignalKind::hangup());
+    match (term, int, hup) {
+        (Ok(mut term), Ok(mut int), Ok(mut hup)) => tokio::select! {
             _ = term.recv() => "SIGTERM",
             _ = int.recv() => "SIGINT",
+            _ = hup.recv() => "SIGHUP",
         },
         _ => std::future::pending().await,
     }

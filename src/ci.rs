@@ -4,6 +4,7 @@
 
 use crate::config::{CommitSha, ConfigError};
 use std::collections::BTreeMap;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -55,6 +56,9 @@ pub struct CiContext {
     pub kind: CiKind,
     /// The commit under test: on a pull request its head, not the merge commit.
     pub sha: Option<String>,
+    /// Why the CI's commit could not be read (a pull-request payload that is
+    /// missing or not JSON): an error only when no `--sha` is given.
+    pub sha_problem: Option<String>,
     /// The pull request or merge request number.
     pub change_number: Option<u64>,
     /// `owner/name` or the GitLab project path.
@@ -80,6 +84,7 @@ impl CiContext {
             Ok(CiContext {
                 kind: CiKind::None,
                 sha: None,
+                sha_problem: None,
                 change_number: None,
                 repository: None,
                 source_url: None,
@@ -96,20 +101,33 @@ fn github(env: &Env) -> Result<CiContext, ConfigError> {
     let mut sha = env.get("GITHUB_SHA").map(str::to_string);
     let mut change_number = None;
     let mut fork_code_with_write = false;
+    let mut sha_problem = None;
     // On pull_request events GITHUB_SHA is the merge commit GitHub made; the
     // commit a reviewer sees is the PR's head, in the event payload.
     if let (Some(event), Some(path)) = (env.get("GITHUB_EVENT_NAME"), env.get("GITHUB_EVENT_PATH"))
         && event.starts_with("pull_request")
     {
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        let pr = pull_request_event(event, &text)?;
-        sha = Some(pr.head_sha);
-        change_number = pr.number;
-        fork_code_with_write = pr.fork_code_with_write;
+        match pull_request_event(event, &text) {
+            Ok(pr) => {
+                sha = Some(pr.head_sha);
+                change_number = pr.number;
+                fork_code_with_write = pr.fork_code_with_write;
+            }
+            Err(e) => {
+                // GITHUB_SHA is the merge commit: never a stand-in for the head.
+                sha = None;
+                sha_problem = Some(e.to_string());
+                // Whose code this is cannot be told: a pull_request_target run
+                // is treated as a fork's.
+                fork_code_with_write = event == "pull_request_target";
+            }
+        }
     }
     Ok(CiContext {
         kind: CiKind::GitHub,
         sha,
+        sha_problem,
         change_number,
         source_url: repository.as_ref().map(|r| format!("{server}/{r}")),
         repository,
@@ -158,6 +176,7 @@ pub fn pull_request_event(event: &str, text: &str) -> Result<PullRequestEvent, C
 fn gitlab(env: &Env) -> CiContext {
     CiContext {
         kind: CiKind::GitLab,
+        sha_problem: None,
         // In a merged-results pipeline CI_COMMIT_SHA is the merge; the source
         // branch's head is the commit under review.
         sha: env
@@ -175,6 +194,7 @@ fn gitlab(env: &Env) -> CiContext {
 fn jenkins(env: &Env) -> CiContext {
     CiContext {
         kind: CiKind::Jenkins,
+        sha_problem: None,
         sha: env.get("GIT_COMMIT").map(str::to_string),
         change_number: env.get("CHANGE_ID").and_then(|n| n.parse().ok()),
         repository: None,
@@ -184,10 +204,31 @@ fn jenkins(env: &Env) -> CiContext {
     }
 }
 
-/// The commit to tag: the CI's, else `git rev-parse HEAD` in the context.
-pub fn resolve_sha(ci: &CiContext, dir: &Path) -> Result<CommitSha, ConfigError> {
+/// Where the commit to tag came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShaSource {
+    /// `--sha`: wins over everything.
+    Flag,
+    /// The CI's own variables or event payload.
+    Ci,
+    /// `git rev-parse HEAD` in the context: the working tree may differ from it.
+    Git,
+}
+
+/// The commit to tag: `--sha`, else the CI's, else `git rev-parse HEAD` in the context.
+pub fn resolve_sha(
+    explicit: Option<&str>,
+    ci: &CiContext,
+    dir: &Path,
+) -> Result<(CommitSha, ShaSource), ConfigError> {
+    if let Some(sha) = explicit {
+        return Ok((sha.parse()?, ShaSource::Flag));
+    }
     if let Some(sha) = &ci.sha {
-        return sha.parse();
+        return Ok((sha.parse()?, ShaSource::Ci));
+    }
+    if let Some(problem) = &ci.sha_problem {
+        return Err(ConfigError::NoSha(problem.clone()));
     }
     let out = Command::new("git")
         .arg("-C")
@@ -200,7 +241,44 @@ pub fn resolve_sha(ci: &CiContext, dir: &Path) -> Result<CommitSha, ConfigError>
         let why = why.lines().next().unwrap_or("git rev-parse HEAD failed");
         return Err(ConfigError::NoSha(why.trim().to_string()));
     }
-    String::from_utf8_lossy(&out.stdout).trim().parse()
+    let sha = String::from_utf8_lossy(&out.stdout).trim().parse()?;
+    Ok((sha, ShaSource::Git))
+}
+
+/// The files of the checkout around `dir` that differ from its HEAD commit
+/// (modified, added, deleted or untracked, not ignored by git), as absolute
+/// paths. Empty outside a git checkout.
+pub fn changed_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| o.stdout)
+    };
+    let Some(top) = git(&["rev-parse", "--show-toplevel"]) else {
+        return Vec::new();
+    };
+    let top = std::path::PathBuf::from(String::from_utf8_lossy(&top).trim());
+    let Some(status) = git(&["status", "--porcelain=v1", "-z", "--untracked-files=all"]) else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    let mut entries = status.split(|&b| b == 0).filter(|e| e.len() > 3);
+    while let Some(entry) = entries.next() {
+        let (code, path) = entry.split_at(3);
+        files.push(top.join(std::ffi::OsStr::from_bytes(path)));
+        // A rename or copy is followed by the path it came from.
+        if (code[0] == b'R' || code[0] == b'C')
+            && let Some(from) = entries.next()
+        {
+            files.push(top.join(std::ffi::OsStr::from_bytes(from)));
+        }
+    }
+    files
 }
 
 /// The `origin` remote of a checkout, without any credentials in it.
@@ -307,16 +385,26 @@ mod tests {
     }
 
     #[test]
-    fn unreadable_pull_request_payload_is_a_config_error() {
-        let env: Env = [
-            ("GITHUB_ACTIONS", "true"),
-            ("GITHUB_EVENT_NAME", "pull_request"),
-            ("GITHUB_EVENT_PATH", "/nonexistent/event.json"),
-        ]
-        .into_iter()
-        .collect();
-        let err = CiContext::detect(&env).unwrap_err().to_string();
-        assert!(err.contains("GITHUB_EVENT_PATH"), "{err}");
+    fn unreadable_pull_request_payload_is_an_error_only_without_sha() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_json = dir.path().join("event.json");
+        std::fs::write(&not_json, "not json").unwrap();
+        for path in ["/nonexistent/event.json", not_json.to_str().unwrap()] {
+            let env: Env = [
+                ("GITHUB_ACTIONS", "true"),
+                ("GITHUB_EVENT_NAME", "pull_request"),
+                ("GITHUB_EVENT_PATH", path),
+                ("GITHUB_SHA", MERGE),
+            ]
+            .into_iter()
+            .collect();
+            let ci = CiContext::detect(&env).unwrap();
+            let err = resolve_sha(None, &ci, dir.path()).unwrap_err().to_string();
+            assert!(err.contains("GITHUB_EVENT_PATH"), "{err}");
+            // An explicit --sha wins over every CI source.
+            let (sha, source) = resolve_sha(Some(HEAD), &ci, dir.path()).unwrap();
+            assert_eq!((sha.as_str(), source), (HEAD, ShaSource::Flag));
+        }
     }
 
     #[test]
@@ -355,7 +443,9 @@ mod tests {
     fn git_is_the_fallback() {
         let dir = tempfile::tempdir().unwrap();
         let none = CiContext::detect(&Env::default()).unwrap();
-        let err = resolve_sha(&none, dir.path()).unwrap_err().to_string();
+        let err = resolve_sha(None, &none, dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no commit SHA found"), "{err}");
         let git = |args: &[&str]| {
             assert!(
@@ -381,8 +471,14 @@ mod tests {
             "-m",
             "x",
         ]);
-        let sha = resolve_sha(&none, dir.path()).unwrap();
-        assert_eq!(sha.as_str().len(), 40);
+        let (sha, source) = resolve_sha(None, &none, dir.path()).unwrap();
+        assert_eq!((sha.as_str().len(), source), (40, ShaSource::Git));
+        assert!(changed_files(dir.path()).is_empty());
+        std::fs::write(dir.path().join("new file.txt"), "x").unwrap();
+        assert_eq!(
+            changed_files(dir.path()),
+            vec![dir.path().canonicalize().unwrap().join("new file.txt")]
+        );
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub struct SourceArgs {
     pub context: PathBuf,
 
     /// Dockerfile path [default: <context>/Dockerfile].
-    #[arg(long, env = "LAMBDA_SHIP_FILE")]
+    #[arg(short = 'f', long, env = "LAMBDA_SHIP_FILE")]
     pub file: Option<PathBuf>,
 
     /// Platforms to build, comma-separated [default: linux/amd64,linux/arm64; for
@@ -83,6 +83,11 @@ pub struct BuildArgs {
     /// Commit SHA (40 hex) [default: from the CI's environment, else git rev-parse HEAD].
     #[arg(long, env = "LAMBDA_SHIP_SHA")]
     pub sha: Option<String>,
+
+    /// Build uncommitted changes when the commit comes from git: the image is
+    /// tagged <sha>-dirty-<digest of the changes>-<arch>, never as the commit.
+    #[arg(long, env = "LAMBDA_SHIP_ALLOW_DIRTY")]
+    pub allow_dirty: bool,
 
     /// Build and push even when both tags already exist.
     #[arg(long, env = "LAMBDA_SHIP_FORCE_REBUILD")]
@@ -225,6 +230,13 @@ pub struct LocalArgs {
     /// The function's timeout, in seconds: the invocation's deadline.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+    /// An environment variable of the function, KEY=VALUE (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Serve the first architecture on this port of 127.0.0.1, the next one on
+    /// the port after it [default: free ports].
+    #[arg(long)]
+    pub port: Option<u16>,
     /// Invoke once, print the results and exit, without serving.
     #[arg(long)]
     pub once: bool,

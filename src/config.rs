@@ -79,8 +79,29 @@ pub enum ConfigError {
     SessionName(String),
     #[error("'{0}' is not a valid alias name: use letters, digits, - and _, not only digits")]
     Alias(String),
-    #[error("--smoke-event is not JSON ({0}): pass a JSON document, or @FILE with one")]
-    SmokeEvent(String),
+    #[error(
+        "'{0}' is not an environment variable: write --env KEY=VALUE, where KEY starts with a \
+         letter and has only letters, digits and _"
+    )]
+    Env(String),
+    #[error("{flag} is not JSON ({reason}): pass a JSON document, or @FILE with one")]
+    Event { flag: &'static str, reason: String },
+    #[error(
+        "the working tree has changes that reach the build context, which the commit {sha} does \
+         not have: {}. Commit them, or pass --allow-dirty to build them under a tag of their own \
+         ({sha}-dirty-…)",
+        .files.join(", ")
+    )]
+    Dirty { sha: String, files: Vec<String> },
+    #[error(
+        "{flag} {path} cannot be written: {reason}. Pass a path in a folder that exists and \
+         that this user may write to"
+    )]
+    OutputPath {
+        flag: &'static str,
+        path: String,
+        reason: String,
+    },
     #[error(
         "--platforms leaves out {platform}, which --function {function} needs: add it, or drop --platforms"
     )]
@@ -320,6 +341,9 @@ pub struct BuildConfig {
     pub builders: BTreeMap<Platform, Endpoint>,
     pub registry_override: Option<String>,
     pub sha: CommitSha,
+    /// With --allow-dirty and uncommitted changes in the context: a digest of
+    /// those changes, so that their image never takes the commit's own tag.
+    pub dirty: Option<String>,
     /// The repository's web address, for the image's source label.
     pub source_url: Option<String>,
     pub force_rebuild: bool,
@@ -407,9 +431,13 @@ impl BuildConfig {
             .canonicalize()
             .map_err(|_| ConfigError::Dockerfile(dockerfile.display().to_string()))?;
 
-        let sha = match &args.sha {
-            Some(s) => s.parse()?,
-            None => crate::ci::resolve_sha(ci, &context)?,
+        let (sha, source) = crate::ci::resolve_sha(args.sha.as_deref(), ci, &context)?;
+        // A commit from git says nothing of the working tree: changes that
+        // reach the build would be shipped, and reused, as that commit.
+        let dirty = if source == crate::ci::ShaSource::Git {
+            dirty_digest(&context, &dockerfile, &sha, args.allow_dirty)?
+        } else {
+            None
         };
 
         let source_url = ci
@@ -427,6 +455,7 @@ impl BuildConfig {
             builders,
             registry_override,
             sha,
+            dirty,
             source_url,
             force_rebuild: args.force_rebuild,
             build_timeout: std::time::Duration::from_secs(args.build_timeout.clamp(1, 86_400)),
@@ -452,6 +481,15 @@ impl BuildConfig {
                 }
             },
         })
+    }
+
+    /// The tag of a platform's image: `<sha>-<arch>`, or for uncommitted
+    /// changes `<sha>-dirty-<digest of the changes>-<arch>`.
+    pub fn tag(&self, platform: Platform) -> String {
+        match &self.dirty {
+            Some(digest) => format!("{}-dirty-{digest}-{}", self.sha, platform.lambda_arch()),
+            None => format!("{}-{}", self.sha, platform.lambda_arch()),
+        }
     }
 
     /// The engine a platform is built on.
@@ -582,7 +620,7 @@ impl DeployConfig {
             None
         } else {
             Some(SmokeConfig {
-                event: read_event(&args.smoke_event)?,
+                event: read_event("--smoke-event", &args.smoke_event)?,
                 expect: args.smoke_expect,
             })
         };
@@ -600,6 +638,12 @@ impl DeployConfig {
             dotenv: args.dotenv,
         };
         let build = BuildConfig::from_args(args.build, ci)?;
+        if let Some(path) = &args.report_json {
+            check_output_path("--report-json", path)?;
+        }
+        if let Some(path) = &feedback.dotenv {
+            check_output_path("--dotenv", path)?;
+        }
         if build.platforms_explicit {
             for f in &functions {
                 if let Some(p) = f.arch.filter(|p| !build.platforms.contains(p)) {
@@ -631,21 +675,27 @@ pub struct LocalConfig {
     pub event: String,
     pub settings: crate::local::LocalSettings,
     pub once: bool,
+    /// The first architecture's port; the next ones follow it.
+    pub port: Option<u16>,
 }
 
 impl LocalConfig {
     pub fn from_args(args: crate::cli::LocalArgs, ci: &CiContext) -> Result<Self, ConfigError> {
-        let event = read_event(&args.event)?;
-        // No commit is needed: images stay in their engines, tagged by this one.
-        let sha = crate::ci::resolve_sha(ci, &args.source.context)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|_| "0".repeat(40));
+        let event = read_event("--event", &args.event)?;
+        let mut environment = BTreeMap::new();
+        for pair in &args.env {
+            let (k, v) = parse_env(pair)?;
+            environment.insert(k, v);
+        }
+        // No commit is needed: images stay in their engines, under local names.
+        let sha = "0".repeat(40);
         let build = BuildConfig::from_args(
             BuildArgs {
                 repository: "lambda-ship-local".to_string(),
                 source: args.source,
                 registry: None,
                 sha: Some(sha),
+                allow_dirty: true,
                 force_rebuild: false,
                 allow_fork_code: true,
                 build_timeout: 3600,
@@ -665,23 +715,108 @@ impl LocalConfig {
                 // Lambda's own bounds: 128 MB to 10 GB, up to 15 minutes.
                 memory_mb: args.memory.clamp(128, 10_240),
                 timeout: std::time::Duration::from_secs(args.timeout.clamp(1, 900)),
+                environment,
                 ..crate::local::LocalSettings::default()
             },
             once: args.once,
+            port: args.port,
         })
     }
 }
 
-/// The smoke event: inline JSON, or `@FILE`; checked to be JSON.
-fn read_event(arg: &str) -> Result<String, ConfigError> {
+/// An event given by `flag`: inline JSON, or `@FILE`; checked to be JSON.
+fn read_event(flag: &'static str, arg: &str) -> Result<String, ConfigError> {
+    let bad = |reason: String| ConfigError::Event { flag, reason };
     let text = match arg.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::SmokeEvent(format!("cannot read {path}: {e}")))?,
+        Some(path) => {
+            std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read {path}: {e}")))?
+        }
         None => arg.to_string(),
     };
-    serde_json::from_str::<serde_json::Value>(&text)
-        .map_err(|e| ConfigError::SmokeEvent(e.to_string()))?;
+    serde_json::from_str::<serde_json::Value>(&text).map_err(|e| bad(e.to_string()))?;
     Ok(text)
+}
+
+/// Refuses a working tree whose changes reach the build unless
+/// `allow_dirty`; with it, a digest of those changes for the image's tag.
+fn dirty_digest(
+    context: &std::path::Path,
+    dockerfile: &std::path::Path,
+    sha: &CommitSha,
+    allow_dirty: bool,
+) -> Result<Option<String>, ConfigError> {
+    let changed = crate::ci::changed_files(context);
+    let reaching: Vec<PathBuf> = match crate::build::context::BuildContext::new(context, dockerfile)
+    {
+        Ok(ctx) => changed.into_iter().filter(|f| ctx.includes(f)).collect(),
+        // A .dockerignore that cannot be read fails the build later, with
+        // its own message; until then every change counts.
+        Err(_) => changed
+            .into_iter()
+            .filter(|f| f.starts_with(context) || f == dockerfile)
+            .collect(),
+    };
+    if reaching.is_empty() {
+        return Ok(None);
+    }
+    if !allow_dirty {
+        let mut files: Vec<String> = reaching
+            .iter()
+            .map(|f| {
+                f.strip_prefix(context)
+                    .unwrap_or(f)
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        files.sort();
+        if files.len() > 10 {
+            let more = files.len() - 10;
+            files.truncate(10);
+            files.push(format!("and {more} more"));
+        }
+        return Err(ConfigError::Dirty {
+            sha: sha.to_string(),
+            files,
+        });
+    }
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    let mut sorted = reaching;
+    sorted.sort();
+    for file in &sorted {
+        hasher.update(file.as_os_str().as_encoded_bytes());
+        hasher.update([0]);
+        match std::fs::read(file) {
+            Ok(bytes) => hasher.update(&bytes),
+            Err(_) => hasher.update(b"\0deleted"),
+        }
+        hasher.update([0]);
+    }
+    let digest = hasher.finalize();
+    Ok(Some(
+        digest[..6].iter().map(|b| format!("{b:02x}")).collect(),
+    ))
+}
+
+/// Checks that an output file can be written before anything is done, so
+/// that a report or dotenv file that cannot be is an error now, not a
+/// warning at the end. The file is created empty if it did not exist.
+pub fn check_output_path(flag: &'static str, path: &std::path::Path) -> Result<(), ConfigError> {
+    let bad = |reason: String| ConfigError::OutputPath {
+        flag,
+        path: path.display().to_string(),
+        reason,
+    };
+    if path.is_dir() {
+        return Err(bad("it is a folder".to_string()));
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map(drop)
+        .map_err(|e| bad(e.to_string()))
 }
 
 fn valid_session_name(name: &str) -> bool {
@@ -733,6 +868,21 @@ pub fn parse_build_arg(arg: &str) -> Result<(String, String), ConfigError> {
         && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !name_ok {
         return Err(ConfigError::BuildArg(format!("{shown}=…")));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+/// `KEY=VALUE` of a function's environment, with Lambda's rule for keys.
+/// Only the key is ever shown: a value may be a secret.
+pub fn parse_env(pair: &str) -> Result<(String, String), ConfigError> {
+    let (k, v) = pair
+        .split_once('=')
+        .ok_or_else(|| ConfigError::Env(pair.split('=').next().unwrap_or_default().to_string()))?;
+    let ok = k.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && k.len() >= 2
+        && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !ok {
+        return Err(ConfigError::Env(format!("{k}=…")));
     }
     Ok((k.to_string(), v.to_string()))
 }
@@ -900,13 +1050,38 @@ mod tests {
 
     #[test]
     fn smoke_events_must_be_json() {
-        assert_eq!(read_event(r#"{"a":1}"#).unwrap(), r#"{"a":1}"#);
-        let err = read_event("{not json").unwrap_err().to_string();
+        assert_eq!(
+            read_event("--smoke-event", r#"{"a":1}"#).unwrap(),
+            r#"{"a":1}"#
+        );
+        let err = read_event("--smoke-event", "{not json")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("--smoke-event is not JSON"), "{err}");
+        let err = read_event("--event", "{").unwrap_err().to_string();
+        assert!(err.starts_with("--event is not JSON"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("e.json");
         std::fs::write(&f, "[1]").unwrap();
-        assert_eq!(read_event(&format!("@{}", f.display())).unwrap(), "[1]");
+        assert_eq!(
+            read_event("--event", &format!("@{}", f.display())).unwrap(),
+            "[1]"
+        );
+    }
+
+    #[test]
+    fn environment_pairs() {
+        assert_eq!(
+            parse_env("TABLE_NAME=orders=1").unwrap(),
+            ("TABLE_NAME".into(), "orders=1".into())
+        );
+        let err = parse_env("NOVALUE").unwrap_err().to_string();
+        assert!(
+            err.contains("'NOVALUE'") && err.contains("KEY=VALUE"),
+            "{err}"
+        );
+        let err = parse_env("1BAD=s3cret").unwrap_err().to_string();
+        assert!(!err.contains("s3cret"), "a value is never shown: {err}");
     }
 
     #[test]

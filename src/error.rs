@@ -41,10 +41,19 @@ pub enum Error {
          says what state every function is in"
     )]
     Cancelled(String),
+    /// SIGINT, SIGTERM or SIGHUP while `lambda-ship local` built or ran.
+    #[error(
+        "cancelled by {0}: the builds were stopped and every sandbox container of this run was \
+         removed"
+    )]
+    LocalCancelled(String),
     /// One or more functions were not deployed as asked; the message says
     /// exactly which were updated and which were not.
     #[error("{0}")]
     Deploy(String),
+    /// A deploy that stopped before any function was changed.
+    #[error("{0}\nNothing was deployed.")]
+    NotDeployed(Box<Error>),
     /// One or more platforms failed; the others' results are kept.
     #[error("{}", platforms_message(.failed, .done))]
     Platforms {
@@ -71,8 +80,16 @@ pub enum PlatformError {
         output_tail(&.0.output)
     )]
     LocalSmoke(Box<crate::local::LocalResult>),
+    #[error(transparent)]
+    Repository(EcrError),
     #[error("{0}: not pushed, because another architecture failed before its push")]
     Held(crate::config::Platform),
+}
+
+impl PlatformError {
+    pub fn is_config(&self) -> bool {
+        matches!(self, PlatformError::Build(e) if e.is_config())
+    }
 }
 
 fn output_tail(output: &str) -> String {
@@ -93,13 +110,16 @@ fn platforms_message(failed: &[PlatformError], done: &[ImageReport]) -> String {
             image.platform, image.image_uri, image.digest
         ));
     }
-    lines.push("Nothing was deployed.".to_string());
     lines.join("\n")
 }
 
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
+            Error::NotDeployed(e) => e.exit_code(),
+            // A Dockerfile that cannot be built as asked is a mistake in the
+            // input, found before anything was pushed.
+            Error::Platforms { failed, .. } if failed.iter().all(PlatformError::is_config) => 2,
             Error::Config(_)
             | Error::Aws(_)
             | Error::Context(_)
@@ -113,7 +133,8 @@ impl Error {
             | Error::Identity(_)
             | Error::Preflight(_)
             | Error::Deploy(_)
-            | Error::Cancelled(_) => 1,
+            | Error::Cancelled(_)
+            | Error::LocalCancelled(_) => 1,
         }
     }
 }

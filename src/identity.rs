@@ -3,7 +3,6 @@
 
 use crate::ci::{CiContext, CiKind, Env};
 use crate::config::RoleConfig;
-use aws_sdk_sts::error::DisplayErrorContext;
 use secrecy::{ExposeSecret, SecretString};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,6 +32,8 @@ pub enum IdentityError {
     GitHubToken(String),
     #[error("STS AssumeRoleWithWebIdentity for {role} failed: {message}")]
     AssumeRole { role: String, message: String },
+    #[error("STS GetCallerIdentity (the account of the functions named by ARN) failed: {0}")]
+    CallerIdentity(String),
 }
 
 impl IdentityError {
@@ -182,7 +183,8 @@ pub async fn assume_role(
         role: role.arn.clone(),
         message,
     };
-    let sts = aws_sdk_sts::Client::new(base);
+    let sts = crate::aws::sts_client(base);
+    let calls = crate::aws::CallContext::of(base);
     let out = sts
         .assume_role_with_web_identity()
         .role_arn(&role.arn)
@@ -190,7 +192,7 @@ pub async fn assume_role(
         .web_identity_token(token.expose_secret())
         .send()
         .await
-        .map_err(|e| fail(DisplayErrorContext(&e).to_string()))?;
+        .map_err(|e| fail(calls.describe(&e)))?;
     let c = out
         .credentials()
         .ok_or_else(|| fail("STS returned no credentials".into()))?;
@@ -212,6 +214,19 @@ pub fn mask_on_github(ci: &CiContext, role: &AssumedRole) {
         eprintln!("::add-mask::{}", role.secret_access_key.expose_secret());
         eprintln!("::add-mask::{}", role.session_token.expose_secret());
     }
+}
+
+/// The account of the run's credentials (STS GetCallerIdentity).
+pub async fn caller_account(sdk: &aws_config::SdkConfig) -> Result<String, IdentityError> {
+    let calls = crate::aws::CallContext::of(sdk);
+    let out = crate::aws::sts_client(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| IdentityError::CallerIdentity(calls.describe(&e)))?;
+    out.account()
+        .map(str::to_string)
+        .ok_or_else(|| IdentityError::CallerIdentity("STS named no account".to_string()))
 }
 
 #[cfg(test)]

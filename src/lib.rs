@@ -36,7 +36,34 @@ async fn local_run(args: cli::LocalArgs) -> Result<(), Error> {
     let ci = ci::CiContext::detect(&ci::Env::from_process())?;
     let config = config::LocalConfig::from_args(args, &ci)?;
     let progress = progress::Progress::new(config.build.progress);
-    let runs = pipeline::local(&config.build, &config.event, &config.settings, &progress).await?;
+    let cancel = cancel::Cancel::on_signals();
+    let serving = std::sync::atomic::AtomicBool::new(false);
+    // Serving ends with a signal, and that is a clean stop; a signal before
+    // that cancels the builds and runs. Either way, every sandbox container
+    // this run made is removed before it exits.
+    let outcome = tokio::select! {
+        outcome = local_session(&config, &progress, &serving) => outcome,
+        why = cancel.cancelled() => {
+            if serving.load(std::sync::atomic::Ordering::SeqCst) {
+                progress.stage(&format!("{why}: stopping"));
+                Ok(())
+            } else {
+                Err(Error::LocalCancelled(why.to_string()))
+            }
+        }
+    };
+    progress.finish();
+    pipeline::remove_sandboxes(&config.build).await;
+    outcome
+}
+
+async fn local_session(
+    config: &config::LocalConfig,
+    progress: &progress::Progress,
+    serving: &std::sync::atomic::AtomicBool,
+) -> Result<(), Error> {
+    let runs = pipeline::local(&config.build, &config.event, &config.settings, progress).await?;
+    progress.finish();
     let results: Vec<&local::LocalResult> = runs.iter().map(|r| &r.result).collect();
     match config.build.output {
         OutputFormat::Json => println!(
@@ -57,6 +84,12 @@ async fn local_run(args: cli::LocalArgs) -> Result<(), Error> {
                     r.init_ms.map_or("-".to_string(), |m| m.to_string()),
                     r.invoke_ms.map_or("-".to_string(), |m| m.to_string()),
                 );
+                if !r.passed && !r.output.trim().is_empty() {
+                    println!("  its output:");
+                    for line in r.output.lines() {
+                        println!("  | {line}");
+                    }
+                }
             }
         }
     }
@@ -80,38 +113,57 @@ async fn local_run(args: cli::LocalArgs) -> Result<(), Error> {
     if config.once {
         return Ok(());
     }
-    serve(&runs, &config.settings, &progress).await
+    serve(&runs, config, progress, serving).await
 }
 
-/// Keeps one instance of each architecture running behind a Function URL
-/// on 127.0.0.1 until interrupted.
+/// Keeps each architecture running behind a Function URL on 127.0.0.1
+/// until a signal (SIGINT, SIGTERM or SIGHUP) ends the run.
 async fn serve(
     runs: &[pipeline::LocalRun],
-    settings: &local::LocalSettings,
+    config: &config::LocalConfig,
     progress: &progress::Progress,
+    serving: &std::sync::atomic::AtomicBool,
 ) -> Result<(), Error> {
-    let mut instances = Vec::new();
+    let mut functions = Vec::new();
     let mut servers = Vec::new();
-    for run in runs {
-        let instance = local::Instance::start(&run.engine, &run.image_id, run.platform, settings)
+    for (i, run) in runs.iter().enumerate() {
+        let Some(image) = &run.image_id else { continue };
+        let function = std::sync::Arc::new(local::url::Function::new(
+            run.engine.clone(),
+            image.clone(),
+            run.platform,
+            config.settings.clone(),
+            progress.clone(),
+        ));
+        // One instance runs from the start, warm, as the README says.
+        function.instance().await.map_err(Error::Deploy)?;
+        let port = match config.port {
+            Some(first) => u16::try_from(usize::from(first) + i).map_err(|_| {
+                Error::Deploy(format!(
+                    "--port {first} leaves no port for {}",
+                    run.platform
+                ))
+            })?,
+            None => 0,
+        };
+        let (addr, server) = local::url::serve(function.clone(), port)
             .await
-            .map_err(Error::Deploy)?;
-        let (addr, server) = local::url::serve(instance.api.clone(), settings.timeout)
-            .await
-            .map_err(|e| Error::Deploy(format!("cannot serve the function URL: {e}")))?;
+            .map_err(|e| {
+                Error::Deploy(format!(
+                    "cannot serve {} on 127.0.0.1:{port}: {e}; pick another --port",
+                    run.platform
+                ))
+            })?;
         println!("{:<12} http://{addr}/", run.platform.to_string());
-        instances.push(instance);
+        functions.push(function);
         servers.push(server);
     }
+    serving.store(true, std::sync::atomic::Ordering::SeqCst);
     progress.stage("serving; stop with Ctrl-C");
-    let _ = tokio::signal::ctrl_c().await;
-    for server in servers {
-        server.abort();
-    }
-    for instance in &instances {
-        instance.remove().await;
-    }
-    Ok(())
+    // The servers and instances live until the signal drops this future;
+    // the instances' containers are then removed with every other sandbox.
+    let _keep = (functions, servers);
+    std::future::pending().await
 }
 
 async fn deploy(args: DeployArgs) -> Result<(), Error> {
@@ -132,6 +184,7 @@ async fn deploy(args: DeployArgs) -> Result<(), Error> {
     ));
     let cancel = cancel::Cancel::on_signals();
     let (report, result) = pipeline::deploy(&config, &ci, &env, &cancel, &progress).await;
+    progress.finish();
     feedback::publish(&report, &config.feedback, &ci, &env, &progress).await;
     let json =
         serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
@@ -166,7 +219,9 @@ async fn build(args: BuildArgs) -> Result<(), Error> {
             .join(", "),
         config.sha
     ));
-    let report = pipeline::build(&config, &sdk, None, &progress).await?;
+    let report = pipeline::build(&config, &sdk, None, &progress).await;
+    progress.finish();
+    let report = report?;
     match config.output {
         OutputFormat::Json => println!(
             "{}",

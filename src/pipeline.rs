@@ -31,48 +31,63 @@ pub async fn build(
 ) -> Result<BuildReport, Error> {
     // Everything that can be wrong with the input is found before anything changes.
     let context = BuildContext::new(&config.context, &config.dockerfile)?;
+    context.check_readable()?;
     let engines = connect_farm(config, progress).await?;
 
+    // Only reads until something is pushed: a build that fails leaves no
+    // repository behind.
     let ecr = Ecr::new(sdk);
     progress.stage(&format!("ECR repository {}", config.repository));
-    let repository = ecr
-        .ensure_repository(&config.repository, config.tag_mutability)
-        .await?;
-    if repository.created {
-        progress.stage(&format!("created {}", repository.uri));
-    }
-    let credentials = tokio::sync::Mutex::new(ecr.credentials().await?);
-    let registry = config
-        .registry_override
-        .clone()
-        .unwrap_or_else(|| repository.registry().to_string());
+    let found = ecr.find_repository(&config.repository).await?;
+    let (host, token) = ecr.token().await?;
+    let credentials = tokio::sync::Mutex::new(token);
+    let planned = found.clone().unwrap_or_else(|| Repository {
+        name: config.repository.to_string(),
+        uri: format!("{host}/{}", config.repository),
+        mutability: config.tag_mutability,
+        created: false,
+    });
+    let registry = config.registry_override.clone().unwrap_or(host);
+    check_name_length(&registry, &planned.name)?;
     let reader = RegistryReader::new(&registry, &*credentials.lock().await);
     let target = |platform: Platform| ImageRef {
         registry: registry.clone(),
-        repository: repository.name.clone(),
-        tag: format!("{}-{}", config.sha, platform.lambda_arch()),
+        repository: planned.name.clone(),
+        tag: config.tag(platform),
     };
 
     // A commit pushed already is not built again.
-    let existing = try_join_all(config.platforms.iter().map(|&p| {
-        let image = target(p);
-        let reader = &reader;
-        async move { reader.digest(&image).await.map(|d| (p, d)) }
-    }))
-    .await?;
-    let existing: BTreeMap<Platform, String> = existing
+    let existing = match &found {
+        None => BTreeMap::new(),
+        Some(_) => try_join_all(config.platforms.iter().map(|&p| {
+            let image = target(p);
+            let reader = &reader;
+            async move { reader.digest(&image).await.map(|d| (p, d)) }
+        }))
+        .await?
         .into_iter()
         .filter_map(|(p, d)| d.map(|d| (p, d)))
-        .collect();
+        .collect(),
+    };
     if config.force_rebuild
-        && repository.mutability == TagMutability::Immutable
+        && planned.mutability == TagMutability::Immutable
         && !existing.is_empty()
     {
         return Err(immutable_conflict(
-            &repository,
+            &planned,
             existing.keys().map(|&p| target(p)),
         ));
     }
+    // Created once, by the first platform ready to push.
+    let created = tokio::sync::OnceCell::new();
+    let repository = Lazy {
+        ecr: &ecr,
+        found: found.as_ref(),
+        cell: &created,
+        name: &config.repository,
+        mutability: config.tag_mutability,
+        progress,
+    };
 
     let shipped = config
         .platforms
@@ -89,12 +104,13 @@ pub async fn build(
             config,
             &context,
             platform,
-            format!("lambda-ship/{}:{}", repository.name, image.tag),
+            local_tag(&planned.name, &image.tag),
         );
         let (reader, credentials, repository, ecr) = (&reader, &credentials, &repository, &ecr);
+        let planned = &planned;
         async move {
             if reuse {
-                reuse_image(reader, repository, &image, platform, progress).await
+                reuse_image(reader, planned, &image, platform, progress).await
             } else {
                 ship_image(
                     engine,
@@ -128,10 +144,81 @@ pub async fn build(
     }
     Ok(BuildReport {
         commit: config.sha.clone(),
-        repository,
+        repository: created.get().cloned().unwrap_or(planned),
         registry,
         images: done,
     })
+}
+
+/// The repository, created by the first push that needs it.
+struct Lazy<'a> {
+    ecr: &'a Ecr,
+    found: Option<&'a Repository>,
+    cell: &'a tokio::sync::OnceCell<Repository>,
+    name: &'a crate::config::RepositoryName,
+    mutability: TagMutability,
+    progress: &'a Progress,
+}
+
+impl Lazy<'_> {
+    async fn get(&self) -> Result<Repository, crate::registry::ecr::EcrError> {
+        if let Some(found) = self.found {
+            return Ok(found.clone());
+        }
+        self.cell
+            .get_or_try_init(|| async {
+                let created = self
+                    .ecr
+                    .create_repository(self.name, self.mutability)
+                    .await?;
+                if created.created {
+                    self.progress
+                        .stage(&format!("created the ECR repository {}", created.uri));
+                }
+                Ok(created)
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// Docker refuses an image name (registry host included) over 255 characters.
+const DOCKER_NAME_MAX: usize = 255;
+
+/// A repository name ECR accepts can still be too long for a Docker engine
+/// to push once the registry host is in front of it: found before anything
+/// is built.
+fn check_name_length(registry: &str, repository: &str) -> Result<(), Error> {
+    let name = format!("{registry}/{repository}");
+    if name.len() > DOCKER_NAME_MAX {
+        return Err(Error::Conflict(format!(
+            "the image name {name} is {} characters: ECR accepts repository names of up to 256 \
+             characters, but a Docker engine pushes no image name over {DOCKER_NAME_MAX}, the \
+             registry host ({} characters) included. Use a repository name of at most {} \
+             characters",
+            name.len(),
+            registry.len(),
+            DOCKER_NAME_MAX.saturating_sub(registry.len() + 1)
+        )));
+    }
+    Ok(())
+}
+
+/// The name an image gets in the engine that built it: under `lambda-ship/`
+/// when that fits Docker's limit, else a short name derived from the
+/// repository, so that a long repository name never stops a build.
+fn local_tag(repository: &str, tag: &str) -> String {
+    let name = format!("lambda-ship/{repository}");
+    if name.len() <= DOCKER_NAME_MAX {
+        return format!("{name}:{tag}");
+    }
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(repository, &mut hasher);
+    format!(
+        "lambda-ship/{}-{:016x}:{tag}",
+        &repository[..64.min(repository.len())].trim_end_matches(['.', '_', '-', '/']),
+        std::hash::Hasher::finish(&hasher)
+    )
 }
 
 /// Connects to each engine of the farm once, and checks that each can build
@@ -155,6 +242,11 @@ async fn connect_farm(
     )
     .await?;
     let engines: HashMap<Endpoint, Engine> = connected.into_iter().collect();
+    for engine in engines.values().filter(|e| e.local) {
+        if let Some(swept) = local::sweep_orphans(engine).await {
+            progress.stage(&swept);
+        }
+    }
     for &platform in &config.platforms {
         let engine = &engines[&config.endpoint(platform)];
         let how = match engine.check(platform)? {
@@ -251,7 +343,7 @@ async fn ship_image(
     limits: Limits,
     reader: &RegistryReader,
     (credentials, ecr): (&tokio::sync::Mutex<RegistryCredentials>, &Ecr),
-    repository: &Repository,
+    repository: &Lazy<'_>,
     image: &ImageRef,
     progress: &Progress,
 ) -> Result<ImageReport, PlatformError> {
@@ -305,6 +397,7 @@ async fn ship_image(
         }
     }
     let built = built?;
+    let repository = repository.get().await.map_err(PlatformError::Repository)?;
     let refresh = || async { ecr.credentials().await.map_err(|e| e.to_string()) };
     let pushing = push::push_with_retry(
         engine,
@@ -335,7 +428,7 @@ async fn ship_image(
         },
     );
     let mut report = image_report(
-        repository,
+        &repository,
         image,
         platform,
         verified,
@@ -450,9 +543,32 @@ async fn deploy_stages(
 
     // Every function is read before anything is built: a wrong name fails now.
     let lambda = Lambda::new(&sdk);
-    let plans = try_join_all(config.functions.iter().map(|f| lambda.preflight(f)))
-        .await
-        .map_err(|e| (Stage::Preflight, e.into()))?;
+    // A function named by ARN must be of this run's account: asked only then.
+    let account = if config.functions.iter().any(|f| f.name.starts_with("arn:")) {
+        Some(
+            identity::caller_account(&sdk)
+                .await
+                .map_err(|e| (Stage::Preflight, e.into()))?,
+        )
+    } else {
+        None
+    };
+    let plans = try_join_all(
+        config
+            .functions
+            .iter()
+            .map(|f| lambda.preflight(f, account.as_deref())),
+    )
+    .await
+    .map_err(|e| (Stage::Preflight, e.into()))?;
+    for plan in plans.iter().filter(|p| p.arch != p.arch_before) {
+        progress.stage(&format!(
+            "{}: its architecture changes, {} → {}",
+            plan.name,
+            plan.arch_before.lambda_arch(),
+            plan.arch.lambda_arch()
+        ));
+    }
     let mut build_config = config.build.clone();
     if !build_config.platforms_explicit {
         build_config.platforms = Platform::ALL
@@ -495,6 +611,7 @@ async fn deploy_stages(
     let outcome = tokio::select! {
         outcome = building => outcome,
         why = cancel.cancelled() => {
+            remove_sandboxes(&build_config).await;
             report.functions = not_deployed("not deployed: the run was cancelled");
             return Err((Stage::Build, Error::Cancelled(why.to_string())));
         }
@@ -508,7 +625,7 @@ async fn deploy_stages(
             } else {
                 Stage::Build
             };
-            return Err((stage, e));
+            return Err((stage, Error::NotDeployed(Box::new(e))));
         }
     };
 
@@ -580,12 +697,15 @@ fn deploy_failure(functions: &[FunctionReport]) -> String {
 pub struct LocalRun {
     pub platform: Platform,
     pub engine: Engine,
-    pub image_id: String,
+    /// None when the build failed.
+    pub image_id: Option<String>,
     pub result: local::LocalResult,
 }
 
 /// `lambda-ship local`: every platform built on its engine, then invoked
-/// once as Lambda would run it. Nothing is pushed; no AWS is needed.
+/// once as Lambda would run it. Nothing is pushed; no AWS is needed. Each
+/// platform's result is returned, a failed build's too, so that one failing
+/// architecture never hides the other's.
 pub async fn local(
     config: &BuildConfig,
     event: &str,
@@ -593,6 +713,7 @@ pub async fn local(
     progress: &Progress,
 ) -> Result<Vec<LocalRun>, Error> {
     let context = BuildContext::new(&config.context, &config.dockerfile)?;
+    context.check_readable()?;
     let engines = connect_farm(config, progress).await?;
     for &platform in &config.platforms {
         let engine = &engines[&config.endpoint(platform)];
@@ -613,29 +734,71 @@ pub async fn local(
             format!("lambda-ship/local:{}", platform.lambda_arch()),
         );
         async move {
-            let built = build::build_within(&engine, &spec, config.build_timeout, progress).await?;
-            let result =
-                local::invoke_once(&engine, &built.image_id, platform, event, settings).await;
-            Ok::<_, PlatformError>(LocalRun {
-                platform,
-                engine,
-                image_id: built.image_id,
-                result,
-            })
+            match build::build_within(&engine, &spec, config.build_timeout, progress).await {
+                Ok(built) => {
+                    let result =
+                        local::invoke_once(&engine, &built.image_id, platform, event, settings)
+                            .await;
+                    LocalRun {
+                        platform,
+                        engine,
+                        image_id: Some(built.image_id),
+                        result,
+                    }
+                }
+                Err(e) => LocalRun {
+                    platform,
+                    engine,
+                    image_id: None,
+                    result: local::LocalResult::not_built(platform, e.to_string()),
+                },
+            }
         }
     });
-    let (mut done, mut failed) = (Vec::new(), Vec::new());
-    for r in join_all(jobs).await {
-        match r {
-            Ok(run) => done.push(run),
-            Err(e) => failed.push(e),
+    Ok(join_all(jobs).await)
+}
+
+/// Removes every sandbox container this process made on the local engines
+/// of `config`'s farm: what a signal, or a run dropped half-way, leaves.
+pub async fn remove_sandboxes(config: &BuildConfig) {
+    let mut endpoints: Vec<Endpoint> = config
+        .platforms
+        .iter()
+        .map(|&p| config.endpoint(p))
+        .collect();
+    endpoints.sort_by_key(ToString::to_string);
+    endpoints.dedup();
+    for endpoint in endpoints {
+        if let Ok(engine) = Engine::connect(&endpoint).await
+            && engine.local
+        {
+            local::remove_own(&engine).await;
         }
     }
-    if !failed.is_empty() {
-        return Err(Error::Platforms {
-            failed,
-            done: Vec::new(),
-        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_repository_names_get_a_local_name_docker_takes() {
+        assert_eq!(local_tag("fn", "abc-x86_64"), "lambda-ship/fn:abc-x86_64");
+        let long = format!("{}/{}", "a".repeat(127), "b".repeat(128));
+        let tag = local_tag(&long, "abc-x86_64");
+        let (name, t) = tag.rsplit_once(':').unwrap();
+        assert!(name.len() <= DOCKER_NAME_MAX, "{tag}");
+        assert_eq!(t, "abc-x86_64");
+        assert_ne!(local_tag(&long, "t"), local_tag(&format!("{long}x"), "t"));
     }
-    Ok(done)
+
+    #[test]
+    fn image_names_over_docker_s_limit_are_refused_with_the_room_left() {
+        let host = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+        assert!(check_name_length(host, &"a".repeat(210)).is_ok());
+        let err = check_name_length(host, &"a".repeat(211))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at most 210 characters"), "{err}");
+    }
 }

@@ -37,7 +37,8 @@ pub enum PlatformEvent {
         digest: String,
         seconds: f64,
     },
-    Failed(String),
+    /// The build failed; the error itself is printed once, at the end.
+    Failed,
 }
 
 #[derive(Clone)]
@@ -50,6 +51,8 @@ struct Inner {
     started: Instant,
     state: Mutex<State>,
     multi: Option<MultiProgress>,
+    /// Set by `finish`: no bar is drawn any more, lines go straight out.
+    finished: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -86,6 +89,7 @@ impl Progress {
                 started: Instant::now(),
                 state: Mutex::new(state),
                 multi,
+                finished: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -106,7 +110,52 @@ impl Progress {
     pub fn stage(&self, message: &str) {
         let line = self.stamp(message);
         let mut state = self.lock();
-        emit(&mut state, self.inner.multi.as_ref(), line);
+        emit(&mut state, self.bars(), line);
+    }
+
+    /// Runs `work`, saying every `every` that it is still waiting, and gives
+    /// up after `limit` with "timed out after N s": a call that never
+    /// answers is never silence.
+    pub async fn waiting<T>(
+        &self,
+        what: &str,
+        limit: Duration,
+        every: Duration,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T, String> {
+        let started = tokio::time::Instant::now();
+        tokio::pin!(work);
+        loop {
+            let left = limit.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(format!("{what}: timed out after {} s", limit.as_secs()));
+            }
+            match tokio::time::timeout(left.min(every), &mut work).await {
+                Ok(done) => return Ok(done),
+                Err(_) if started.elapsed() < limit => self.stage(&format!(
+                    "still waiting for {what} ({} s)",
+                    started.elapsed().as_secs()
+                )),
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Stops every bar where it is, so that nothing is drawn over what is
+    /// printed next (the summary on stdout, a server's lines).
+    pub fn finish(&self) {
+        let bars: Vec<ProgressBar> = self.lock().bars.values().cloned().collect();
+        for bar in bars {
+            if !bar.is_finished() {
+                bar.finish();
+            }
+        }
+        if let Some(multi) = &self.inner.multi {
+            multi.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        self.inner
+            .finished
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn platform(&self, platform: Platform, event: PlatformEvent) {
@@ -153,7 +202,10 @@ impl Progress {
             }
             PlatformEvent::Built { size, seconds } => {
                 self.flush_group(&mut state, platform, "build log");
-                format!("{platform}: built, {} in {seconds:.1}s", human_bytes(size))
+                format!(
+                    "{platform}: built, {} uncompressed, in {seconds:.1}s",
+                    human_bytes(size)
+                )
             }
             PlatformEvent::Reused { digest } => {
                 format!("{platform}: tag exists, reusing {digest}")
@@ -180,9 +232,9 @@ impl Progress {
             PlatformEvent::Pushed { digest, seconds } => {
                 format!("{platform}: pushed {digest} in {seconds:.1}s")
             }
-            PlatformEvent::Failed(why) => {
+            PlatformEvent::Failed => {
                 self.flush_group(&mut state, platform, "build log");
-                format!("{platform}: failed: {why}")
+                format!("{platform}: build failed")
             }
         };
         let line = self.stamp(&line);
@@ -204,8 +256,17 @@ impl Progress {
         }
     }
 
+    /// The bars' display, while it is drawn.
+    fn bars(&self) -> Option<&MultiProgress> {
+        let finished = self
+            .inner
+            .finished
+            .load(std::sync::atomic::Ordering::SeqCst);
+        self.inner.multi.as_ref().filter(|_| !finished)
+    }
+
     fn tty(&self, platform: Platform, event: PlatformEvent) {
-        let Some(multi) = &self.inner.multi else {
+        let Some(multi) = self.bars() else {
             // A capturing reporter in tty mode: keep plain lines.
             return self.plain(platform, event);
         };
@@ -226,12 +287,13 @@ impl Progress {
             PlatformEvent::Building { engine } => bar.set_message(format!("building on {engine}")),
             PlatformEvent::Step(step) => bar.set_message(step),
             PlatformEvent::Log(_) => {}
-            PlatformEvent::Built { size, seconds } => {
-                bar.set_message(format!("built, {} in {seconds:.1}s", human_bytes(size)))
-            }
-            PlatformEvent::Reused { digest } => {
-                bar.finish_with_message(format!("tag exists, reusing {digest}"))
-            }
+            PlatformEvent::Built { size, seconds } => bar.set_message(format!(
+                "built, {} uncompressed, in {seconds:.1}s",
+                human_bytes(size)
+            )),
+            // A bar is as wide as the terminal: digests go to the summary,
+            // whole, never cut here.
+            PlatformEvent::Reused { .. } => bar.finish_with_message("tag exists, reused"),
             PlatformEvent::Pushing { done, total } => {
                 if bar.length() != Some(total) {
                     bar.set_style(bytes_style());
@@ -240,13 +302,13 @@ impl Progress {
                 }
                 bar.set_position(done);
             }
-            PlatformEvent::Pushed { digest, seconds } => {
+            PlatformEvent::Pushed { seconds, .. } => {
                 bar.set_style(spinner_style());
-                bar.finish_with_message(format!("pushed {digest} in {seconds:.1}s"))
+                bar.finish_with_message(format!("pushed in {seconds:.1}s"))
             }
-            PlatformEvent::Failed(why) => {
+            PlatformEvent::Failed => {
                 bar.set_style(spinner_style());
-                bar.abandon_with_message(format!("failed: {}", first_line(&why)))
+                bar.abandon_with_message("build failed")
             }
         }
     }
@@ -265,10 +327,6 @@ fn emit(state: &mut State, multi: Option<&MultiProgress>, line: String) {
             let _ = writeln!(std::io::stderr().lock(), "{line}");
         }
     }
-}
-
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or(s)
 }
 
 fn spinner_style() -> ProgressStyle {
@@ -355,7 +413,35 @@ mod tests {
             "commands resume only after it"
         );
         assert_eq!(lines[start + 5], "::endgroup::");
-        assert!(lines.last().unwrap().contains("built, 2.0 MB"));
+        assert!(lines.last().unwrap().contains("built, 2.0 MB uncompressed"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_is_said_and_bounded() {
+        let p = Progress::capture(ProgressMode::Plain);
+        let never = std::future::pending::<()>();
+        let err = p
+            .waiting(
+                "GitHub's API",
+                Duration::from_secs(60),
+                Duration::from_secs(15),
+                never,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err, "GitHub's API: timed out after 60 s");
+        let lines = p.captured();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(
+            lines[0].ends_with("still waiting for GitHub's API (15 s)"),
+            "{lines:?}"
+        );
+        let quick = p
+            .waiting("x", Duration::from_secs(1), Duration::from_secs(1), async {
+                7
+            })
+            .await;
+        assert_eq!(quick, Ok(7));
     }
 
     #[test]

@@ -57,9 +57,10 @@ impl BuildReport {
             "commit {}\nrepository {}\n",
             self.commit, self.repository.uri
         );
+        // One field a line: a digest is never cut, whatever the width.
         for i in &self.images {
             let how = if i.reused {
-                "reused".to_string()
+                "reused: the tag existed, nothing was built or pushed".to_string()
             } else {
                 format!(
                     "built in {:.1}s on {}, pushed in {:.1}s",
@@ -68,14 +69,15 @@ impl BuildReport {
                     i.push_seconds
                 )
             };
-            let _ = writeln!(
-                out,
-                "{:<7} {}  {}  ({}, {how})",
-                i.architecture,
-                i.image_uri,
-                i.deploy_uri,
-                human_bytes(i.compressed_size)
-            );
+            let _ = writeln!(out, "{} ({})", i.architecture, i.platform);
+            let _ = writeln!(out, "  tag     {}", i.image_uri);
+            let _ = writeln!(out, "  deploy  {}", i.deploy_uri);
+            let mut size = format!("{} compressed", human_bytes(i.compressed_size));
+            if let Some(bytes) = i.size {
+                let _ = write!(size, ", {} uncompressed", human_bytes(bytes));
+            }
+            let _ = writeln!(out, "  size    {size}");
+            let _ = writeln!(out, "  {how}");
         }
         out
     }
@@ -110,6 +112,18 @@ pub enum Stage {
     Preflight,
     Build,
     Deploy,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Configuration => "configuration",
+            Stage::Identity => "identity",
+            Stage::Preflight => "preflight",
+            Stage::Build => "build",
+            Stage::Deploy => "deploy",
+        })
+    }
 }
 
 impl RunReport {
@@ -149,7 +163,8 @@ impl RunReport {
             }
         }
         if let Some(failure) = &self.failure {
-            let _ = writeln!(out, "failed at {:?}: {}", failure.stage, failure.message);
+            // The message itself is the run's error, printed once on stderr.
+            let _ = writeln!(out, "failed at the {} stage", failure.stage);
         }
         out
     }

@@ -22,6 +22,11 @@ pub enum ContextError {
     Pattern(#[from] PatternError),
     #[error("cannot read {path}: {source}")]
     Read { path: String, source: io::Error },
+    #[error(
+        "cannot read {path} in the build context: {source}. Make it readable by this user, or \
+         leave it out with a line in .dockerignore"
+    )]
+    Unreadable { path: String, source: io::Error },
 }
 
 /// A build context ready to be streamed any number of times.
@@ -64,6 +69,53 @@ impl BuildContext {
         &self.dockerfile_in_tar
     }
 
+    /// Whether the file at `path` (absolute) reaches the engine: it is the
+    /// Dockerfile, or it is in the context and not left out by `.dockerignore`.
+    pub fn includes(&self, path: &Path) -> bool {
+        if path == self.dockerfile {
+            return true;
+        }
+        match path.strip_prefix(&self.root) {
+            Ok(rel) => {
+                let rel = slash_path(rel);
+                rel == ".dockerignore" || !self.ignore.excludes(&rel)
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Opens every file and folder the context sends, so that one this user
+    /// cannot read is named now, before anything is created, and not as a
+    /// broken stream in the middle of a build.
+    pub fn check_readable(&self) -> Result<(), ContextError> {
+        self.walk(|path, _| {
+            let opened = if path.is_symlink() {
+                Ok(())
+            } else if path.is_dir() {
+                std::fs::read_dir(path).map(drop)
+            } else {
+                std::fs::File::open(path).map(drop)
+            };
+            opened.map_err(|e| io::Error::new(e.kind(), Unreadable(path.to_path_buf(), e)))
+        })
+        .map_err(|e| match e.into_inner() {
+            Some(inner) => match inner.downcast::<Unreadable>() {
+                Ok(u) => ContextError::Unreadable {
+                    path: u.0.display().to_string(),
+                    source: u.1,
+                },
+                Err(other) => ContextError::Unreadable {
+                    path: self.root.display().to_string(),
+                    source: io::Error::other(other),
+                },
+            },
+            None => ContextError::Unreadable {
+                path: self.root.display().to_string(),
+                source: io::Error::other("the walk failed"),
+            },
+        })
+    }
+
     /// Starts writing the tar on a blocking thread and returns its bytes as
     /// they come. A read error ends the stream with that error.
     pub fn stream(&self) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
@@ -86,7 +138,7 @@ impl BuildContext {
     pub fn list(&self) -> io::Result<Vec<String>> {
         let mut names = Vec::new();
         self.walk(|_, rel| {
-            names.push(rel.to_string());
+            names.push(rel.to_string_lossy().into_owned());
             Ok(())
         })?;
         Ok(names)
@@ -96,23 +148,38 @@ impl BuildContext {
         let mut tar = tar::Builder::new(writer);
         tar.follow_symlinks(false);
         tar.mode(tar::HeaderMode::Deterministic);
+        // dockerd reads no GNU sparse entries: a sparse file goes whole, as
+        // the Docker CLI sends it.
+        tar.sparse(false);
         self.walk(|path, rel| tar.append_path_with_name(path, rel))?;
         tar.into_inner()?.flush()
     }
 
-    /// Calls `add` for each path that goes into the context, in sorted order.
-    fn walk(&self, mut add: impl FnMut(&Path, &str) -> io::Result<()>) -> io::Result<()> {
+    /// Calls `add` for each path that goes into the context, in sorted order,
+    /// with its name in the tar: the file name's bytes as they are on disk,
+    /// UTF-8 or not, as Docker keeps them.
+    fn walk(&self, mut add: impl FnMut(&Path, &Path) -> io::Result<()>) -> io::Result<()> {
         let mut entries = walkdir::WalkDir::new(&self.root)
             .follow_links(false)
             .sort_by_file_name()
             .min_depth(1)
             .into_iter();
         while let Some(entry) = entries.next() {
-            let entry = entry.map_err(io::Error::other)?;
-            let Ok(rel) = entry.path().strip_prefix(&self.root) else {
+            let entry = entry.map_err(|e| {
+                let path = e
+                    .path()
+                    .map_or_else(|| self.root.clone(), Path::to_path_buf);
+                let source = e
+                    .into_io_error()
+                    .unwrap_or_else(|| io::Error::other("a symbolic link loop"));
+                io::Error::new(source.kind(), Unreadable(path, source))
+            })?;
+            let Ok(name) = entry.path().strip_prefix(&self.root) else {
                 continue;
             };
-            let rel = slash_path(rel);
+            // .dockerignore patterns are text: a name that is not UTF-8 is
+            // matched by its closest text, and sent by its bytes.
+            let rel = slash_path(name);
             let kind = entry.file_type();
             // Docker always sends the Dockerfile and .dockerignore.
             let always = rel == self.dockerfile_in_tar || rel == ".dockerignore";
@@ -123,15 +190,27 @@ impl BuildContext {
                 continue;
             }
             if kind.is_dir() || kind.is_file() || kind.is_symlink() {
-                add(entry.path(), &rel)?;
+                add(entry.path(), name)?;
             }
         }
         if self.dockerfile_in_tar == OUTSIDE_DOCKERFILE {
-            add(&self.dockerfile, OUTSIDE_DOCKERFILE)?;
+            add(&self.dockerfile, Path::new(OUTSIDE_DOCKERFILE))?;
         }
         Ok(())
     }
 }
+
+/// A path that could not be opened, carried through the walk.
+#[derive(Debug)]
+struct Unreadable(PathBuf, io::Error);
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.0.display(), self.1)
+    }
+}
+
+impl std::error::Error for Unreadable {}
 
 fn slash_path(rel: &Path) -> String {
     rel.components()
@@ -228,6 +307,69 @@ mod tests {
         let ctx = BuildContext::new(&root, &df).unwrap();
         assert_eq!(ctx.dockerfile_in_tar(), OUTSIDE_DOCKERFILE);
         assert_eq!(ctx.list().unwrap(), ["app.sh", OUTSIDE_DOCKERFILE]);
+    }
+
+    /// The entries of the tar a context streams: name bytes and type.
+    async fn entries(ctx: &BuildContext) -> Vec<(Vec<u8>, tar::EntryType)> {
+        let pieces: Vec<Bytes> = ctx.stream().try_collect().await.unwrap();
+        let all: Vec<u8> = pieces.concat();
+        let mut archive = tar::Archive::new(all.as_slice());
+        archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.path_bytes().into_owned(), e.header().entry_type())
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn names_that_are_not_utf8_keep_their_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tree(&[("Dockerfile", "FROM scratch")]);
+        for name in [&b"caf\xe9.txt"[..], b"caf\xe8.txt"] {
+            std::fs::write(dir.path().join(std::ffi::OsStr::from_bytes(name)), "x").unwrap();
+        }
+        let root = dir.path().canonicalize().unwrap();
+        let ctx = BuildContext::new(&root, &root.join("Dockerfile")).unwrap();
+        let names: Vec<Vec<u8>> = entries(&ctx).await.into_iter().map(|e| e.0).collect();
+        assert_eq!(
+            names,
+            [
+                b"Dockerfile".to_vec(),
+                b"caf\xe8.txt".to_vec(),
+                b"caf\xe9.txt".to_vec()
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sparse_file_goes_as_a_regular_file() {
+        let dir = tree(&[("Dockerfile", "FROM scratch")]);
+        let big = std::fs::File::create(dir.path().join("big.bin")).unwrap();
+        big.set_len(8 * 1024 * 1024).unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let ctx = BuildContext::new(&root, &root.join("Dockerfile")).unwrap();
+        let kinds: Vec<tar::EntryType> = entries(&ctx).await.into_iter().map(|e| e.1).collect();
+        assert_eq!(kinds, [tar::EntryType::Regular, tar::EntryType::Regular]);
+    }
+
+    #[test]
+    fn includes_follows_dockerignore_and_keeps_the_dockerfile() {
+        let dir = tree(&[
+            ("Dockerfile", "FROM scratch"),
+            (".dockerignore", "node_modules\n"),
+            ("node_modules/a.js", "x"),
+            ("app.sh", "x"),
+        ]);
+        let root = dir.path().canonicalize().unwrap();
+        let ctx = BuildContext::new(&root, &root.join("Dockerfile")).unwrap();
+        assert!(ctx.includes(&root.join("app.sh")));
+        assert!(ctx.includes(&root.join("Dockerfile")));
+        assert!(!ctx.includes(&root.join("node_modules/a.js")));
+        assert!(!ctx.includes(Path::new("/elsewhere/app.sh")));
+        assert!(ctx.check_readable().is_ok());
     }
 
     #[tokio::test]

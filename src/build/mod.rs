@@ -33,6 +33,12 @@ pub enum BuildError {
         engine: String,
         message: String,
     },
+    /// The Dockerfile or the build's flags are wrong: nothing was built.
+    #[error(
+        "{platform}: the Dockerfile cannot be built as asked: {message}. Fix the Dockerfile, \
+         or --target (a stage the Dockerfile names with FROM ... AS NAME)"
+    )]
+    Dockerfile { platform: Platform, message: String },
     #[error(
         "{platform}: the image built is {os}/{arch}, not {platform}. Does the Dockerfile pin \
          another platform (FROM --platform=...)?"
@@ -42,6 +48,30 @@ pub enum BuildError {
         os: String,
         arch: String,
     },
+}
+
+impl BuildError {
+    /// A mistake in the Dockerfile or the flags, not in the build's work.
+    pub fn is_config(&self) -> bool {
+        matches!(self, BuildError::Dockerfile { .. })
+    }
+}
+
+/// What BuildKit's Dockerfile frontend says when the Dockerfile cannot be
+/// read or has no such target: found before any step runs. The frontend
+/// only answers in words; these are its messages from BuildKit 0.8 (API 1.41)
+/// to today.
+fn dockerfile_mistake(message: &str) -> bool {
+    [
+        "dockerfile parse error",
+        "failed to parse dockerfile",
+        "unknown instruction",
+        "failed to reach build target",
+        "could not be found",
+        "failed to parse stage name",
+    ]
+    .iter()
+    .any(|m| message.to_ascii_lowercase().contains(m))
 }
 
 fn tail(lines: &[String]) -> String {
@@ -102,7 +132,7 @@ pub async fn build_within(
                     limit.as_secs()
                 ),
             };
-            progress.platform(spec.platform, PlatformEvent::Failed(err.to_string()));
+            progress.platform(spec.platform, PlatformEvent::Failed);
             Err(err)
         }
     }
@@ -182,6 +212,15 @@ pub async fn build(
             .filter_map(|d| steps.get(d))
             .find(|s| !s.error.is_empty());
         let err = match failed {
+            _ if dockerfile_mistake(&message) => BuildError::Dockerfile {
+                platform,
+                message: message
+                    .trim()
+                    .trim_start_matches("failed to solve: ")
+                    .trim_start_matches("failed to solve with frontend dockerfile.v0: ")
+                    .trim_start_matches("failed to create LLB definition: ")
+                    .to_string(),
+            },
             Some(step) => BuildError::StepFailed {
                 platform,
                 step: step.name.clone(),
@@ -190,7 +229,7 @@ pub async fn build(
             },
             None => engine_error(message),
         };
-        progress.platform(platform, PlatformEvent::Failed(err.to_string()));
+        progress.platform(platform, PlatformEvent::Failed);
         return Err(err);
     }
 

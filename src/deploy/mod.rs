@@ -4,9 +4,10 @@
 
 pub mod smoke;
 
+use crate::aws::CallContext;
 use crate::config::{FunctionTarget, Platform, SmokeConfig};
 use aws_sdk_lambda::config::http::HttpResponse;
-use aws_sdk_lambda::error::{DisplayErrorContext, SdkError};
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;
 use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError;
 use aws_sdk_lambda::types::{Architecture, LastUpdateStatus, PackageType};
@@ -25,6 +26,17 @@ pub enum PreflightError {
          type cannot change. Create a new function with --package-type Image"
     )]
     Zip(String),
+    #[error(
+        "--function {function} is in {what} {theirs}, but this run deploys in {ours}: Lambda \
+         pulls images only from ECR in the function's own Region and account. Run a deploy \
+         there (--region, or a role of that account), or name a function of {ours}"
+    )]
+    Elsewhere {
+        function: String,
+        what: &'static str,
+        theirs: String,
+        ours: String,
+    },
     #[error("reading the function {name} failed: {message}")]
     Api { name: String, message: String },
 }
@@ -36,11 +48,50 @@ impl PreflightError {
     }
 }
 
+/// The Region and account of a function ARN; None for a plain name.
+pub fn arn_region_account(name: &str) -> Option<(&str, &str)> {
+    let mut parts = name.strip_prefix("arn:")?.split(':');
+    let (_partition, service, region, account) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    (service == "lambda").then_some((region, account))
+}
+
+/// Refuses a function ARN of another Region or account than the run's.
+pub fn check_target(
+    target: &FunctionTarget,
+    region: &str,
+    account: Option<&str>,
+) -> Result<(), PreflightError> {
+    let Some((theirs, their_account)) = arn_region_account(&target.name) else {
+        return Ok(());
+    };
+    if theirs != region {
+        return Err(PreflightError::Elsewhere {
+            function: target.name.clone(),
+            what: "the Region",
+            theirs: theirs.to_string(),
+            ours: format!("the Region {region}"),
+        });
+    }
+    match account {
+        Some(ours) if ours != their_account => Err(PreflightError::Elsewhere {
+            function: target.name.clone(),
+            what: "the account",
+            theirs: their_account.to_string(),
+            ours: format!("the account {ours}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// A function as it is before the deploy.
 #[derive(Debug, Clone)]
 pub struct FunctionPlan {
     pub name: String,
+    /// The architecture it is deployed as.
     pub arch: Platform,
+    /// The architecture it had before.
+    pub arch_before: Platform,
     pub image_before: Option<String>,
     /// Its memory and timeout, for the local smoke test.
     pub local: crate::local::LocalSettings,
@@ -124,6 +175,7 @@ fn cancelled(why: &str, alias: Option<&str>, report: &FunctionReport) -> String 
 /// Sends `op` again while Lambda refuses it because an update of the function
 /// is in progress (ResourceConflictException), with a backoff, until `deadline`.
 async fn while_in_progress<T, E, F, Fut>(
+    calls: &CallContext,
     what: &str,
     deadline: Instant,
     in_progress: impl Fn(&E) -> bool,
@@ -132,7 +184,7 @@ async fn while_in_progress<T, E, F, Fut>(
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-    E: std::error::Error + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let mut pause = Duration::from_millis(250);
     loop {
@@ -145,13 +197,42 @@ where
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
             }
-            Err(e) => return Err(format!("{what} failed: {}", DisplayErrorContext(&e))),
+            Err(e) => return Err(format!("{what} failed: {}", calls.describe(&e))),
         }
     }
 }
 
+/// Whether what a function runs (`image`, `archs`) is what was asked.
+fn live_matches(
+    image: &str,
+    archs: &[Platform],
+    asked_image: &str,
+    asked_arch: Platform,
+) -> Result<(), String> {
+    let digest = asked_image.rsplit_once('@').map_or(asked_image, |(_, d)| d);
+    if !image.ends_with(digest) {
+        return Err(format!(
+            "after the update the function runs {image}, not {asked_image}"
+        ));
+    }
+    // A function with no architecture listed runs x86_64, Lambda's default.
+    let live = archs.first().copied().unwrap_or(Platform::Amd64);
+    if archs.len() > 1 || live != asked_arch {
+        return Err(format!(
+            "after the update the function's architecture is {}, not {}: the update did not \
+             change it",
+            live.lambda_arch(),
+            asked_arch.lambda_arch()
+        ));
+    }
+    Ok(())
+}
+
 pub struct Lambda {
     client: aws_sdk_lambda::Client,
+    calls: CallContext,
+    /// The run's Region: the functions' and the local sandbox's.
+    region: String,
 }
 
 fn platform_of(arch: &Architecture) -> Platform {
@@ -171,12 +252,28 @@ fn architecture(platform: Platform) -> Architecture {
 impl Lambda {
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
         Lambda {
-            client: aws_sdk_lambda::Client::new(sdk),
+            client: crate::aws::lambda_client(sdk),
+            calls: CallContext::of(sdk),
+            region: sdk
+                .region()
+                .map_or_else(|| "us-east-1".to_string(), ToString::to_string),
         }
     }
 
-    /// Reads each function: it must exist and be a container-image function.
-    pub async fn preflight(&self, target: &FunctionTarget) -> Result<FunctionPlan, PreflightError> {
+    /// The run's Region.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Reads each function: it must be in the run's Region and account
+    /// (`account`, when any function is named by ARN), exist and be a
+    /// container-image function.
+    pub async fn preflight(
+        &self,
+        target: &FunctionTarget,
+        account: Option<&str>,
+    ) -> Result<FunctionPlan, PreflightError> {
+        check_target(target, &self.region, account)?;
         let out = self
             .client
             .get_function()
@@ -191,7 +288,7 @@ impl Lambda {
                 } else {
                     PreflightError::Api {
                         name: target.name.clone(),
-                        message: DisplayErrorContext(&e).to_string(),
+                        message: self.calls.describe(&e),
                     }
                 }
             })?;
@@ -207,6 +304,7 @@ impl Lambda {
         Ok(FunctionPlan {
             name: target.name.clone(),
             arch: target.arch.unwrap_or(current),
+            arch_before: current,
             image_before: out.code().and_then(|c| c.image_uri()).map(str::to_string),
             local: crate::local::LocalSettings {
                 function_name: config
@@ -221,7 +319,13 @@ impl Lambda {
                     .and_then(|c| c.timeout())
                     .and_then(|t| u64::try_from(t).ok())
                     .map_or(defaults.timeout, std::time::Duration::from_secs),
-                region: defaults.region,
+                region: self.region.clone(),
+                // The function's own variables: its handler may need them.
+                environment: config
+                    .and_then(|c| c.environment())
+                    .and_then(|e| e.variables())
+                    .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
             },
         })
     }
@@ -249,6 +353,7 @@ impl Lambda {
         report.updated = true;
         report.image_after = Some(job.image_uri.to_string());
         self.wait_until_updated(name, deadline).await?;
+        self.read_back(name, job.image_uri, job.plan.arch).await?;
 
         let qualifier = match job.alias {
             Some(alias) => {
@@ -271,9 +376,16 @@ impl Lambda {
         }
         if let Some(smoke) = job.smoke {
             let limit = job.plan.local.timeout + job.aws_timeout;
-            let result = smoke::invoke(&self.client, name, qualifier.as_deref(), smoke, limit)
-                .await
-                .map_err(|e| format!("the smoke-test invocation failed: {e}"))?;
+            let result = smoke::invoke(
+                &self.client,
+                &self.calls,
+                name,
+                qualifier.as_deref(),
+                smoke,
+                limit,
+            )
+            .await
+            .map_err(|e| format!("the smoke-test invocation failed: {e}"))?;
             let reason = result.reason.clone();
             report.smoke = Some(result);
             if let Some(reason) = reason {
@@ -313,6 +425,7 @@ impl Lambda {
         deadline: Instant,
     ) -> Result<(), String> {
         while_in_progress(
+            &self.calls,
             "UpdateFunctionCode",
             deadline,
             |e: &UpdateFunctionCodeError| e.is_resource_conflict_exception(),
@@ -329,6 +442,24 @@ impl Lambda {
         .map(|_| ())
     }
 
+    /// Reads the function after its update: it must run the image and the
+    /// architecture asked for, or the deploy did not happen as reported.
+    async fn read_back(&self, name: &str, image_uri: &str, arch: Platform) -> Result<(), String> {
+        let out = self
+            .client
+            .get_function()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(|e| format!("GetFunction failed: {}", self.calls.describe(&e)))?;
+        let image = out.code().and_then(|c| c.image_uri()).unwrap_or_default();
+        let archs: Vec<Platform> = out
+            .configuration()
+            .map(|c| c.architectures().iter().map(platform_of).collect())
+            .unwrap_or_default();
+        live_matches(image, &archs, image_uri, arch)
+    }
+
     /// Polls until LastUpdateStatus is Successful; Failed gives its reason.
     async fn wait_until_updated(&self, name: &str, deadline: Instant) -> Result<(), String> {
         let mut pause = Duration::from_millis(200);
@@ -342,7 +473,7 @@ impl Lambda {
                 .map_err(|e| {
                     format!(
                         "GetFunctionConfiguration failed: {}",
-                        DisplayErrorContext(&e)
+                        self.calls.describe(&e)
                     )
                 })?;
             match config.last_update_status() {
@@ -367,6 +498,7 @@ impl Lambda {
 
     async fn publish(&self, name: &str, deadline: Instant) -> Result<String, String> {
         let out = while_in_progress(
+            &self.calls,
             "PublishVersion",
             deadline,
             |e: &PublishVersionError| e.is_resource_conflict_exception(),
@@ -394,7 +526,7 @@ impl Lambda {
             {
                 Ok(None)
             }
-            Err(e) => Err(format!("GetAlias failed: {}", DisplayErrorContext(&e))),
+            Err(e) => Err(format!("GetAlias failed: {}", self.calls.describe(&e))),
         }
     }
 
@@ -421,9 +553,9 @@ impl Lambda {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| format!("CreateAlias failed: {}", DisplayErrorContext(&e)))
+                    .map_err(|e| format!("CreateAlias failed: {}", self.calls.describe(&e)))
             }
-            Err(e) => Err(format!("UpdateAlias failed: {}", DisplayErrorContext(&e))),
+            Err(e) => Err(format!("UpdateAlias failed: {}", self.calls.describe(&e))),
         }
     }
 
@@ -449,8 +581,50 @@ impl Lambda {
             }
             Err(e) => Err(format!(
                 "GetFunctionUrlConfig failed: {}",
-                DisplayErrorContext(&e)
+                self.calls.describe(&e)
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URI: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fn@sha256:abc";
+
+    #[test]
+    fn the_live_function_must_run_the_image_and_architecture_asked() {
+        assert!(live_matches(URI, &[Platform::Arm64], URI, Platform::Arm64).is_ok());
+        let err = live_matches(URI, &[Platform::Amd64], URI, Platform::Arm64).unwrap_err();
+        assert!(err.contains("x86_64, not arm64"), "{err}");
+        let err = live_matches("x/fn:old", &[Platform::Arm64], URI, Platform::Arm64).unwrap_err();
+        assert!(err.contains("runs x/fn:old"), "{err}");
+        assert!(live_matches(URI, &[], URI, Platform::Amd64).is_ok());
+    }
+
+    #[test]
+    fn function_arns_must_be_of_the_run_region_and_account() {
+        let t = |name: &str| FunctionTarget {
+            name: name.to_string(),
+            arch: None,
+        };
+        let eu = t("arn:aws:lambda:eu-west-1:123456789012:function:orders");
+        let err = check_target(&eu, "us-east-1", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("eu-west-1") && err.contains("us-east-1"),
+            "{err}"
+        );
+        assert!(check_target(&eu, "eu-west-1", Some("123456789012")).is_ok());
+        let err = check_target(&eu, "eu-west-1", Some("999999999999"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("123456789012") && err.contains("999999999999"),
+            "{err}"
+        );
+        assert!(check_target(&t("orders"), "us-east-1", Some("1")).is_ok());
     }
 }

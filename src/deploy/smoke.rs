@@ -2,7 +2,6 @@
 //! status, function error, payload excerpt, log tail and duration kept.
 
 use crate::config::SmokeConfig;
-use aws_sdk_lambda::error::DisplayErrorContext;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{InvocationType, LogType};
 use base64::Engine as _;
@@ -31,6 +30,7 @@ pub struct SmokeResult {
 
 pub async fn invoke(
     client: &aws_sdk_lambda::Client,
+    calls: &crate::aws::CallContext,
     function: &str,
     qualifier: Option<&str>,
     smoke: &SmokeConfig,
@@ -55,7 +55,7 @@ pub async fn invoke(
         )
         .send()
         .await
-        .map_err(|e| DisplayErrorContext(&e).to_string())?;
+        .map_err(|e| calls.describe(&e))?;
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let raw = out.payload().map(Blob::as_ref).unwrap_or_default();
     let (payload, payload_truncated) = excerpt(raw);

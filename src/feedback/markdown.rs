@@ -163,7 +163,7 @@ fn body(report: &RunReport, limits: &Limits) -> String {
             let _ = writeln!(out, "### ✅ lambda-ship deployed `{short}`\n");
         }
         Some(failure) => {
-            let stage = format!("{:?}", failure.stage).to_lowercase();
+            let stage = failure.stage.to_string();
             let _ = writeln!(
                 out,
                 "### ❌ lambda-ship failed at the {stage} stage (`{short}`)\n"

@@ -47,6 +47,11 @@ pub struct Published {
     pub warnings: Vec<String>,
 }
 
+/// How long the comment or note may take, retries included, and how often
+/// a wait for it is said.
+const FORGE_LIMIT: std::time::Duration = std::time::Duration::from_secs(90);
+const FORGE_NOTICE: std::time::Duration = std::time::Duration::from_secs(15);
+
 pub async fn publish(
     report: &RunReport,
     config: &FeedbackConfig,
@@ -61,15 +66,30 @@ pub async fn publish(
     if config.comment != CommentMode::Never {
         match (target(ci, env), config) {
             (Some(Target::GitHub(pr)), FeedbackConfig { github_token: Some(token), .. }) => {
-                match github::upsert_comment(&pr, token, &marker, &body).await {
-                    Ok(action) => published.comment = Some(action),
-                    Err(e) => published.warnings.push(format!("no pull-request comment: {e}")),
+                progress.stage(&format!(
+                    "commenting on pull request #{} through {}",
+                    pr.number, pr.api
+                ));
+                let posting = github::upsert_comment(&pr, token, &marker, &body);
+                let what = format!("GitHub's API at {}", pr.api);
+                match progress.waiting(&what, FORGE_LIMIT, FORGE_NOTICE, posting).await {
+                    Ok(Ok(action)) => published.comment = Some(action),
+                    Ok(Err(e)) | Err(e) => {
+                        published.warnings.push(format!("no pull-request comment: {e}"))
+                    }
                 }
             }
             (Some(Target::GitLab(mr)), FeedbackConfig { gitlab_token: Some(token), .. }) => {
-                match gitlab::upsert_note(&mr, token, &marker, &body).await {
-                    Ok(action) => published.comment = Some(action),
-                    Err(e) => published.warnings.push(format!("no merge-request note: {e}")),
+                progress.stage(&format!("noting on merge request !{}", mr.iid));
+                let posting = gitlab::upsert_note(&mr, token, &marker, &body);
+                match progress
+                    .waiting("GitLab's API", FORGE_LIMIT, FORGE_NOTICE, posting)
+                    .await
+                {
+                    Ok(Ok(action)) => published.comment = Some(action),
+                    Ok(Err(e)) | Err(e) => {
+                        published.warnings.push(format!("no merge-request note: {e}"))
+                    }
                 }
             }
             (Some(Target::GitHub(_)), _) => published.warnings.push(

@@ -5,25 +5,24 @@
 //! Lambda's standard environment, and `AWS_LAMBDA_RUNTIME_API` pointing at
 //! lambda-ship's own Runtime API server.
 
+mod instance;
+mod owner;
 pub mod runtime_api;
 pub mod url;
 
+pub use instance::{Instance, Invocation};
+pub use owner::{remove_own, sweep_orphans};
+
 use crate::build::engine::Engine;
 use crate::config::Platform;
-use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-};
 use bytes::Bytes;
-use futures_util::StreamExt;
-use runtime_api::{Answer, RuntimeApi};
-use std::collections::HashMap;
+use runtime_api::Answer;
 use std::time::{Duration, Instant};
 
 /// Lambda's user inside the sandbox is not root.
-const SANDBOX_USER: &str = "993:990";
+pub(crate) const SANDBOX_USER: &str = "993:990";
 /// How much of the container's output a result keeps.
-const OUTPUT_TAIL: usize = 4096;
+pub(crate) const OUTPUT_TAIL: usize = 4096;
 
 /// The function as Lambda would configure it.
 #[derive(Debug, Clone)]
@@ -32,6 +31,8 @@ pub struct LocalSettings {
     pub memory_mb: u64,
     pub timeout: Duration,
     pub region: String,
+    /// The function's environment variables.
+    pub environment: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for LocalSettings {
@@ -41,6 +42,7 @@ impl Default for LocalSettings {
             memory_mb: 512,
             timeout: Duration::from_secs(30),
             region: "us-east-1".to_string(),
+            environment: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -100,6 +102,8 @@ pub enum FailureKind {
     WriteOutsideTmp,
     /// The handler answered with an error.
     HandlerError,
+    /// The image was not built: nothing could run.
+    BuildFailed,
 }
 
 /// One architecture's local invocation.
@@ -122,6 +126,26 @@ pub struct LocalResult {
     pub failure: Option<FailureKind>,
     /// The failure, in a sentence.
     pub reason: Option<String>,
+}
+
+impl LocalResult {
+    /// An architecture whose image could not be built.
+    pub fn not_built(platform: Platform, reason: String) -> Self {
+        LocalResult {
+            platform,
+            image: String::new(),
+            passed: false,
+            init_ms: None,
+            invoke_ms: None,
+            total_ms: 0,
+            response: None,
+            error_type: None,
+            error_message: None,
+            output: String::new(),
+            failure: Some(FailureKind::BuildFailed),
+            reason: Some(reason),
+        }
+    }
 }
 
 /// Invokes `image` once with `event` in a Lambda-like sandbox on `engine`.
@@ -160,7 +184,9 @@ pub async fn invoke_once(
             return result;
         }
     };
-    let outcome = instance.invoke(event, settings.timeout).await;
+    let outcome = instance
+        .invoke(Bytes::from(event.to_string()), settings.timeout)
+        .await;
     let state = instance.finish().await;
     result.output = state.output.clone();
     result.init_ms = instance.init_ms();
@@ -197,14 +223,7 @@ pub async fn invoke_once(
         result.error_type = Some(error_type);
         result.error_message = Some(String::from_utf8_lossy(&body).into_owned());
     }
-    // What the kernel and the filesystem say outranks what the runtime made of it.
-    if state.oom_killed {
-        result.failure = Some(FailureKind::OutOfMemory);
-    } else if state.output.contains("Read-only file system") {
-        result.failure = Some(FailureKind::WriteOutsideTmp);
-    } else if state.output.contains("exec format error") {
-        result.failure = Some(FailureKind::ExecFormat);
-    }
+    result.failure = explain(result.failure, state.oom_killed, &state.output);
     result.total_ms = millis(begun.elapsed());
     if result.failure.is_some() {
         result.passed = false;
@@ -213,6 +232,24 @@ pub async fn invoke_once(
         }
     }
     result
+}
+
+/// The verdict comes from what the function did: an answer is a pass,
+/// whatever it printed. Only a failure that really happened is explained by
+/// what the kernel and the output say (a runtime that died writing to the
+/// read-only filesystem, or that could not exec), which outranks the
+/// runtime's own account of it.
+fn explain(failure: Option<FailureKind>, oom_killed: bool, output: &str) -> Option<FailureKind> {
+    let failure = failure?;
+    Some(if oom_killed {
+        FailureKind::OutOfMemory
+    } else if output.contains("Read-only file system") {
+        FailureKind::WriteOutsideTmp
+    } else if output.contains("exec format error") {
+        FailureKind::ExecFormat
+    } else {
+        failure
+    })
 }
 
 fn describe(r: &LocalResult, settings: &LocalSettings) -> String {
@@ -236,6 +273,7 @@ fn describe(r: &LocalResult, settings: &LocalSettings) -> String {
         Some(FailureKind::WriteOutsideTmp) => {
             "it wrote outside /tmp: Lambda's filesystem is read-only but for /tmp".to_string()
         }
+        Some(FailureKind::BuildFailed) => "the image was not built".to_string(),
         Some(FailureKind::HandlerError) => format!(
             "the handler failed: {}: {}",
             r.error_type.as_deref().unwrap_or("Error"),
@@ -245,287 +283,44 @@ fn describe(r: &LocalResult, settings: &LocalSettings) -> String {
     }
 }
 
-enum Invocation {
-    Answered(Answer, u64),
-    TimedOut,
-    Exited(i64),
-}
-
-/// What a finished container left.
-struct Finished {
-    oom_killed: bool,
-    output: String,
-}
-
-/// A running function instance: its container and its Runtime API.
-pub struct Instance {
-    engine: Engine,
-    container: String,
-    pub api: std::sync::Arc<RuntimeApi>,
-    started: Instant,
-}
-
-impl Instance {
-    pub async fn start(
-        engine: &Engine,
-        image: &str,
-        platform: Platform,
-        settings: &LocalSettings,
-    ) -> Result<Instance, String> {
-        let arn = format!(
-            "arn:aws:lambda:{}:000000000000:function:{}",
-            settings.region, settings.function_name
-        );
-        let api = RuntimeApi::start(arn)
-            .await
-            .map_err(|e| format!("cannot start the Runtime API: {e}"))?;
-        let inspect = engine
-            .docker
-            .inspect_image(image)
-            .await
-            .map_err(|e| format!("cannot inspect {image}: {e}"))?;
-        let handler = inspect
-            .config
-            .as_ref()
-            .and_then(|c| c.cmd.as_ref())
-            .and_then(|cmd| cmd.first().cloned())
-            .unwrap_or_default();
-        let memory = settings.memory_mb.to_string();
-        let env = [
-            format!("AWS_LAMBDA_RUNTIME_API={}", api.addr),
-            format!("AWS_LAMBDA_FUNCTION_NAME={}", settings.function_name),
-            format!("AWS_LAMBDA_FUNCTION_MEMORY_SIZE={memory}"),
-            "AWS_LAMBDA_FUNCTION_VERSION=$LATEST".to_string(),
-            format!(
-                "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/{}",
-                settings.function_name
-            ),
-            "AWS_LAMBDA_LOG_STREAM_NAME=local".to_string(),
-            "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand".to_string(),
-            format!("AWS_REGION={}", settings.region),
-            format!("AWS_DEFAULT_REGION={}", settings.region),
-            "AWS_EXECUTION_ENV=AWS_Lambda_Image".to_string(),
-            "LAMBDA_TASK_ROOT=/var/task".to_string(),
-            "LAMBDA_RUNTIME_DIR=/var/runtime".to_string(),
-            format!("_HANDLER={handler}"),
-            "TZ=:UTC".to_string(),
-        ];
-        let bytes = i64::try_from(settings.memory_mb.min(10_240) * 1024 * 1024).unwrap_or(i64::MAX);
-        let body = ContainerCreateBody {
-            image: Some(image.to_string()),
-            env: Some(env.to_vec()),
-            user: Some(SANDBOX_USER.to_string()),
-            host_config: Some(HostConfig {
-                // The runtime reaches our Runtime API on this host's loopback.
-                network_mode: Some("host".to_string()),
-                readonly_rootfs: Some(true),
-                tmpfs: Some(HashMap::from([(
-                    "/tmp".to_string(),
-                    "rw,size=512m,mode=1777".to_string(),
-                )])),
-                memory: Some(bytes),
-                memory_swap: Some(bytes),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let name = format!("lambda-ship-local-{}", uuid::Uuid::new_v4().simple());
-        let options = CreateContainerOptionsBuilder::default()
-            .name(&name)
-            .platform(platform.docker())
-            .build();
-        let created = engine
-            .docker
-            .create_container(Some(options), body)
-            .await
-            .map_err(|e| format!("cannot create the sandbox: {e}"))?;
-        let instance = Instance {
-            engine: engine.clone(),
-            container: created.id,
-            api: std::sync::Arc::new(api),
-            started: Instant::now(),
-        };
-        // Lambda has no emulator: an entrypoint for another architecture fails
-        // there with exec format error, even where this host's QEMU would run it.
-        let config = inspect.config.unwrap_or_default();
-        let program = config
-            .entrypoint
-            .as_ref()
-            .filter(|e| !e.is_empty())
-            .or(config.cmd.as_ref())
-            .and_then(|e| e.first().cloned());
-        if let Some(program) = program
-            && let Some(machine) = executable_machine(engine, &instance.container, &program).await
-            && machine != platform.machine()
-        {
-            instance.remove().await;
-            return Err(format!(
-                "exec format error: the entrypoint {program} is a {machine} executable, and Lambda \
-                 runs a {} function on {} only",
-                platform.lambda_arch(),
-                platform.machine()
-            ));
-        }
-        if let Err(e) = engine
-            .docker
-            .start_container(
-                &instance.container,
-                None::<bollard::query_parameters::StartContainerOptions>,
-            )
-            .await
-        {
-            instance.remove().await;
-            return Err(format!("the sandbox did not start: {e}"));
-        }
-        Ok(instance)
-    }
-
-    async fn invoke(&self, event: &str, timeout: Duration) -> Invocation {
-        let queued = Instant::now();
-        let (_, answer) = self.api.invoke(Bytes::from(event.to_string()), timeout);
-        let exited = async {
-            let mut wait = self.engine.docker.wait_container(
-                &self.container,
-                None::<bollard::query_parameters::WaitContainerOptions>,
-            );
-            match wait.next().await {
-                Some(Ok(w)) => w.status_code,
-                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
-                _ => -1,
-            }
-        };
-        tokio::select! {
-            answer = tokio::time::timeout(timeout, answer) => match answer {
-                Ok(Ok(a)) => {
-                    let since = self.api.first_next().map_or(queued, |t| t.max(queued));
-                    Invocation::Answered(a, millis(since.elapsed()))
-                }
-                Ok(Err(_)) | Err(_) => Invocation::TimedOut,
-            },
-            code = exited => Invocation::Exited(code),
-        }
-    }
-
-    pub fn init_ms(&self) -> Option<u64> {
-        self.api
-            .first_next()
-            .map(|t| millis(t.duration_since(self.started)))
-    }
-
-    /// Stops the container, keeps what it printed and how it ended, removes it.
-    async fn finish(&self) -> Finished {
-        let _ = self
-            .engine
-            .docker
-            .kill_container(
-                &self.container,
-                None::<bollard::query_parameters::KillContainerOptions>,
-            )
-            .await;
-        let oom_killed = self
-            .engine
-            .docker
-            .inspect_container(
-                &self.container,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .ok()
-            .and_then(|c| c.state)
-            .and_then(|s| s.oom_killed)
-            .unwrap_or(false);
-        let mut logs = self.engine.docker.logs(
-            &self.container,
-            Some(
-                LogsOptionsBuilder::default()
-                    .stdout(true)
-                    .stderr(true)
-                    .build(),
-            ),
-        );
-        let mut output = Vec::new();
-        while let Some(Ok(chunk)) = logs.next().await {
-            output.extend_from_slice(&chunk.into_bytes());
-        }
-        self.remove().await;
-        let text = String::from_utf8_lossy(&output);
-        let start = text.len().saturating_sub(OUTPUT_TAIL);
-        let start = (start..text.len())
-            .find(|&i| text.is_char_boundary(i))
-            .unwrap_or(text.len());
-        Finished {
-            oom_killed,
-            output: text[start..].to_string(),
-        }
-    }
-
-    pub async fn remove(&self) {
-        let _ = self
-            .engine
-            .docker
-            .remove_container(
-                &self.container,
-                Some(RemoveContainerOptionsBuilder::default().force(true).build()),
-            )
-            .await;
-    }
-}
-
-/// The machine an executable in a container is built for, following symlinks
-/// and a script's interpreter: `x86_64`, `aarch64`, or another ELF machine.
-async fn executable_machine(engine: &Engine, container: &str, program: &str) -> Option<String> {
-    let mut path = program.to_string();
-    for _ in 0..8 {
-        if !path.starts_with('/') {
-            return None;
-        }
-        let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
-            .path(&path)
-            .build();
-        let mut stream = engine
-            .docker
-            .download_from_container(container, Some(options));
-        let mut archive = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            archive.extend_from_slice(&chunk.ok()?);
-            // A header and the first bytes of the file are enough.
-            if archive.len() > 4096 {
-                break;
-            }
-        }
-        let mut tar = tar::Archive::new(archive.as_slice());
-        let mut entry = tar.entries().ok()?.next()?.ok()?;
-        if let Ok(Some(target)) = entry.link_name() {
-            let target = target.to_string_lossy().into_owned();
-            path = if target.starts_with('/') {
-                target
-            } else {
-                let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-                format!("{dir}/{target}")
-            };
-            continue;
-        }
-        let mut head = [0u8; 128];
-        let n = std::io::Read::read(&mut entry, &mut head).ok()?;
-        let head = &head[..n];
-        if head.starts_with(b"\x7fELF") && head.len() >= 20 {
-            let machine = u16::from_le_bytes([head[18], head[19]]);
-            return Some(match machine {
-                62 => "x86_64".to_string(),
-                183 => "aarch64".to_string(),
-                other => format!("ELF machine {other}"),
-            });
-        }
-        if let Some(script) = head.strip_prefix(b"#!") {
-            let line = String::from_utf8_lossy(script);
-            path = line.split_whitespace().next()?.to_string();
-            continue;
-        }
-        return None;
-    }
-    None
-}
-
-fn millis(d: Duration) -> u64 {
+pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_passes_whatever_the_function_logged() {
+        let log = "warning: cache dir /var/cache: Read-only file system, using /tmp instead\n\
+                   exec format error is a phrase, not an event";
+        assert_eq!(explain(None, false, log), None);
+    }
+
+    #[test]
+    fn the_output_explains_only_a_failure_that_happened() {
+        let ro = "sh: can't create /var/task/x: Read-only file system";
+        assert_eq!(
+            explain(Some(FailureKind::InitError), false, ro),
+            Some(FailureKind::WriteOutsideTmp)
+        );
+        assert_eq!(
+            explain(Some(FailureKind::Timeout), false, "exec format error"),
+            Some(FailureKind::ExecFormat)
+        );
+        assert_eq!(
+            explain(Some(FailureKind::Timeout), true, ""),
+            Some(FailureKind::OutOfMemory)
+        );
+        assert_eq!(
+            explain(Some(FailureKind::HandlerError), false, ro),
+            Some(FailureKind::WriteOutsideTmp),
+            "a handler that failed writing outside /tmp"
+        );
+        assert_eq!(
+            explain(Some(FailureKind::Timeout), false, "hello"),
+            Some(FailureKind::Timeout)
+        );
+    }
 }

@@ -2,8 +2,8 @@
 //! authorization token the push uses.
 
 use super::RegistryCredentials;
+use crate::aws::CallContext;
 use crate::config::{RepositoryName, TagMutability};
-use aws_sdk_ecr::error::DisplayErrorContext;
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
 };
@@ -21,10 +21,16 @@ pub enum EcrError {
     Malformed(&'static str),
 }
 
-fn api<E: std::error::Error>(operation: &'static str) -> impl FnOnce(E) -> EcrError {
+fn api<'a, E>(
+    calls: &'a CallContext,
+    operation: &'static str,
+) -> impl FnOnce(aws_sdk_ecr::error::SdkError<E, aws_sdk_ecr::config::http::HttpResponse>) -> EcrError + 'a
+where
+    E: aws_sdk_ecr::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
     move |e| EcrError::Api {
         operation,
-        message: DisplayErrorContext(&e).to_string(),
+        message: calls.describe(&e),
     }
 }
 
@@ -48,101 +54,147 @@ impl Repository {
 
 pub struct Ecr {
     client: aws_sdk_ecr::Client,
+    calls: CallContext,
 }
 
 impl Ecr {
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
         Ecr {
-            client: aws_sdk_ecr::Client::new(sdk),
+            client: crate::aws::ecr_client(sdk),
+            calls: CallContext::of(sdk),
         }
     }
 
-    /// Finds the repository, or creates it with scan on push, AES256 encryption
-    /// and the tag mutability asked for.
-    pub async fn ensure_repository(
+    /// Reads the repository; None when it does not exist yet. Changes nothing.
+    pub async fn find_repository(
         &self,
         name: &RepositoryName,
-        mutability: TagMutability,
-    ) -> Result<Repository, EcrError> {
+    ) -> Result<Option<Repository>, EcrError> {
         let found = self
             .client
             .describe_repositories()
             .repository_names(name.as_str())
             .send()
             .await;
-        let (repo, created) = match found {
-            Ok(out) => (
-                out.repositories.unwrap_or_default().into_iter().next(),
-                false,
-            ),
+        match found {
+            Ok(out) => {
+                let repo = out
+                    .repositories
+                    .unwrap_or_default()
+                    .into_iter()
+                    .next()
+                    .ok_or(EcrError::Malformed("no repository"))?;
+                repository(name, repo, false).map(Some)
+            }
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_repository_not_found_exception()) =>
             {
-                let out = self
-                    .client
-                    .create_repository()
-                    .repository_name(name.as_str())
-                    .image_tag_mutability(match mutability {
-                        TagMutability::Immutable => ImageTagMutability::Immutable,
-                        TagMutability::Mutable => ImageTagMutability::Mutable,
-                    })
-                    .image_scanning_configuration(
-                        ImageScanningConfiguration::builder()
-                            .scan_on_push(true)
-                            .build(),
-                    )
-                    .encryption_configuration(
-                        EncryptionConfiguration::builder()
-                            .encryption_type(EncryptionType::Aes256)
-                            .build()
-                            .map_err(api("CreateRepository"))?,
-                    )
-                    .send()
-                    .await;
-                match out {
-                    Ok(out) => (out.repository, true),
-                    // Another job created it meanwhile.
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_repository_already_exists_exception()) =>
-                    {
-                        return Box::pin(self.ensure_repository(name, mutability)).await;
-                    }
-                    Err(e) => return Err(api("CreateRepository")(e)),
-                }
+                Ok(None)
             }
-            Err(e) => return Err(api("DescribeRepositories")(e)),
-        };
-        let repo = repo.ok_or(EcrError::Malformed("no repository"))?;
-        Ok(Repository {
-            name: name.to_string(),
-            uri: repo
-                .repository_uri
-                .ok_or(EcrError::Malformed("a repository without a URI"))?,
-            mutability: match repo.image_tag_mutability {
-                Some(ImageTagMutability::Mutable) => TagMutability::Mutable,
-                _ => TagMutability::Immutable,
-            },
-            created,
-        })
+            Err(e) => Err(api(&self.calls, "DescribeRepositories")(e)),
+        }
+    }
+
+    /// Creates the repository with scan on push, AES256 encryption and the
+    /// tag mutability asked for; one that another job created meanwhile is
+    /// read instead.
+    pub async fn create_repository(
+        &self,
+        name: &RepositoryName,
+        mutability: TagMutability,
+    ) -> Result<Repository, EcrError> {
+        let encryption = EncryptionConfiguration::builder()
+            .encryption_type(EncryptionType::Aes256)
+            .build()
+            .map_err(|e| EcrError::Api {
+                operation: "CreateRepository",
+                message: e.to_string(),
+            })?;
+        let out = self
+            .client
+            .create_repository()
+            .repository_name(name.as_str())
+            .image_tag_mutability(match mutability {
+                TagMutability::Immutable => ImageTagMutability::Immutable,
+                TagMutability::Mutable => ImageTagMutability::Mutable,
+            })
+            .image_scanning_configuration(
+                ImageScanningConfiguration::builder()
+                    .scan_on_push(true)
+                    .build(),
+            )
+            .encryption_configuration(encryption)
+            .send()
+            .await;
+        match out {
+            Ok(out) => repository(
+                name,
+                out.repository.ok_or(EcrError::Malformed("no repository"))?,
+                true,
+            ),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_repository_already_exists_exception()) =>
+            {
+                self.find_repository(name)
+                    .await?
+                    .ok_or(EcrError::Malformed("no repository"))
+            }
+            Err(e) => Err(api(&self.calls, "CreateRepository")(e)),
+        }
     }
 
     /// A token for the registries this principal may push to.
     pub async fn credentials(&self) -> Result<RegistryCredentials, EcrError> {
+        self.token().await.map(|(_, credentials)| credentials)
+    }
+
+    /// The account's registry host (`<account>.dkr.ecr.<region>.amazonaws.com`)
+    /// and a token for it: known without the repository existing.
+    pub async fn token(&self) -> Result<(String, RegistryCredentials), EcrError> {
         let out = self
             .client
             .get_authorization_token()
             .send()
             .await
-            .map_err(api("GetAuthorizationToken"))?;
-        let token = out
+            .map_err(api(&self.calls, "GetAuthorizationToken"))?;
+        let data = out
             .authorization_data()
             .first()
-            .and_then(|d| d.authorization_token())
+            .ok_or(EcrError::Malformed("no authorization data"))?;
+        let token = data
+            .authorization_token()
             .ok_or(EcrError::Malformed("no authorization token"))?;
-        decode_token(token)
+        let host = data
+            .proxy_endpoint()
+            .map(|e| {
+                e.trim_start_matches("https://")
+                    .trim_start_matches("http://")
+                    .trim_end_matches('/')
+                    .to_string()
+            })
+            .ok_or(EcrError::Malformed("no proxy endpoint"))?;
+        Ok((host, decode_token(token)?))
     }
+}
+
+fn repository(
+    name: &RepositoryName,
+    repo: aws_sdk_ecr::types::Repository,
+    created: bool,
+) -> Result<Repository, EcrError> {
+    Ok(Repository {
+        name: name.to_string(),
+        uri: repo
+            .repository_uri
+            .ok_or(EcrError::Malformed("a repository without a URI"))?,
+        mutability: match repo.image_tag_mutability {
+            Some(ImageTagMutability::Mutable) => TagMutability::Mutable,
+            _ => TagMutability::Immutable,
+        },
+        created,
+    })
 }
 
 /// An ECR token is base64 of `user:password`.

@@ -1,0 +1,349 @@
+//! One function instance: its sandbox container, started as Lambda starts
+//! one, and its Runtime API.
+
+use super::owner::{LABEL_HOST, LABEL_OWNER, LABEL_SANDBOX, force_remove, hostname, owner_id};
+use super::runtime_api::{Answer, RuntimeApi};
+use super::{LocalSettings, OUTPUT_TAIL, SANDBOX_USER, millis};
+use crate::build::engine::Engine;
+use crate::config::Platform;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, LogsOptionsBuilder};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// How one invocation ended.
+pub enum Invocation {
+    /// The runtime answered, after this many milliseconds.
+    Answered(Answer, u64),
+    TimedOut,
+    /// The runtime exited, with this code, before answering.
+    Exited(i64),
+}
+
+/// What a finished container left.
+pub(super) struct Finished {
+    pub(super) oom_killed: bool,
+    pub(super) output: String,
+}
+
+/// A running function instance: its container and its Runtime API.
+pub struct Instance {
+    engine: Engine,
+    container: String,
+    pub api: std::sync::Arc<RuntimeApi>,
+    started: Instant,
+}
+
+impl Instance {
+    pub async fn start(
+        engine: &Engine,
+        image: &str,
+        platform: Platform,
+        settings: &LocalSettings,
+    ) -> Result<Instance, String> {
+        let arn = format!(
+            "arn:aws:lambda:{}:000000000000:function:{}",
+            settings.region, settings.function_name
+        );
+        let api = RuntimeApi::start(arn)
+            .await
+            .map_err(|e| format!("cannot start the Runtime API: {e}"))?;
+        let inspect = engine
+            .docker
+            .inspect_image(image)
+            .await
+            .map_err(|e| format!("cannot inspect {image}: {e}"))?;
+        let handler = inspect
+            .config
+            .as_ref()
+            .and_then(|c| c.cmd.as_ref())
+            .and_then(|cmd| cmd.first().cloned())
+            .unwrap_or_default();
+        let memory = settings.memory_mb.to_string();
+        let env = [
+            format!("AWS_LAMBDA_RUNTIME_API={}", api.addr),
+            format!("AWS_LAMBDA_FUNCTION_NAME={}", settings.function_name),
+            format!("AWS_LAMBDA_FUNCTION_MEMORY_SIZE={memory}"),
+            "AWS_LAMBDA_FUNCTION_VERSION=$LATEST".to_string(),
+            format!(
+                "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/{}",
+                settings.function_name
+            ),
+            "AWS_LAMBDA_LOG_STREAM_NAME=local".to_string(),
+            "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand".to_string(),
+            format!("AWS_REGION={}", settings.region),
+            format!("AWS_DEFAULT_REGION={}", settings.region),
+            "AWS_EXECUTION_ENV=AWS_Lambda_Image".to_string(),
+            "LAMBDA_TASK_ROOT=/var/task".to_string(),
+            "LAMBDA_RUNTIME_DIR=/var/runtime".to_string(),
+            format!("_HANDLER={handler}"),
+            "TZ=:UTC".to_string(),
+        ];
+        // The function's own variables come after Lambda's, as on Lambda.
+        let env: Vec<String> = env
+            .into_iter()
+            .chain(settings.environment.iter().map(|(k, v)| format!("{k}={v}")))
+            .collect();
+        let bytes = i64::try_from(settings.memory_mb.min(10_240) * 1024 * 1024).unwrap_or(i64::MAX);
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            env: Some(env),
+            user: Some(SANDBOX_USER.to_string()),
+            host_config: Some(HostConfig {
+                // The runtime reaches our Runtime API on this host's loopback.
+                network_mode: Some("host".to_string()),
+                readonly_rootfs: Some(true),
+                tmpfs: Some(HashMap::from([(
+                    "/tmp".to_string(),
+                    "rw,size=512m,mode=1777".to_string(),
+                )])),
+                memory: Some(bytes),
+                memory_swap: Some(bytes),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let labels = HashMap::from([
+            (LABEL_SANDBOX.to_string(), "true".to_string()),
+            (LABEL_OWNER.to_string(), owner_id()),
+            (LABEL_HOST.to_string(), hostname()),
+        ]);
+        let body = ContainerCreateBody {
+            labels: Some(labels),
+            ..body
+        };
+        let name = format!("lambda-ship-local-{}", uuid::Uuid::new_v4().simple());
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&name)
+            .platform(platform.docker())
+            .build();
+        let created = engine
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|e| format!("cannot create the sandbox: {e}"))?;
+        let instance = Instance {
+            engine: engine.clone(),
+            container: created.id,
+            api: std::sync::Arc::new(api),
+            started: Instant::now(),
+        };
+        // Lambda has no emulator: an entrypoint for another architecture fails
+        // there with exec format error, even where this host's QEMU would run it.
+        let config = inspect.config.unwrap_or_default();
+        let program = config
+            .entrypoint
+            .as_ref()
+            .filter(|e| !e.is_empty())
+            .or(config.cmd.as_ref())
+            .and_then(|e| e.first().cloned());
+        if let Some(program) = program
+            && let Some(machine) = executable_machine(engine, &instance.container, &program).await
+            && machine != platform.machine()
+        {
+            instance.remove().await;
+            return Err(format!(
+                "exec format error: the entrypoint {program} is a {machine} executable, and Lambda \
+                 runs a {} function on {} only",
+                platform.lambda_arch(),
+                platform.machine()
+            ));
+        }
+        if let Err(e) = engine
+            .docker
+            .start_container(
+                &instance.container,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
+            .await
+        {
+            instance.remove().await;
+            return Err(format!("the sandbox did not start: {e}"));
+        }
+        Ok(instance)
+    }
+
+    pub async fn invoke(&self, event: Bytes, timeout: Duration) -> Invocation {
+        let queued = Instant::now();
+        let (_, answer) = self.api.invoke(event, timeout);
+        let exited = async {
+            let mut wait = self.engine.docker.wait_container(
+                &self.container,
+                None::<bollard::query_parameters::WaitContainerOptions>,
+            );
+            match wait.next().await {
+                Some(Ok(w)) => w.status_code,
+                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
+                _ => -1,
+            }
+        };
+        tokio::select! {
+            answer = tokio::time::timeout(timeout, answer) => match answer {
+                Ok(Ok(a)) => {
+                    let since = self.api.first_next().map_or(queued, |t| t.max(queued));
+                    Invocation::Answered(a, millis(since.elapsed()))
+                }
+                Ok(Err(_)) | Err(_) => Invocation::TimedOut,
+            },
+            code = exited => Invocation::Exited(code),
+        }
+    }
+
+    /// Follows what the container prints, line by line, as it prints it.
+    pub fn follow_output(&self, mut line: impl FnMut(String) + Send + 'static) {
+        let docker = self.engine.docker.clone();
+        let container = self.container.clone();
+        tokio::spawn(async move {
+            let options = LogsOptionsBuilder::default()
+                .stdout(true)
+                .stderr(true)
+                .follow(true)
+                .build();
+            let mut logs = docker.logs(&container, Some(options));
+            let mut pending = String::new();
+            while let Some(Ok(chunk)) = logs.next().await {
+                pending.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+                while let Some((first, rest)) = pending.split_once('\n') {
+                    line(first.trim_end().to_string());
+                    pending = rest.to_string();
+                }
+            }
+            if !pending.trim().is_empty() {
+                line(pending.trim_end().to_string());
+            }
+        });
+    }
+
+    /// The container's exit code once it has exited; None while it runs.
+    pub async fn exit_code(&self) -> Option<i64> {
+        let inspect = self
+            .engine
+            .docker
+            .inspect_container(
+                &self.container,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .ok()?;
+        let state = inspect.state?;
+        if state.running == Some(true) {
+            None
+        } else {
+            Some(state.exit_code.unwrap_or(-1))
+        }
+    }
+
+    pub fn init_ms(&self) -> Option<u64> {
+        self.api
+            .first_next()
+            .map(|t| millis(t.duration_since(self.started)))
+    }
+
+    /// Stops the container, keeps what it printed and how it ended, removes it.
+    pub(super) async fn finish(&self) -> Finished {
+        let _ = self
+            .engine
+            .docker
+            .kill_container(
+                &self.container,
+                None::<bollard::query_parameters::KillContainerOptions>,
+            )
+            .await;
+        let oom_killed = self
+            .engine
+            .docker
+            .inspect_container(
+                &self.container,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .ok()
+            .and_then(|c| c.state)
+            .and_then(|s| s.oom_killed)
+            .unwrap_or(false);
+        let mut logs = self.engine.docker.logs(
+            &self.container,
+            Some(
+                LogsOptionsBuilder::default()
+                    .stdout(true)
+                    .stderr(true)
+                    .build(),
+            ),
+        );
+        let mut output = Vec::new();
+        while let Some(Ok(chunk)) = logs.next().await {
+            output.extend_from_slice(&chunk.into_bytes());
+        }
+        self.remove().await;
+        let text = String::from_utf8_lossy(&output);
+        let start = text.len().saturating_sub(OUTPUT_TAIL);
+        let start = (start..text.len())
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(text.len());
+        Finished {
+            oom_killed,
+            output: text[start..].to_string(),
+        }
+    }
+
+    pub async fn remove(&self) {
+        force_remove(&self.engine, &self.container).await;
+    }
+}
+
+/// The machine an executable in a container is built for, following symlinks
+/// and a script's interpreter: `x86_64`, `aarch64`, or another ELF machine.
+async fn executable_machine(engine: &Engine, container: &str, program: &str) -> Option<String> {
+    let mut path = program.to_string();
+    for _ in 0..8 {
+        if !path.starts_with('/') {
+            return None;
+        }
+        let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
+            .path(&path)
+            .build();
+        let mut stream = engine
+            .docker
+            .download_from_container(container, Some(options));
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            archive.extend_from_slice(&chunk.ok()?);
+            // A header and the first bytes of the file are enough.
+            if archive.len() > 4096 {
+                break;
+            }
+        }
+        let mut tar = tar::Archive::new(archive.as_slice());
+        let mut entry = tar.entries().ok()?.next()?.ok()?;
+        if let Ok(Some(target)) = entry.link_name() {
+            let target = target.to_string_lossy().into_owned();
+            path = if target.starts_with('/') {
+                target
+            } else {
+                let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+                format!("{dir}/{target}")
+            };
+            continue;
+        }
+        let mut head = [0u8; 128];
+        let n = std::io::Read::read(&mut entry, &mut head).ok()?;
+        let head = &head[..n];
+        if head.starts_with(b"\x7fELF") && head.len() >= 20 {
+            let machine = u16::from_le_bytes([head[18], head[19]]);
+            return Some(match machine {
+                62 => "x86_64".to_string(),
+                183 => "aarch64".to_string(),
+                other => format!("ELF machine {other}"),
+            });
+        }
+        if let Some(script) = head.strip_prefix(b"#!") {
+            let line = String::from_utf8_lossy(script);
+            path = line.split_whitespace().next()?.to_string();
+            continue;
+        }
+        return None;
+    }
+    None
+}
