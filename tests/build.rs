@@ -222,14 +222,23 @@ fn a_terminal_gets_a_progress_bar_per_platform() {
     let screen = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{screen}");
     for platform in ["linux/amd64", "linux/arm64"] {
+        // A bar is as wide as the terminal: it never holds a digest to cut.
         let bar = screen
             .lines()
-            .any(|l| l.contains(platform) && l.contains("pushed sha256:"));
+            .any(|l| l.contains(platform) && l.contains("pushed in"));
         assert!(bar, "no finished bar for {platform}:\n{screen}");
         assert!(
             !screen.contains(&format!("{platform}: building on")),
             "plain lines on a terminal:\n{screen}"
         );
+    }
+    // The summary comes after the bars have stopped, each digest whole.
+    let summary = &screen[screen.find("repository 123456789012").expect("the summary")..];
+    let digests = summary.matches("@sha256:").count();
+    assert_eq!(digests, 2, "{summary}");
+    for line in summary.lines().filter(|l| l.contains("@sha256:")) {
+        let digest = line.rsplit('@').next().unwrap().trim();
+        assert_eq!(digest.len(), 71, "a digest cut: {line}");
     }
 }
 
@@ -307,7 +316,10 @@ fn a_failing_run_step_is_named_with_its_last_output() {
         error.contains("compiling-widget") && error.contains("broken-dependency"),
         "{error}"
     );
-    assert!(error.contains("Nothing was deployed"), "{error}");
+    assert!(
+        !error.contains("Nothing was deployed"),
+        "not a deploy: {error}"
+    );
 }
 
 #[test]

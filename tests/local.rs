@@ -211,6 +211,27 @@ fn each_way_of_failing_is_reported_for_what_it_is() {
 }
 
 #[test]
+fn a_function_that_answers_passes_whatever_it_logs() {
+    // Words that once decided the verdict: only what the function did counts.
+    let ctx = variant(
+        "handler() { echo 'warning: cache dir /var/cache: Read-only file system, using /tmp \
+         instead' >&2; echo 'note: no exec format error here' >&2; echo '{\"ok\":true}'; }\n",
+        None,
+    );
+    let (code, results, stderr) = local_once(ctx.path(), &["--platforms", "linux/amd64"]);
+    assert_eq!(code, 0, "{stderr}");
+    let r = result(&results, "linux/amd64");
+    assert_eq!(r["passed"], true, "{r}");
+    assert_eq!(r["failure"], serde_json::Value::Null, "{r}");
+    assert!(
+        r["output"]
+            .as_str()
+            .unwrap()
+            .contains("Read-only file system")
+    );
+}
+
+#[test]
 fn deploy_pushes_nothing_when_an_architecture_fails_locally() {
     let repo = unique("local-fail");
     let (fx86, farm) = (unique("fn-lf-x86"), unique("fn-lf-arm"));
