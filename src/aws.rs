@@ -2,7 +2,7 @@
 //! region, credentials and endpoints (AWS_REGION, AWS_ENDPOINT_URL, profiles),
 //! with `--region` on top.
 
-use crate::identity::AssumedRole;
+use crate::model::AssumedRole;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_lambda::config::http::HttpResponse;

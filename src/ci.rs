@@ -2,7 +2,6 @@
 //! the repository and the run. Read from a snapshot of the environment so that
 //! it can be tested without touching the process's own.
 
-use crate::config::{CommitSha, ConfigError};
 use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -73,15 +72,17 @@ pub struct CiContext {
 }
 
 impl CiContext {
-    pub fn detect(env: &Env) -> Result<Self, ConfigError> {
+    /// Never fails: what cannot be read (a broken pull-request payload) is
+    /// kept as a problem for when the commit is needed.
+    pub fn detect(env: &Env) -> Self {
         if env.get("GITHUB_ACTIONS") == Some("true") {
             github(env)
         } else if env.get("GITLAB_CI").is_some() {
-            Ok(gitlab(env))
+            gitlab(env)
         } else if env.get("JENKINS_URL").is_some() {
-            Ok(jenkins(env))
+            jenkins(env)
         } else {
-            Ok(CiContext {
+            CiContext {
                 kind: CiKind::None,
                 sha: None,
                 sha_problem: None,
@@ -90,12 +91,12 @@ impl CiContext {
                 source_url: None,
                 run_id: None,
                 fork_code_with_write: false,
-            })
+            }
         }
     }
 }
 
-fn github(env: &Env) -> Result<CiContext, ConfigError> {
+fn github(env: &Env) -> CiContext {
     let repository = env.get("GITHUB_REPOSITORY").map(str::to_string);
     let server = env.get("GITHUB_SERVER_URL").unwrap_or("https://github.com");
     let mut sha = env.get("GITHUB_SHA").map(str::to_string);
@@ -117,14 +118,14 @@ fn github(env: &Env) -> Result<CiContext, ConfigError> {
             Err(e) => {
                 // GITHUB_SHA is the merge commit: never a stand-in for the head.
                 sha = None;
-                sha_problem = Some(e.to_string());
+                sha_problem = Some(e);
                 // Whose code this is cannot be told: a pull_request_target run
                 // is treated as a fork's.
                 fork_code_with_write = event == "pull_request_target";
             }
         }
     }
-    Ok(CiContext {
+    CiContext {
         kind: CiKind::GitHub,
         sha,
         sha_problem,
@@ -138,7 +139,7 @@ fn github(env: &Env) -> Result<CiContext, ConfigError> {
                 None => run.to_string(),
             }),
         fork_code_with_write,
-    })
+    }
 }
 
 /// What a GitHub `pull_request*` event payload says.
@@ -149,19 +150,16 @@ pub struct PullRequestEvent {
     pub fork_code_with_write: bool,
 }
 
-/// Reads a `pull_request` or `pull_request_target` event payload.
-pub fn pull_request_event(event: &str, text: &str) -> Result<PullRequestEvent, ConfigError> {
+/// Reads a `pull_request` or `pull_request_target` event payload; the error
+/// says why the payload gives no commit.
+pub fn pull_request_event(event: &str, text: &str) -> Result<PullRequestEvent, String> {
     let payload = serde_json::from_str::<serde_json::Value>(text).map_err(|_| {
-        ConfigError::NoSha(format!(
-            "the {event} event payload in GITHUB_EVENT_PATH cannot be read as JSON"
-        ))
+        format!("the {event} event payload in GITHUB_EVENT_PATH cannot be read as JSON")
     })?;
     let pr = &payload["pull_request"];
-    let head = pr["head"]["sha"].as_str().ok_or_else(|| {
-        ConfigError::NoSha(format!(
-            "the {event} event payload has no pull_request.head.sha"
-        ))
-    })?;
+    let head = pr["head"]["sha"]
+        .as_str()
+        .ok_or_else(|| format!("the {event} event payload has no pull_request.head.sha"))?;
     let head_repo = pr["head"]["repo"]["full_name"].as_str();
     let base_repo = pr["base"]["repo"]["full_name"].as_str();
     Ok(PullRequestEvent {
@@ -202,47 +200,6 @@ fn jenkins(env: &Env) -> CiContext {
         run_id: env.get("BUILD_TAG").map(str::to_string),
         fork_code_with_write: false,
     }
-}
-
-/// Where the commit to tag came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShaSource {
-    /// `--sha`: wins over everything.
-    Flag,
-    /// The CI's own variables or event payload.
-    Ci,
-    /// `git rev-parse HEAD` in the context: the working tree may differ from it.
-    Git,
-}
-
-/// The commit to tag: `--sha`, else the CI's, else `git rev-parse HEAD` in the context.
-pub fn resolve_sha(
-    explicit: Option<&str>,
-    ci: &CiContext,
-    dir: &Path,
-) -> Result<(CommitSha, ShaSource), ConfigError> {
-    if let Some(sha) = explicit {
-        return Ok((sha.parse()?, ShaSource::Flag));
-    }
-    if let Some(sha) = &ci.sha {
-        return Ok((sha.parse()?, ShaSource::Ci));
-    }
-    if let Some(problem) = &ci.sha_problem {
-        return Err(ConfigError::NoSha(problem.clone()));
-    }
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .map_err(|e| ConfigError::NoSha(format!("git could not run: {e}")))?;
-    if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr);
-        let why = why.lines().next().unwrap_or("git rev-parse HEAD failed");
-        return Err(ConfigError::NoSha(why.trim().to_string()));
-    }
-    let sha = String::from_utf8_lossy(&out.stdout).trim().parse()?;
-    Ok((sha, ShaSource::Git))
 }
 
 /// The files of the checkout around `dir` that differ from its HEAD commit
@@ -332,7 +289,7 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let ci = CiContext::detect(&env).unwrap();
+        let ci = CiContext::detect(&env);
         assert_eq!(ci.kind, CiKind::GitHub);
         assert_eq!(ci.sha.as_deref(), Some(HEAD));
         assert_eq!(ci.change_number, Some(42));
@@ -357,7 +314,7 @@ mod tests {
             ]
             .into_iter()
             .collect();
-            CiContext::detect(&env).unwrap().fork_code_with_write
+            CiContext::detect(&env).fork_code_with_write
         };
         std::fs::write(&event, payload("stranger/fn")).unwrap();
         assert!(detect("pull_request_target"));
@@ -381,30 +338,7 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        assert_eq!(CiContext::detect(&env).unwrap().sha.as_deref(), Some(MERGE));
-    }
-
-    #[test]
-    fn unreadable_pull_request_payload_is_an_error_only_without_sha() {
-        let dir = tempfile::tempdir().unwrap();
-        let not_json = dir.path().join("event.json");
-        std::fs::write(&not_json, "not json").unwrap();
-        for path in ["/nonexistent/event.json", not_json.to_str().unwrap()] {
-            let env: Env = [
-                ("GITHUB_ACTIONS", "true"),
-                ("GITHUB_EVENT_NAME", "pull_request"),
-                ("GITHUB_EVENT_PATH", path),
-                ("GITHUB_SHA", MERGE),
-            ]
-            .into_iter()
-            .collect();
-            let ci = CiContext::detect(&env).unwrap();
-            let err = resolve_sha(None, &ci, dir.path()).unwrap_err().to_string();
-            assert!(err.contains("GITHUB_EVENT_PATH"), "{err}");
-            // An explicit --sha wins over every CI source.
-            let (sha, source) = resolve_sha(Some(HEAD), &ci, dir.path()).unwrap();
-            assert_eq!((sha.as_str(), source), (HEAD, ShaSource::Flag));
-        }
+        assert_eq!(CiContext::detect(&env).sha.as_deref(), Some(MERGE));
     }
 
     #[test]
@@ -417,7 +351,7 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let ci = CiContext::detect(&env).unwrap();
+        let ci = CiContext::detect(&env);
         assert_eq!(
             (ci.kind, ci.sha.as_deref(), ci.change_number),
             (CiKind::GitLab, Some(HEAD), Some(7))
@@ -431,53 +365,11 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let ci = CiContext::detect(&env).unwrap();
+        let ci = CiContext::detect(&env);
         assert_eq!(ci.kind, CiKind::Jenkins);
         assert_eq!(
             ci.source_url.as_deref(),
             Some("https://git.example/acme/fn.git")
-        );
-    }
-
-    #[test]
-    fn git_is_the_fallback() {
-        let dir = tempfile::tempdir().unwrap();
-        let none = CiContext::detect(&Env::default()).unwrap();
-        let err = resolve_sha(None, &none, dir.path())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("no commit SHA found"), "{err}");
-        let git = |args: &[&str]| {
-            assert!(
-                Command::new("git")
-                    .arg("-C")
-                    .arg(dir.path())
-                    .args(args)
-                    .output()
-                    .unwrap()
-                    .status
-                    .success()
-            );
-        };
-        git(&["init", "-q"]);
-        git(&[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "x",
-        ]);
-        let (sha, source) = resolve_sha(None, &none, dir.path()).unwrap();
-        assert_eq!((sha.as_str().len(), source), (40, ShaSource::Git));
-        assert!(changed_files(dir.path()).is_empty());
-        std::fs::write(dir.path().join("new file.txt"), "x").unwrap();
-        assert_eq!(
-            changed_files(dir.path()),
-            vec![dir.path().canonicalize().unwrap().join("new file.txt")]
         );
     }
 

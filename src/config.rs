@@ -3,32 +3,22 @@
 
 use crate::ci::CiContext;
 use crate::cli::{BuildArgs, DeployArgs, OutputFormat, ProgressArg, TagMutabilityArg};
+pub use crate::model::{
+    CommitSha, Endpoint, FunctionTarget, ParseError, Platform, ProgressMode, RepositoryName,
+    RoleConfig, SmokeConfig, TagMutability,
+};
 use std::collections::BTreeMap;
-use std::fmt;
+use std::path::Path;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 /// A user error in a flag, an environment variable or a file named by one.
 /// Its text says what is wrong and how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error(
-        "unknown platform '{0}': Lambda runs linux/amd64 (x86_64) and linux/arm64 (arm64); \
-         pass --platforms linux/amd64,linux/arm64 or a subset"
-    )]
-    UnknownPlatform(String),
+    #[error(transparent)]
+    Parse(#[from] ParseError),
     #[error("no platform to build: pass --platforms linux/amd64, linux/arm64 or both")]
     NoPlatform,
-    #[error(
-        "'{0}' is not a valid ECR repository name: use lowercase letters, digits and . _ - / \
-         (2 to 256 characters, starting and ending with a letter or digit), e.g. my-team/my-function"
-    )]
-    RepositoryName(String),
-    #[error(
-        "'{0}' is not a full commit SHA: lambda-ship tags images with the 40-character hex \
-         commit; pass --sha $(git rev-parse HEAD)"
-    )]
-    Sha(String),
     #[error(
         "no commit SHA found: pass --sha, run inside a CI job, or run from a git checkout \
          ({0})"
@@ -42,12 +32,6 @@ pub enum ConfigError {
     Dockerfile(String),
     #[error("'{0}' is not a build argument: write --build-arg NAME=VALUE")]
     BuildArg(String),
-    #[error(
-        "'{0}' is not a builder: write --builder PLATFORM=ENDPOINT, e.g. \
-         linux/arm64=unix:///run/arm64/docker.sock, linux/arm64=tcp://arm-host:2376 or \
-         linux/arm64=ssh://user@arm-host"
-    )]
-    Builder(String),
     #[error("two builders are named for {0}: keep one --builder per platform")]
     DuplicateBuilder(Platform),
     #[error("'{0}' is not a registry host: write HOST or HOST:PORT, without a scheme or path")]
@@ -61,11 +45,6 @@ pub enum ConfigError {
          maintainer has reviewed the change"
     )]
     ForkCode,
-    #[error(
-        "'{0}' is not a function: write --function NAME[:ARCH], where NAME is a function name \
-         or ARN (letters, digits, - and _) and ARCH is x86_64 or arm64"
-    )]
-    Function(String),
     #[error("--function {0} is given twice: name each function once")]
     DuplicateFunction(String),
     #[error(
@@ -109,221 +88,6 @@ pub enum ConfigError {
         platform: Platform,
         function: String,
     },
-}
-
-/// A Lambda architecture and the Docker platform that builds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Platform {
-    Amd64,
-    Arm64,
-}
-
-impl Platform {
-    pub const ALL: [Platform; 2] = [Platform::Amd64, Platform::Arm64];
-
-    /// The Docker platform string, `linux/amd64`.
-    pub fn docker(self) -> &'static str {
-        match self {
-            Platform::Amd64 => "linux/amd64",
-            Platform::Arm64 => "linux/arm64",
-        }
-    }
-
-    /// The architecture as an image config and the OCI spec name it.
-    pub fn oci_arch(self) -> &'static str {
-        match self {
-            Platform::Amd64 => "amd64",
-            Platform::Arm64 => "arm64",
-        }
-    }
-
-    /// The architecture as Lambda names it, also the suffix of the image tag.
-    pub fn lambda_arch(self) -> &'static str {
-        match self {
-            Platform::Amd64 => "x86_64",
-            Platform::Arm64 => "arm64",
-        }
-    }
-
-    /// The machine name a kernel reports (`uname -m`, binfmt's qemu-<machine>).
-    pub fn machine(self) -> &'static str {
-        match self {
-            Platform::Amd64 => "x86_64",
-            Platform::Arm64 => "aarch64",
-        }
-    }
-
-    /// Reads an engine's or a kernel's name for an architecture.
-    pub fn from_machine(name: &str) -> Option<Platform> {
-        match name {
-            "x86_64" | "amd64" => Some(Platform::Amd64),
-            "aarch64" | "arm64" => Some(Platform::Arm64),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.docker())
-    }
-}
-
-impl serde::Serialize for Platform {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.docker())
-    }
-}
-
-impl FromStr for Platform {
-    type Err = ConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let name = s.trim();
-        let arch = name.strip_prefix("linux/").unwrap_or(name);
-        match arch {
-            "amd64" | "x86_64" => Ok(Platform::Amd64),
-            "arm64" | "aarch64" | "arm64/v8" => Ok(Platform::Arm64),
-            _ => Err(ConfigError::UnknownPlatform(s.to_string())),
-        }
-    }
-}
-
-/// A full 40-hex commit SHA, lowercase.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(transparent)]
-pub struct CommitSha(String);
-
-impl CommitSha {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for CommitSha {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for CommitSha {
-    type Err = ConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let sha = s.trim();
-        if sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-            Ok(CommitSha(sha.to_ascii_lowercase()))
-        } else {
-            Err(ConfigError::Sha(s.to_string()))
-        }
-    }
-}
-
-/// An ECR repository name: `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*`,
-/// 2 to 256 characters.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(transparent)]
-pub struct RepositoryName(String);
-
-impl RepositoryName {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for RepositoryName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for RepositoryName {
-    type Err = ConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let component_ok = |c: &str| {
-            let b = c.as_bytes();
-            !b.is_empty()
-                && b.first().is_some_and(u8::is_ascii_alphanumeric)
-                && b.last().is_some_and(u8::is_ascii_alphanumeric)
-                && b.iter().all(|&ch| {
-                    ch.is_ascii_lowercase() || ch.is_ascii_digit() || b"._-".contains(&ch)
-                })
-                && b.windows(2)
-                    .all(|w| !(b"._-".contains(&w[0]) && b"._-".contains(&w[1])))
-        };
-        if (2..=256).contains(&s.len()) && s.split('/').all(component_ok) {
-            Ok(RepositoryName(s.to_string()))
-        } else {
-            Err(ConfigError::RepositoryName(s.to_string()))
-        }
-    }
-}
-
-/// Where a platform is built.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Endpoint {
-    /// The local engine: DOCKER_HOST, or the default socket.
-    Local,
-    /// `unix:///path/docker.sock`
-    Unix(PathBuf),
-    /// `tcp://host:port`, with TLS when DOCKER_TLS_VERIFY is set.
-    Tcp(String),
-    /// `ssh://user@host[:port]`
-    Ssh(String),
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Endpoint::Local => f.write_str("local engine"),
-            Endpoint::Unix(p) => write!(f, "unix://{}", p.display()),
-            Endpoint::Tcp(a) | Endpoint::Ssh(a) => f.write_str(a),
-        }
-    }
-}
-
-impl FromStr for Endpoint {
-    type Err = ConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || ConfigError::Builder(s.to_string());
-        if let Some(path) = s.strip_prefix("unix://") {
-            if !path.starts_with('/') {
-                return Err(bad());
-            }
-            return Ok(Endpoint::Unix(PathBuf::from(path)));
-        }
-        for scheme in ["tcp://", "ssh://"] {
-            if let Some(rest) = s.strip_prefix(scheme) {
-                let host = rest.trim_end_matches('/');
-                if host.is_empty() || host.contains(char::is_whitespace) || host.contains('/') {
-                    return Err(bad());
-                }
-                return Ok(if scheme == "tcp://" {
-                    Endpoint::Tcp(s.trim_end_matches('/').to_string())
-                } else {
-                    Endpoint::Ssh(s.trim_end_matches('/').to_string())
-                });
-            }
-        }
-        Err(bad())
-    }
-}
-
-/// How a repository that lambda-ship creates treats an existing tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum TagMutability {
-    Immutable,
-    Mutable,
-}
-
-/// How progress is shown on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProgressMode {
-    /// indicatif bars, one per platform.
-    Tty,
-    /// Timestamped lines.
-    Plain,
-    /// Timestamped lines, and each platform's log in a `::group::`.
-    GitHub,
 }
 
 /// Everything `lambda-ship build` needs, validated.
@@ -390,7 +154,7 @@ impl BuildConfig {
         for b in args.source.builders.iter().filter(|b| !b.trim().is_empty()) {
             let (platform, endpoint) = b
                 .split_once('=')
-                .ok_or_else(|| ConfigError::Builder(b.clone()))?;
+                .ok_or_else(|| ParseError::Builder(b.clone()))?;
             let platform: Platform = platform.parse()?;
             let endpoint: Endpoint = endpoint.trim().parse()?;
             if builders.insert(platform, endpoint).is_some() {
@@ -431,10 +195,10 @@ impl BuildConfig {
             .canonicalize()
             .map_err(|_| ConfigError::Dockerfile(dockerfile.display().to_string()))?;
 
-        let (sha, source) = crate::ci::resolve_sha(args.sha.as_deref(), ci, &context)?;
+        let (sha, source) = resolve_sha(args.sha.as_deref(), ci, &context)?;
         // A commit from git says nothing of the working tree: changes that
         // reach the build would be shipped, and reused, as that commit.
-        let dirty = if source == crate::ci::ShaSource::Git {
+        let dirty = if source == ShaSource::Git {
             dirty_digest(&context, &dockerfile, &sha, args.allow_dirty)?
         } else {
             None
@@ -499,59 +263,6 @@ impl BuildConfig {
             .cloned()
             .unwrap_or(Endpoint::Local)
     }
-}
-
-/// A function to deploy and, when given, the architecture to deploy it as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FunctionTarget {
-    /// A name, a partial ARN or a full ARN, unqualified.
-    pub name: String,
-    pub arch: Option<Platform>,
-}
-
-impl FromStr for FunctionTarget {
-    type Err = ConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || ConfigError::Function(s.to_string());
-        let s = s.trim();
-        let (name, arch) = match s.rsplit_once(':') {
-            Some((name, suffix)) if !suffix.is_empty() => match suffix.parse::<Platform>() {
-                Ok(p) => (name, Some(p)),
-                Err(_) => (s, None),
-            },
-            _ => (s, None),
-        };
-        let re = regex::Regex::new(
-            r"^(arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:function:)?[a-zA-Z0-9_-]{1,64}$",
-        )
-        .map_err(|_| bad())?;
-        if re.is_match(name) {
-            Ok(FunctionTarget {
-                name: name.to_string(),
-                arch,
-            })
-        } else {
-            Err(bad())
-        }
-    }
-}
-
-/// Where the CI's OIDC identity comes from and which role it assumes.
-#[derive(Debug, Clone)]
-pub struct RoleConfig {
-    pub arn: String,
-    pub audience: String,
-    pub session_name: String,
-    /// The variable that holds the token (GitLab `id_tokens`).
-    pub token_env: Option<String>,
-}
-
-/// The smoke-test invocation.
-#[derive(Debug, Clone)]
-pub struct SmokeConfig {
-    /// A JSON document.
-    pub event: String,
-    pub expect: Option<String>,
 }
 
 /// Everything `lambda-ship deploy` needs, validated.
@@ -722,6 +433,47 @@ impl LocalConfig {
             port: args.port,
         })
     }
+}
+
+/// Where the commit to tag came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShaSource {
+    /// `--sha`: wins over everything.
+    Flag,
+    /// The CI's own variables or event payload.
+    Ci,
+    /// `git rev-parse HEAD` in the context: the working tree may differ from it.
+    Git,
+}
+
+/// The commit to tag: `--sha`, else the CI's, else `git rev-parse HEAD` in the context.
+pub fn resolve_sha(
+    explicit: Option<&str>,
+    ci: &CiContext,
+    dir: &Path,
+) -> Result<(CommitSha, ShaSource), ConfigError> {
+    if let Some(sha) = explicit {
+        return Ok((sha.parse()?, ShaSource::Flag));
+    }
+    if let Some(sha) = &ci.sha {
+        return Ok((sha.parse()?, ShaSource::Ci));
+    }
+    if let Some(problem) = &ci.sha_problem {
+        return Err(ConfigError::NoSha(problem.clone()));
+    }
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .map_err(|e| ConfigError::NoSha(format!("git could not run: {e}")))?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        let why = why.lines().next().unwrap_or("git rev-parse HEAD failed");
+        return Err(ConfigError::NoSha(why.trim().to_string()));
+    }
+    let sha = String::from_utf8_lossy(&out.stdout).trim().parse()?;
+    Ok((sha, ShaSource::Git))
 }
 
 /// An event given by `flag`: inline JSON, or `@FILE`; checked to be JSON.
@@ -1000,7 +752,7 @@ mod tests {
 
     #[test]
     fn role_arns() {
-        let ci = crate::ci::CiContext::detect(&crate::ci::Env::default()).unwrap();
+        let ci = crate::ci::CiContext::detect(&crate::ci::Env::default());
         let check = |arn: &str| {
             let args = <crate::cli::Cli as clap::Parser>::try_parse_from([
                 "lambda-ship",
@@ -1036,7 +788,7 @@ mod tests {
 
     #[test]
     fn session_names_are_valid_for_sts() {
-        let mut ci = crate::ci::CiContext::detect(&crate::ci::Env::default()).unwrap();
+        let mut ci = crate::ci::CiContext::detect(&crate::ci::Env::default());
         ci.kind = crate::ci::CiKind::GitHub;
         ci.run_id = Some("123/4 attempt#2".into());
         let name = session_name_for(&ci);
@@ -1097,5 +849,72 @@ mod tests {
         assert!(parse_registry("https://x").is_err());
         assert!(parse_registry("host:0").is_err());
         assert!(parse_registry("host/path").is_err());
+    }
+
+    #[test]
+    fn unreadable_pull_request_payload_is_an_error_only_without_sha() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_json = dir.path().join("event.json");
+        std::fs::write(&not_json, "not json").unwrap();
+        for path in ["/nonexistent/event.json", not_json.to_str().unwrap()] {
+            let env: crate::ci::Env = [
+                ("GITHUB_ACTIONS", "true"),
+                ("GITHUB_EVENT_NAME", "pull_request"),
+                ("GITHUB_EVENT_PATH", path),
+                ("GITHUB_SHA", "2222222222222222222222222222222222222222"),
+            ]
+            .into_iter()
+            .collect();
+            let ci = crate::ci::CiContext::detect(&env);
+            let err = resolve_sha(None, &ci, dir.path()).unwrap_err().to_string();
+            assert!(err.contains("GITHUB_EVENT_PATH"), "{err}");
+            assert_eq!(err.matches("no commit SHA found").count(), 1, "{err}");
+            // An explicit --sha wins over every CI source.
+            let head = "1111111111111111111111111111111111111111";
+            let (sha, source) = resolve_sha(Some(head), &ci, dir.path()).unwrap();
+            assert_eq!((sha.as_str(), source), (head, ShaSource::Flag));
+        }
+    }
+
+    #[test]
+    fn git_is_the_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        let none = crate::ci::CiContext::detect(&crate::ci::Env::default());
+        let err = resolve_sha(None, &none, dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no commit SHA found"), "{err}");
+        let git = |args: &[&str]| {
+            assert!(
+                std::process::Command::new("git")
+                    .arg("-C")
+                    .arg(dir.path())
+                    .args(args)
+                    .output()
+                    .unwrap()
+                    .status
+                    .success()
+            );
+        };
+        git(&["init", "-q"]);
+        git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ]);
+        let (sha, source) = resolve_sha(None, &none, dir.path()).unwrap();
+        assert_eq!((sha.as_str().len(), source), (40, ShaSource::Git));
+        assert!(crate::ci::changed_files(dir.path()).is_empty());
+        std::fs::write(dir.path().join("new file.txt"), "x").unwrap();
+        assert_eq!(
+            crate::ci::changed_files(dir.path()),
+            vec![dir.path().canonicalize().unwrap().join("new file.txt")]
+        );
     }
 }

@@ -83,7 +83,7 @@ pub enum PlatformError {
     #[error(transparent)]
     Repository(EcrError),
     #[error("{0}: not pushed, because another architecture failed before its push")]
-    Held(crate::config::Platform),
+    Held(crate::model::Platform),
 }
 
 impl PlatformError {

@@ -2,7 +2,8 @@
 //! `AssumeRoleWithWebIdentity` for the credentials that serve ECR and Lambda.
 
 use crate::ci::{CiContext, CiKind, Env};
-use crate::config::RoleConfig;
+pub use crate::model::AssumedRole;
+use crate::model::RoleConfig;
 use secrecy::{ExposeSecret, SecretString};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -166,14 +167,6 @@ async fn github_token(
     Err(IdentityError::GitHubToken(last))
 }
 
-/// Temporary credentials of the assumed role.
-pub struct AssumedRole {
-    pub access_key_id: String,
-    pub secret_access_key: SecretString,
-    pub session_token: SecretString,
-    pub expiration: Option<std::time::SystemTime>,
-}
-
 pub async fn assume_role(
     base: &aws_config::SdkConfig,
     role: &RoleConfig,
@@ -243,7 +236,7 @@ mod tests {
     }
 
     fn ci(env: &Env) -> CiContext {
-        CiContext::detect(env).unwrap()
+        CiContext::detect(env)
     }
 
     #[test]

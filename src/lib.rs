@@ -15,6 +15,7 @@ pub mod error;
 pub mod feedback;
 pub mod identity;
 pub mod local;
+pub mod model;
 pub mod pipeline;
 pub mod progress;
 pub mod registry;
@@ -33,7 +34,7 @@ pub async fn run(command: Command) -> Result<(), Error> {
 }
 
 async fn local_run(args: cli::LocalArgs) -> Result<(), Error> {
-    let ci = ci::CiContext::detect(&ci::Env::from_process())?;
+    let ci = ci::CiContext::detect(&ci::Env::from_process());
     let config = config::LocalConfig::from_args(args, &ci)?;
     let progress = progress::Progress::new(config.build.progress);
     let cancel = cancel::Cancel::on_signals();
@@ -168,7 +169,7 @@ async fn serve(
 
 async fn deploy(args: DeployArgs) -> Result<(), Error> {
     let env = ci::Env::from_process();
-    let ci = ci::CiContext::detect(&env)?;
+    let ci = ci::CiContext::detect(&env);
     let config = config::DeployConfig::from_args(args, &ci)?;
     let progress = progress::Progress::new(config.build.progress);
     progress.stage(&format!(
@@ -204,7 +205,7 @@ async fn deploy(args: DeployArgs) -> Result<(), Error> {
 }
 
 async fn build(args: BuildArgs) -> Result<(), Error> {
-    let ci = ci::CiContext::detect(&ci::Env::from_process())?;
+    let ci = ci::CiContext::detect(&ci::Env::from_process());
     let config = config::BuildConfig::from_args(args, &ci)?;
     let sdk = aws::sdk_config(config.region.as_deref(), config.aws_timeout).await?;
     let progress = progress::Progress::new(config.progress);

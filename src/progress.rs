@@ -3,7 +3,7 @@
 //! platform's build log folded in a `::group::`. One type, three modes, so the
 //! stages report without knowing where the words go.
 
-use crate::config::{Platform, ProgressMode};
+use crate::model::{Platform, ProgressMode};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::Write;

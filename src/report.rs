@@ -1,7 +1,7 @@
 //! What a run produced, as plain typed data: the deploy stage reads it, and
 //! `--output json` prints it.
 
-use crate::config::{CommitSha, Platform};
+use crate::model::{CommitSha, Platform};
 use crate::progress::human_bytes;
 use crate::registry::ecr::Repository;
 use std::fmt::Write as _;

@@ -1,7 +1,7 @@
 //! One Docker engine of the build farm: how to reach it, what it is, and
 //! whether it can build a platform.
 
-use crate::config::{Endpoint, Platform};
+use crate::model::{Endpoint, Platform};
 use bollard::{API_DEFAULT_VERSION, Docker};
 use std::path::Path;
 use std::time::Duration;

@@ -5,7 +5,7 @@ pub mod context;
 pub mod dockerignore;
 pub mod engine;
 
-use crate::config::Platform;
+use crate::model::Platform;
 use crate::progress::{PlatformEvent, Progress};
 use bollard::models::{BuildInfo, BuildInfoAux};
 use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};

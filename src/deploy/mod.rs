@@ -5,7 +5,7 @@
 pub mod smoke;
 
 use crate::aws::CallContext;
-use crate::config::{FunctionTarget, Platform, SmokeConfig};
+use crate::model::{FunctionTarget, Platform, SmokeConfig};
 use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;

@@ -1,7 +1,7 @@
 //! The smoke test: one synchronous invocation of the deployed code, with its
 //! status, function error, payload excerpt, log tail and duration kept.
 
-use crate::config::SmokeConfig;
+use crate::model::SmokeConfig;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{InvocationType, LogType};
 use base64::Engine as _;

@@ -5,7 +5,7 @@ use super::owner::{LABEL_HOST, LABEL_OWNER, LABEL_SANDBOX, force_remove, hostnam
 use super::runtime_api::{Answer, RuntimeApi};
 use super::{LocalSettings, OUTPUT_TAIL, SANDBOX_USER, millis};
 use crate::build::engine::Engine;
-use crate::config::Platform;
+use crate::model::Platform;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{CreateContainerOptionsBuilder, LogsOptionsBuilder};
 use bytes::Bytes;

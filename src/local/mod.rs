@@ -14,7 +14,8 @@ pub use instance::{Instance, Invocation};
 pub use owner::{remove_own, sweep_orphans};
 
 use crate::build::engine::Engine;
-use crate::config::Platform;
+pub use crate::model::LocalSettings;
+use crate::model::Platform;
 use bytes::Bytes;
 use runtime_api::Answer;
 use std::time::{Duration, Instant};
@@ -23,29 +24,6 @@ use std::time::{Duration, Instant};
 pub(crate) const SANDBOX_USER: &str = "993:990";
 /// How much of the container's output a result keeps.
 pub(crate) const OUTPUT_TAIL: usize = 4096;
-
-/// The function as Lambda would configure it.
-#[derive(Debug, Clone)]
-pub struct LocalSettings {
-    pub function_name: String,
-    pub memory_mb: u64,
-    pub timeout: Duration,
-    pub region: String,
-    /// The function's environment variables.
-    pub environment: std::collections::BTreeMap<String, String>,
-}
-
-impl Default for LocalSettings {
-    fn default() -> Self {
-        LocalSettings {
-            function_name: "function".to_string(),
-            memory_mb: 512,
-            timeout: Duration::from_secs(30),
-            region: "us-east-1".to_string(),
-            environment: std::collections::BTreeMap::new(),
-        }
-    }
-}
 
 /// The local smoke test a deploy runs between build and push.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@
 use super::runtime_api::Answer;
 use super::{Instance, Invocation, LocalSettings};
 use crate::build::engine::Engine;
-use crate::config::Platform;
+use crate::model::Platform;
 use crate::progress::Progress;
 use base64::Engine as _;
 use bytes::Bytes;

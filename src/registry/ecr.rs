@@ -3,7 +3,7 @@
 
 use super::RegistryCredentials;
 use crate::aws::CallContext;
-use crate::config::{RepositoryName, TagMutability};
+use crate::model::{RepositoryName, TagMutability};
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
 };

@@ -3,7 +3,7 @@
 //! or OCI), never an index or a manifest list, of the right architecture.
 
 use super::{ImageRef, RegistryCredentials};
-use crate::config::Platform;
+use crate::model::Platform;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::manifest::{

@@ -52,12 +52,12 @@ impl fmt::Debug for RegistryCredentials {
     crate::progress::human_bytes(*.size)
 )]
 pub struct TooLarge {
-    pub platform: crate::config::Platform,
+    pub platform: crate::model::Platform,
     pub size: u64,
 }
 
 /// Refuses an image Lambda would refuse, before it is pushed.
-pub fn check_size(platform: crate::config::Platform, size: u64) -> Result<(), TooLarge> {
+pub fn check_size(platform: crate::model::Platform, size: u64) -> Result<(), TooLarge> {
     if size > LAMBDA_MAX_IMAGE_BYTES {
         Err(TooLarge { platform, size })
     } else {
@@ -68,7 +68,7 @@ pub fn check_size(platform: crate::config::Platform, size: u64) -> Result<(), To
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Platform;
+    use crate::model::Platform;
 
     #[test]
     fn images_over_10_gib_are_refused() {

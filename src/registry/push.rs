@@ -2,7 +2,7 @@
 
 use super::{ImageRef, RegistryCredentials};
 use crate::build::engine::Engine;
-use crate::config::Platform;
+use crate::model::Platform;
 use crate::progress::{PlatformEvent, Progress};
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{PushImageOptionsBuilder, TagImageOptionsBuilder};
