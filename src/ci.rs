@@ -224,12 +224,16 @@ pub fn changed_files(dir: &Path) -> Vec<std::path::PathBuf> {
         return Vec::new();
     };
     let mut files = Vec::new();
-    let mut entries = status.split(|&b| b == 0).filter(|e| e.len() > 3);
+    // Each record is `XY path`; a rename or copy (R or C in either column)
+    // is followed by one more entry, the path it came from.
+    let mut entries = status.split(|&b| b == 0).filter(|e| !e.is_empty());
     while let Some(entry) = entries.next() {
+        if entry.len() <= 3 {
+            continue;
+        }
         let (code, path) = entry.split_at(3);
         files.push(top.join(std::ffi::OsStr::from_bytes(path)));
-        // A rename or copy is followed by the path it came from.
-        if (code[0] == b'R' || code[0] == b'C')
+        if code[..2].iter().any(|c| *c == b'R' || *c == b'C')
             && let Some(from) = entries.next()
         {
             files.push(top.join(std::ffi::OsStr::from_bytes(from)));
@@ -378,5 +382,38 @@ mod tests {
         assert_eq!(strip_credentials("https://x:tok@h/a"), "https://h/a");
         assert_eq!(strip_credentials("https://h/a"), "https://h/a");
         assert_eq!(strip_credentials("git@h:a/b.git"), "git@h:a/b.git");
+    }
+
+    #[test]
+    fn renames_and_short_names_do_not_hide_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let out = Command::new("git")
+                .arg("-C")
+                .arg(dir.path())
+                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::write(dir.path().join("app"), "a").unwrap();
+        std::fs::write(dir.path().join("handler.py"), "h").unwrap();
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", "x"]);
+        git(&["mv", "app", "main.py"]);
+        std::fs::write(dir.path().join("handler.py"), "changed").unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let mut changed = changed_files(dir.path());
+        changed.sort();
+        assert_eq!(
+            changed,
+            [
+                root.join("app"),
+                root.join("handler.py"),
+                root.join("main.py")
+            ]
+        );
     }
 }

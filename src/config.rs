@@ -627,9 +627,14 @@ pub fn parse_build_arg(arg: &str) -> Result<(String, String), ConfigError> {
 /// `KEY=VALUE` of a function's environment, with Lambda's rule for keys.
 /// Only the key is ever shown: a value may be a secret.
 pub fn parse_env(pair: &str) -> Result<(String, String), ConfigError> {
+    // Only what can be a key is ever shown: the rest may be a secret.
+    let key_part: String = pair
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
     let (k, v) = pair
         .split_once('=')
-        .ok_or_else(|| ConfigError::Env(pair.split('=').next().unwrap_or_default().to_string()))?;
+        .ok_or_else(|| ConfigError::Env(format!("{key_part}…")))?;
     let ok = k.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
         && k.len() >= 2
         && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
@@ -829,7 +834,12 @@ mod tests {
         );
         let err = parse_env("NOVALUE").unwrap_err().to_string();
         assert!(
-            err.contains("'NOVALUE'") && err.contains("KEY=VALUE"),
+            err.contains("'NOVALUE…'") && err.contains("KEY=VALUE"),
+            "{err}"
+        );
+        let err = parse_env("API_KEY:s3cret").unwrap_err().to_string();
+        assert!(
+            err.contains("'API_KEY…'") && !err.contains("s3cret"),
             "{err}"
         );
         let err = parse_env("1BAD=s3cret").unwrap_err().to_string();

@@ -119,7 +119,11 @@ impl Error {
             Error::NotDeployed(e) => e.exit_code(),
             // A Dockerfile that cannot be built as asked is a mistake in the
             // input, found before anything was pushed.
-            Error::Platforms { failed, .. } if failed.iter().all(PlatformError::is_config) => 2,
+            Error::Platforms { failed, done }
+                if failed.iter().all(PlatformError::is_config) && done.iter().all(|d| d.reused) =>
+            {
+                2
+            }
             Error::Config(_)
             | Error::Aws(_)
             | Error::Context(_)

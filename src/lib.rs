@@ -139,13 +139,13 @@ async fn serve(
         // One instance runs from the start, warm, as the README says.
         function.instance().await.map_err(Error::Deploy)?;
         let port = match config.port {
+            Some(0) | None => 0,
             Some(first) => u16::try_from(usize::from(first) + i).map_err(|_| {
                 Error::Deploy(format!(
                     "--port {first} leaves no port for {}",
                     run.platform
                 ))
             })?,
-            None => 0,
         };
         let (addr, server) = local::url::serve(function.clone(), port)
             .await
@@ -161,10 +161,23 @@ async fn serve(
     }
     serving.store(true, std::sync::atomic::Ordering::SeqCst);
     progress.stage("serving; stop with Ctrl-C");
-    // The servers and instances live until the signal drops this future;
-    // the instances' containers are then removed with every other sandbox.
-    let _keep = (functions, servers);
+    // The servers and instances live until the signal drops this future:
+    // the servers stop then, before the run removes every sandbox, so that
+    // no request starts a new one meanwhile.
+    let _keep = (
+        functions,
+        servers.into_iter().map(AbortOnDrop).collect::<Vec<_>>(),
+    );
     std::future::pending().await
+}
+
+/// A server task that stops when its handle is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn deploy(args: DeployArgs) -> Result<(), Error> {

@@ -108,6 +108,43 @@ fn an_unreadable_file_is_named_before_anything_is_created() {
 }
 
 #[test]
+fn an_unreadable_folder_that_dockerignore_leaves_out_does_not_matter() {
+    // An allow-list .dockerignore (with exceptions) and a folder this user
+    // cannot read, left out: the Docker CLI builds it, and so does lambda-ship.
+    let ctx = context(
+        "FROM scratch\nCOPY app.sh /\n",
+        &[
+            (b".dockerignore", b"*\n!app.sh\n!Dockerfile\n"),
+            (b"app.sh", b"x"),
+        ],
+    );
+    let locked = ctx.path().join("pgdata");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::write(locked.join("base"), "x").unwrap();
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("lambda-ship");
+    let out = Process::new("setpriv")
+        .args(["--bounding-set", "-dac_override,-dac_read_search", "--"])
+        .arg(bin)
+        .args([
+            "build",
+            "--repository",
+            &unique("ignored"),
+            "--sha",
+            &random_sha(),
+        ])
+        .args(["--platforms", "linux/amd64"])
+        .arg("--context")
+        .arg(ctx.path())
+        .env_clear()
+        .envs(testbed_env())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
 fn a_repository_name_docker_cannot_push_is_refused_before_anything_is_created() {
     let ctx = context("FROM scratch\nCOPY Dockerfile /\n", &[]);
     // ECR takes names of up to 256 characters: two components of 127.

@@ -384,3 +384,34 @@ fn sigint_during_a_deploys_local_run_removes_its_sandbox() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(sandboxes_of(ENGINE_A, pid).is_empty(), "{stderr}");
 }
+
+#[test]
+fn a_timed_out_or_removed_instance_is_replaced_on_the_next_request() {
+    let ctx = with_handler(
+        "handler() { case \"$1\" in *slow*) sleep 30 ;; esac; echo '{\"ok\":true}'; }\n",
+    );
+    let mut local = Local::start(
+        ctx.path(),
+        &["--platforms", "linux/amd64", "--timeout", "2"],
+    );
+    let url = url_of(&mut local, "linux/amd64");
+    local.saw(|l| l.contains("serving"));
+    let (status, _) = curl(&[&format!("{url}slow")]);
+    assert_eq!(status, 504);
+    // The old instance is still busy sleeping: the next request gets a new one.
+    let (status, body) = curl(&[&url]);
+    assert_eq!((status, body.as_str()), (200, r#"{"ok":true}"#));
+
+    // A sandbox removed by hand is started again too.
+    for line in sandboxes_of(ENGINE_A, local.pid()) {
+        let id = line.split_whitespace().next().unwrap().to_string();
+        assert!(docker(ENGINE_A, &["rm", "-f", &id]).status.success());
+    }
+    let (status, body) = curl(&[&url]);
+    assert_eq!((status, body.as_str()), (200, r#"{"ok":true}"#));
+    let pid = local.pid();
+    local.signal("TERM");
+    let (code, out) = local.finish();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(sandboxes_of(ENGINE_A, pid).is_empty(), "{out}");
+}

@@ -165,15 +165,27 @@ impl BuildContext {
             .min_depth(1)
             .into_iter();
         while let Some(entry) = entries.next() {
-            let entry = entry.map_err(|e| {
-                let path = e
-                    .path()
-                    .map_or_else(|| self.root.clone(), Path::to_path_buf);
-                let source = e
-                    .into_io_error()
-                    .unwrap_or_else(|| io::Error::other("a symbolic link loop"));
-                io::Error::new(source.kind(), Unreadable(path, source))
-            })?;
+            let entry = match entry {
+                Ok(entry) => entry,
+                // A folder .dockerignore leaves out is never sent: that it
+                // cannot be read does not matter, as for the Docker CLI.
+                Err(e)
+                    if e.path()
+                        .and_then(|p| p.strip_prefix(&self.root).ok())
+                        .is_some_and(|rel| self.ignore.excludes(&slash_path(rel))) =>
+                {
+                    continue;
+                }
+                Err(e) => {
+                    let path = e
+                        .path()
+                        .map_or_else(|| self.root.clone(), Path::to_path_buf);
+                    let source = e
+                        .into_io_error()
+                        .unwrap_or_else(|| io::Error::other("a symbolic link loop"));
+                    return Err(io::Error::new(source.kind(), Unreadable(path, source)));
+                }
+            };
             let Ok(name) = entry.path().strip_prefix(&self.root) else {
                 continue;
             };

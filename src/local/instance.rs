@@ -1,7 +1,7 @@
 //! One function instance: its sandbox container, started as Lambda starts
 //! one, and its Runtime API.
 
-use super::owner::{LABEL_HOST, LABEL_OWNER, LABEL_SANDBOX, force_remove, hostname, owner_id};
+use super::owner::{LABEL_HOST, LABEL_OWNER, LABEL_SANDBOX, force_remove, host_id, owner_id};
 use super::runtime_api::{Answer, RuntimeApi};
 use super::{LocalSettings, OUTPUT_TAIL, SANDBOX_USER, millis};
 use crate::build::engine::Engine;
@@ -108,7 +108,7 @@ impl Instance {
         let labels = HashMap::from([
             (LABEL_SANDBOX.to_string(), "true".to_string()),
             (LABEL_OWNER.to_string(), owner_id()),
-            (LABEL_HOST.to_string(), hostname()),
+            (LABEL_HOST.to_string(), host_id()),
         ]);
         let body = ContainerCreateBody {
             labels: Some(labels),
@@ -216,9 +216,10 @@ impl Instance {
         });
     }
 
-    /// The container's exit code once it has exited; None while it runs.
+    /// The container's exit code once it has exited; None while it runs. A
+    /// container that is gone (removed by hand) counts as exited.
     pub async fn exit_code(&self) -> Option<i64> {
-        let inspect = self
+        let Ok(inspect) = self
             .engine
             .docker
             .inspect_container(
@@ -226,7 +227,9 @@ impl Instance {
                 None::<bollard::query_parameters::InspectContainerOptions>,
             )
             .await
-            .ok()?;
+        else {
+            return Some(-1);
+        };
         let state = inspect.state?;
         if state.running == Some(true) {
             None

@@ -28,10 +28,19 @@ fn owner_of(pid: u32) -> Option<String> {
     Some(format!("{pid}:{start}"))
 }
 
-pub(super) fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
+/// Where pids mean what they say: the host's name and this process's pid
+/// namespace. Two jobs in containers that share a host name and an engine
+/// (host networking) have pid namespaces of their own, and neither's pids
+/// say anything of the other's: a sandbox is only ever judged by a process
+/// of its own namespace.
+pub(super) fn host_id() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let namespace = std::fs::read_link("/proc/self/ns/pid")
+        .map(|l| l.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("{name}/{namespace}")
 }
 
 /// Whether the owner a sandbox names is gone: a run killed outright
@@ -50,7 +59,7 @@ async fn sandboxes(engine: &Engine) -> Vec<(String, String)> {
         "label",
         vec![
             LABEL_SANDBOX.to_string(),
-            format!("{LABEL_HOST}={}", hostname()),
+            format!("{LABEL_HOST}={}", host_id()),
         ],
     )]);
     let options = bollard::query_parameters::ListContainersOptionsBuilder::default()
@@ -119,6 +128,12 @@ pub async fn remove_own(engine: &Engine) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sandboxes_are_judged_only_within_their_pid_namespace() {
+        let id = host_id();
+        assert!(id.contains("/pid:["), "{id}");
+    }
 
     #[test]
     fn owners_are_this_process_or_gone() {

@@ -51,6 +51,17 @@ impl Function {
         }
     }
 
+    /// Removes `instance` and empties the slot if it still holds it: after a
+    /// timeout the runtime may still be busy with the old event, and Lambda
+    /// would start the next request in a new environment.
+    pub async fn discard(&self, instance: &Arc<Instance>) {
+        let mut slot = self.instance.lock().await;
+        if slot.as_ref().is_some_and(|i| Arc::ptr_eq(i, instance)) {
+            *slot = None;
+        }
+        instance.remove().await;
+    }
+
     /// The running instance, started now when there is none or when its
     /// runtime has exited.
     pub async fn instance(&self) -> Result<Arc<Instance>, String> {
@@ -350,10 +361,19 @@ async fn answer(
             ));
             plain(StatusCode::BAD_GATEWAY, "Internal Server Error")
         }
-        Invocation::TimedOut => plain(
-            StatusCode::GATEWAY_TIMEOUT,
-            "the function did not answer within its timeout",
-        ),
+        Invocation::TimedOut => {
+            function.progress.stage(&format!(
+                "{}: no answer within the timeout of {} s; the next request starts a new \
+                 instance",
+                function.platform,
+                function.settings.timeout.as_secs()
+            ));
+            function.discard(&instance).await;
+            plain(
+                StatusCode::GATEWAY_TIMEOUT,
+                "the function did not answer within its timeout",
+            )
+        }
     }
 }
 
