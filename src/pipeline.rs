@@ -10,14 +10,14 @@ use crate::cancel::Cancel;
 use crate::ci::{CiContext, Env};
 use crate::config::{BuildConfig, Endpoint, Platform, TagMutability};
 use crate::config::{ConfigError, DeployConfig};
-use crate::deploy::{DeployJob, FunctionReport, Lambda};
+use crate::deploy::{DeployJob, FunctionOutcome, FunctionReport, Lambda};
 use crate::error::{Error, PlatformError};
 use crate::identity;
 use crate::local::{self, Gate, LocalCheck};
 use crate::progress::{PlatformEvent, Progress};
 use crate::registry::ecr::{Ecr, Repository};
-use crate::registry::manifest::RegistryReader;
-use crate::registry::{self, ImageRef, RegistryCredentials, push};
+use crate::registry::session::RegistrySession;
+use crate::registry::{self, ImageRef, push};
 use crate::report::{BuildReport, ImageReport};
 use crate::report::{Failure, RunReport, Stage};
 use futures_util::future::{join_all, try_join_all};
@@ -40,7 +40,6 @@ pub async fn build(
     progress.stage(&format!("ECR repository {}", config.repository));
     let found = ecr.find_repository(&config.repository).await?;
     let (host, token) = ecr.token().await?;
-    let credentials = tokio::sync::Mutex::new(token);
     let planned = found.clone().unwrap_or_else(|| Repository {
         name: config.repository.to_string(),
         uri: format!("{host}/{}", config.repository),
@@ -49,7 +48,8 @@ pub async fn build(
     });
     let registry = config.registry_override.clone().unwrap_or(host);
     check_name_length(&registry, &planned.name)?;
-    let reader = RegistryReader::new(&registry, &*credentials.lock().await);
+    let session = RegistrySession::new(&ecr, registry.clone(), token);
+    let reader = session.reader().await;
     let target = |platform: Platform| ImageRef {
         registry: registry.clone(),
         repository: planned.name.clone(),
@@ -106,11 +106,10 @@ pub async fn build(
             platform,
             local_tag(&planned.name, &image.tag),
         );
-        let (reader, credentials, repository, ecr) = (&reader, &credentials, &repository, &ecr);
-        let planned = &planned;
+        let (session, repository, planned) = (&session, &repository, &planned);
         async move {
             if reuse {
-                reuse_image(reader, planned, &image, platform, progress).await
+                reuse_image(session, planned, &image, platform, progress).await
             } else {
                 ship_image(
                     engine,
@@ -120,8 +119,7 @@ pub async fn build(
                         build: config.build_timeout,
                         push: config.push_timeout,
                     },
-                    reader,
-                    (credentials, ecr),
+                    session,
                     repository,
                     &image,
                     progress,
@@ -310,13 +308,13 @@ fn immutable_conflict(repository: &Repository, tags: impl Iterator<Item = ImageR
 }
 
 async fn reuse_image(
-    reader: &RegistryReader,
+    session: &RegistrySession<'_>,
     repository: &Repository,
     image: &ImageRef,
     platform: Platform,
     progress: &Progress,
 ) -> Result<ImageReport, PlatformError> {
-    let verified = reader.verify(image, platform).await?;
+    let verified = session.reader().await.verify(image, platform).await?;
     progress.platform(
         platform,
         PlatformEvent::Reused {
@@ -341,8 +339,7 @@ async fn ship_image(
     spec: &BuildSpec,
     check: Option<(&LocalCheck, &Gate)>,
     limits: Limits,
-    reader: &RegistryReader,
-    (credentials, ecr): (&tokio::sync::Mutex<RegistryCredentials>, &Ecr),
+    session: &RegistrySession<'_>,
     repository: &Lazy<'_>,
     image: &ImageRef,
     progress: &Progress,
@@ -398,16 +395,8 @@ async fn ship_image(
     }
     let built = built?;
     let repository = repository.get().await.map_err(PlatformError::Repository)?;
-    let refresh = || async { ecr.credentials().await.map_err(|e| e.to_string()) };
-    let pushing = push::push_with_retry(
-        engine,
-        platform,
-        &built.image_id,
-        image,
-        credentials,
-        refresh,
-        progress,
-    );
+    let pushing =
+        push::push_with_retry(engine, platform, &built.image_id, image, session, progress);
     let push_seconds = tokio::time::timeout(limits.push, pushing)
         .await
         .map_err(|_| push::PushError {
@@ -419,7 +408,9 @@ async fn ship_image(
                 limits.push.as_secs()
             ),
         })??;
-    let verified = reader.verify(image, platform).await?;
+    // Read back with the session's credentials as they are now: a push may
+    // have renewed them.
+    let verified = session.reader().await.verify(image, platform).await?;
     progress.platform(
         platform,
         PlatformEvent::Pushed {
@@ -648,15 +639,17 @@ async fn deploy_stages(
     let functions = join_all(jobs).await;
     report.build = Some(built);
     for f in &functions {
-        let verdict = match (&f.error, f.updated) {
-            (None, _) => "deployed".to_string(),
-            (Some(e), true) => format!("updated, then: {e}"),
-            (Some(e), false) => format!("not updated: {e}"),
+        let verdict = match f.outcome() {
+            FunctionOutcome::Deployed => "deployed".to_string(),
+            FunctionOutcome::UpdatedThenFailed(e) => format!("updated, then: {e}"),
+            FunctionOutcome::NotUpdated(e) => format!("not updated: {e}"),
         };
         progress.stage(&format!("{} ({}): {verdict}", f.name, f.architecture));
     }
-    let failed: Vec<&FunctionReport> = functions.iter().filter(|f| f.error.is_some()).collect();
-    let message = (!failed.is_empty()).then(|| deploy_failure(&functions));
+    let all_deployed = functions
+        .iter()
+        .all(|f| f.outcome() == FunctionOutcome::Deployed);
+    let message = (!all_deployed).then(|| deploy_failure(&functions));
     report.functions = functions;
     match message {
         Some(m) => Err(at(Stage::Deploy)(Error::Deploy(m))),
@@ -668,20 +661,20 @@ async fn deploy_stages(
 fn deploy_failure(functions: &[FunctionReport]) -> String {
     let mut lines = vec!["the deploy did not complete:".to_string()];
     for f in functions {
-        let line = match (&f.error, f.updated) {
-            (None, _) => format!(
+        let line = match f.outcome() {
+            FunctionOutcome::Deployed => format!(
                 "  {} ({}): updated to {}",
                 f.name,
                 f.architecture,
                 f.image_after.as_deref().unwrap_or("?")
             ),
-            (Some(e), true) => format!(
+            FunctionOutcome::UpdatedThenFailed(e) => format!(
                 "  {} ({}): updated to {}, but {e}",
                 f.name,
                 f.architecture,
                 f.image_after.as_deref().unwrap_or("?")
             ),
-            (Some(e), false) => format!(
+            FunctionOutcome::NotUpdated(e) => format!(
                 "  {} ({}): NOT updated, still on {}: {e}",
                 f.name,
                 f.architecture,

@@ -4,6 +4,7 @@
 pub mod ecr;
 pub mod manifest;
 pub mod push;
+pub mod session;
 
 use secrecy::SecretString;
 use std::fmt;

@@ -1,5 +1,6 @@
 //! Tags an image in the engine that built it and pushes it from there.
 
+use super::session::RegistrySession;
 use super::{ImageRef, RegistryCredentials};
 use crate::build::engine::Engine;
 use crate::model::Platform;
@@ -98,25 +99,21 @@ const PUSH_ATTEMPTS: u32 = 3;
 /// Pushes with retries, as CI networks need: a failure the registry or the
 /// network may not repeat (a 5xx, a 429, a reset, a timeout) is tried again
 /// after a backoff, and an authorization failure (an ECR token that expired
-/// during a long run) first gets a fresh token from `refresh`. Layers the
-/// registry already has are not sent again: the engine asks before each.
-pub async fn push_with_retry<F, Fut>(
+/// during a long run) first renews the session's token, which every later
+/// call of the session then uses. Layers the registry already has are not
+/// sent again: the engine asks before each.
+pub async fn push_with_retry(
     engine: &Engine,
     platform: Platform,
     image_id: &str,
     target: &ImageRef,
-    credentials: &tokio::sync::Mutex<RegistryCredentials>,
-    refresh: F,
+    session: &RegistrySession<'_>,
     progress: &Progress,
-) -> Result<f64, PushError>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<RegistryCredentials, String>>,
-{
+) -> Result<f64, PushError> {
     let started = Instant::now();
     let mut attempt = 1;
     loop {
-        let current = credentials.lock().await.clone();
+        let current = session.credentials().await;
         let err = match push(engine, platform, image_id, target, &current, progress).await {
             Ok(_) => return Ok(started.elapsed().as_secs_f64()),
             Err(e) => e,
@@ -126,11 +123,10 @@ where
             return Err(err);
         }
         if kind == Retry::WithNewToken {
-            let fresh = refresh().await.map_err(|m| PushError {
+            session.renew().await.map_err(|m| PushError {
                 message: format!("{}; renewing the registry token failed: {m}", err.message),
                 ..err.clone()
             })?;
-            *credentials.lock().await = fresh;
         }
         let pause = Duration::from_secs(u64::from(attempt));
         progress.stage(&format!(

@@ -25,6 +25,9 @@ pub enum Action {
     Reset,
     /// Wait, then forward.
     Delay(Duration),
+    /// Forward with this header set to this value (a stand-in translating
+    /// credentials the upstream does not know).
+    SetHeader(String, String),
 }
 
 #[derive(Clone, Debug)]
@@ -53,6 +56,14 @@ impl Rule {
             times: usize::MAX,
             matched: 0,
             action: Action::Delay(Duration::ZERO),
+        }
+    }
+
+    /// Every request, of any method, whose path and query contain `path`.
+    pub fn any(path: &str) -> Self {
+        Rule {
+            method: None,
+            ..Rule::new("", path)
         }
     }
 
@@ -114,6 +125,11 @@ impl Rule {
 
     pub fn delay(mut self, d: Duration) -> Self {
         self.action = Action::Delay(d);
+        self
+    }
+
+    pub fn set_header(mut self, name: &str, value: &str) -> Self {
+        self.action = Action::SetHeader(name.to_string(), value.to_string());
         self
     }
 }
@@ -271,7 +287,7 @@ async fn handle(
         injected,
     };
 
-    match action {
+    match action.clone() {
         Some(Action::Reset) => {
             state
                 .lock()
@@ -300,7 +316,7 @@ async fn handle(
             return Ok(resp.body(Full::new(Bytes::from(answer))).unwrap());
         }
         Some(Action::Delay(d)) => tokio::time::sleep(d).await,
-        None => {}
+        Some(Action::SetHeader(..)) | None => {}
     }
 
     let Some(upstream) = upstream else {
@@ -319,8 +335,21 @@ async fn handle(
         .uri(format!("{upstream}{uri}"));
     // The Host header is kept, so that a registry's upload locations point
     // back through the proxy.
+    let replaced = match &action {
+        Some(Action::SetHeader(name, value)) => Some((name.clone(), value.clone())),
+        _ => None,
+    };
     for (k, v) in parts.headers.iter() {
+        if replaced
+            .as_ref()
+            .is_some_and(|(name, _)| k.as_str().eq_ignore_ascii_case(name))
+        {
+            continue;
+        }
         forward = forward.header(k, v);
+    }
+    if let Some((name, value)) = replaced {
+        forward = forward.header(name, value);
     }
     let forward = forward
         .body(Full::new(body))

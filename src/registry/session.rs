@@ -1,0 +1,47 @@
+//! One registry session: the registry the images go to and the ECR token for
+//! it, renewed when a push finds it expired. The push, the read-back and the
+//! reuse checks all take the credentials from here, so that none of them
+//! keeps a copy that a renewal has made stale.
+
+use super::RegistryCredentials;
+use super::ecr::{Ecr, EcrError};
+use super::manifest::RegistryReader;
+use tokio::sync::Mutex;
+
+pub struct RegistrySession<'a> {
+    ecr: &'a Ecr,
+    registry: String,
+    credentials: Mutex<RegistryCredentials>,
+}
+
+impl<'a> RegistrySession<'a> {
+    pub fn new(ecr: &'a Ecr, registry: String, credentials: RegistryCredentials) -> Self {
+        RegistrySession {
+            ecr,
+            registry,
+            credentials: Mutex::new(credentials),
+        }
+    }
+
+    /// `HOST[:PORT]` of the registry.
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// The credentials as they are now.
+    pub async fn credentials(&self) -> RegistryCredentials {
+        self.credentials.lock().await.clone()
+    }
+
+    /// A fresh token from ECR, which every later call uses.
+    pub async fn renew(&self) -> Result<RegistryCredentials, EcrError> {
+        let fresh = self.ecr.credentials().await?;
+        *self.credentials.lock().await = fresh.clone();
+        Ok(fresh)
+    }
+
+    /// A reader of the registry with the current credentials.
+    pub async fn reader(&self) -> RegistryReader {
+        RegistryReader::new(&self.registry, &self.credentials().await)
+    }
+}
