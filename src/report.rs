@@ -1,6 +1,7 @@
 //! What a run produced, as plain typed data: the deploy stage reads it, and
 //! `--output json` prints it.
 
+use crate::deploy::FunctionOutcome;
 use crate::model::{CommitSha, Platform};
 use crate::progress::human_bytes;
 use crate::registry::ecr::Repository;
@@ -135,10 +136,10 @@ impl RunReport {
             .map(BuildReport::to_text)
             .unwrap_or_default();
         for f in &self.functions {
-            let state = match (&f.error, f.updated) {
-                (None, _) => "deployed".to_string(),
-                (Some(e), true) => format!("updated, then failed: {e}"),
-                (Some(e), false) => format!("NOT updated: {e}"),
+            let state = match f.outcome() {
+                FunctionOutcome::Deployed => "deployed".to_string(),
+                FunctionOutcome::UpdatedThenFailed(e) => format!("updated, then failed: {e}"),
+                FunctionOutcome::NotUpdated(e) => format!("NOT updated: {e}"),
             };
             let _ = writeln!(out, "function {} ({}): {state}", f.name, f.architecture);
             if let Some(image) = &f.image_after {

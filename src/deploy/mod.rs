@@ -116,7 +116,27 @@ pub struct FunctionReport {
     pub update_seconds: f64,
 }
 
+/// What became of a function, decided once from its report: every place
+/// that says it (progress, the error, the text, the comment) matches on this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunctionOutcome<'a> {
+    /// Updated, live, and everything after held.
+    Deployed,
+    /// Updated to the new image, then a later step failed.
+    UpdatedThenFailed(&'a str),
+    /// Never updated: it still runs its previous image.
+    NotUpdated(&'a str),
+}
+
 impl FunctionReport {
+    pub fn outcome(&self) -> FunctionOutcome<'_> {
+        match (&self.error, self.updated) {
+            (None, _) => FunctionOutcome::Deployed,
+            (Some(e), true) => FunctionOutcome::UpdatedThenFailed(e),
+            (Some(e), false) => FunctionOutcome::NotUpdated(e),
+        }
+    }
+
     /// A function as the deploy found it, before anything was done to it.
     pub fn untouched(plan: &FunctionPlan) -> Self {
         FunctionReport {
@@ -250,6 +270,18 @@ fn architecture(platform: Platform) -> Architecture {
 }
 
 impl Lambda {
+    /// A Lambda of a client made elsewhere: the SDK's own test clients.
+    pub fn from_client(client: aws_sdk_lambda::Client, region: &str) -> Self {
+        Lambda {
+            client,
+            calls: CallContext {
+                endpoint: "the Lambda endpoint".to_string(),
+                attempt_timeout: None,
+            },
+            region: region.to_string(),
+        }
+    }
+
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
         Lambda {
             client: crate::aws::lambda_client(sdk),
@@ -588,43 +620,4 @@ impl Lambda {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const URI: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fn@sha256:abc";
-
-    #[test]
-    fn the_live_function_must_run_the_image_and_architecture_asked() {
-        assert!(live_matches(URI, &[Platform::Arm64], URI, Platform::Arm64).is_ok());
-        let err = live_matches(URI, &[Platform::Amd64], URI, Platform::Arm64).unwrap_err();
-        assert!(err.contains("x86_64, not arm64"), "{err}");
-        let err = live_matches("x/fn:old", &[Platform::Arm64], URI, Platform::Arm64).unwrap_err();
-        assert!(err.contains("runs x/fn:old"), "{err}");
-        assert!(live_matches(URI, &[], URI, Platform::Amd64).is_ok());
-    }
-
-    #[test]
-    fn function_arns_must_be_of_the_run_region_and_account() {
-        let t = |name: &str| FunctionTarget {
-            name: name.to_string(),
-            arch: None,
-        };
-        let eu = t("arn:aws:lambda:eu-west-1:123456789012:function:orders");
-        let err = check_target(&eu, "us-east-1", None)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("eu-west-1") && err.contains("us-east-1"),
-            "{err}"
-        );
-        assert!(check_target(&eu, "eu-west-1", Some("123456789012")).is_ok());
-        let err = check_target(&eu, "eu-west-1", Some("999999999999"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("123456789012") && err.contains("999999999999"),
-            "{err}"
-        );
-        assert!(check_target(&t("orders"), "us-east-1", Some("1")).is_ok());
-    }
-}
+mod tests;

@@ -3,6 +3,7 @@
 //! function or a service (payloads, log tails, error text) is put in a code
 //! fence it cannot close, so no HTML, Markdown, link or @mention in it is live.
 
+use crate::deploy::FunctionOutcome;
 use crate::progress::human_bytes;
 use crate::report::RunReport;
 use std::fmt::Write as _;
@@ -179,7 +180,7 @@ fn body(report: &RunReport, limits: &Limits) -> String {
         let _ = writeln!(out, "#### Images\n");
         let _ = writeln!(
             out,
-            "| Architecture | Tag | Digest | Size | Build | Push | Local run | Image |"
+            "| Architecture | Tag | Digest | Compressed size | Build | Push | Local run | Image |"
         );
         let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
         for i in &build.images {
@@ -232,11 +233,11 @@ fn body(report: &RunReport, limits: &Limits) -> String {
                 _ => "$LATEST".to_string(),
             };
             let url = f.url.as_deref().map_or("none".to_string(), link);
-            let smoke = match (&f.smoke, &f.error, f.updated) {
-                (Some(s), _, _) if s.passed => format!("✅ {} in {} ms", s.status, s.duration_ms),
-                (Some(s), _, _) => format!("❌ {} in {} ms", s.status, s.duration_ms),
-                (None, Some(_), false) => "not updated".to_string(),
-                (None, _, _) => "skipped".to_string(),
+            let smoke = match (&f.smoke, f.outcome()) {
+                (Some(s), _) if s.passed => format!("✅ {} in {} ms", s.status, s.duration_ms),
+                (Some(s), _) => format!("❌ {} in {} ms", s.status, s.duration_ms),
+                (None, FunctionOutcome::NotUpdated(_)) => "not updated".to_string(),
+                (None, _) => "skipped".to_string(),
             };
             let _ = writeln!(
                 out,
@@ -247,17 +248,13 @@ fn body(report: &RunReport, limits: &Limits) -> String {
         }
         out.push('\n');
         for f in &report.functions {
-            if let Some(e) = &f.error {
-                let _ = writeln!(
-                    out,
-                    "**{}**: {}\n",
-                    code(&f.name),
-                    if f.updated {
-                        "updated, then failed"
-                    } else {
-                        "not updated"
-                    }
-                );
+            let failed = match f.outcome() {
+                FunctionOutcome::Deployed => None,
+                FunctionOutcome::UpdatedThenFailed(e) => Some(("updated, then failed", e)),
+                FunctionOutcome::NotUpdated(e) => Some(("not updated", e)),
+            };
+            if let Some((what, e)) = failed {
+                let _ = writeln!(out, "**{}**: {what}\n", code(&f.name));
                 let _ = writeln!(out, "{}\n", fence(&head(e, limits.error)));
             }
             let Some(s) = &f.smoke else { continue };

@@ -47,6 +47,19 @@ pub struct Published {
     pub warnings: Vec<String>,
 }
 
+/// The job summary: the comment's body, then each warning, whose words (a
+/// service's own) stay inert as a function's do.
+pub fn job_summary(body: &str, warnings: &[String]) -> String {
+    let mut summary = body.to_string();
+    for w in warnings {
+        summary.push_str(&format!(
+            "\n> [!WARNING]\n> lambda-ship could not do everything it was asked:\n\n{}\n",
+            markdown::fence(w)
+        ));
+    }
+    summary
+}
+
 /// How long the comment or note may take, retries included, and how often
 /// a wait for it is said.
 const FORGE_LIMIT: std::time::Duration = std::time::Duration::from_secs(90);
@@ -124,14 +137,7 @@ pub async fn publish(
             file_errors.push(format!("cannot write the step outputs: {e}"));
         }
         if let Some(path) = env.get("GITHUB_STEP_SUMMARY") {
-            let mut summary = body.clone();
-            for w in &published.warnings {
-                // A service's own words stay inert, as a function's do.
-                summary.push_str(&format!(
-                    "\n> [!WARNING]\n> lambda-ship could not do everything it was asked:\n\n{}\n",
-                    markdown::fence(w)
-                ));
-            }
+            let summary = job_summary(&body, &published.warnings);
             if let Err(e) = actions::append(path.as_ref(), &summary) {
                 file_errors.push(format!("cannot write the job summary: {e}"));
             }

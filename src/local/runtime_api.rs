@@ -239,3 +239,101 @@ async fn handle(
     };
     Ok(answer)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARN: &str = "arn:aws:lambda:eu-west-1:000000000000:function:orders";
+
+    fn base(api: &RuntimeApi) -> String {
+        format!("http://{}/2018-06-01/runtime", api.addr)
+    }
+
+    #[tokio::test]
+    async fn a_runtime_gets_the_event_with_lambdas_headers_and_answers_it() {
+        let api = RuntimeApi::start(ARN.to_string()).await.unwrap();
+        let client = reqwest::Client::new();
+        let (id, answer) = api.invoke(Bytes::from_static(br#"{"n":1}"#), Duration::from_secs(30));
+        let next = client
+            .get(format!("{}/invocation/next", base(&api)))
+            .send()
+            .await
+            .unwrap();
+        let header = |name: &str| next.headers()[name].to_str().unwrap().to_string();
+        assert_eq!(header("Lambda-Runtime-Aws-Request-Id"), id);
+        assert_eq!(header("Lambda-Runtime-Invoked-Function-Arn"), ARN);
+        assert!(header("Lambda-Runtime-Trace-Id").starts_with("Root=1-"));
+        let deadline: u128 = header("Lambda-Runtime-Deadline-Ms").parse().unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        assert!(deadline > now && deadline <= now + 30_000);
+        assert_eq!(next.text().await.unwrap(), r#"{"n":1}"#);
+        assert!(api.first_next().is_some(), "the end of init is known");
+
+        let posted = client
+            .post(format!("{}/invocation/{id}/response", base(&api)))
+            .body("done")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 202);
+        match answer.await.unwrap() {
+            Answer::Response(body) => assert_eq!(&body[..], b"done"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_init_errors_and_unknown_ids_are_lambdas() {
+        let api = RuntimeApi::start(ARN.to_string()).await.unwrap();
+        let client = reqwest::Client::new();
+        let (id, answer) = api.invoke(Bytes::from_static(b"{}"), Duration::from_secs(30));
+        let posted = client
+            .post(format!("{}/invocation/{id}/error", base(&api)))
+            .header("Lambda-Runtime-Function-Error-Type", "Runtime.KeyError")
+            .body(r#"{"errorType":"KeyError","errorMessage":"x"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 202);
+        match answer.await.unwrap() {
+            Answer::Error { error_type, body } => {
+                assert_eq!(error_type, "Runtime.KeyError");
+                assert!(String::from_utf8_lossy(&body).contains("KeyError"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let unknown = client
+            .post(format!("{}/invocation/not-an-id/response", base(&api)))
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 400);
+        let init = client
+            .post(format!("{}/init/error", base(&api)))
+            .header(
+                "Lambda-Runtime-Function-Error-Type",
+                "Runtime.ImportModuleError",
+            )
+            .body("cannot import")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(init.status(), 202);
+        let (kind, body) = api.init_error().unwrap();
+        assert_eq!(
+            (kind.as_str(), &body[..]),
+            ("Runtime.ImportModuleError", &b"cannot import"[..])
+        );
+        let other = client
+            .get(format!("http://{}/nowhere", api.addr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other.status(), 404);
+    }
+}

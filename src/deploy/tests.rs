@@ -1,0 +1,213 @@
+//! The deploy's logic in-process, against the AWS SDK's own replay client:
+//! what Lambda answers is scripted, what lambda-ship sends is checked.
+
+use super::*;
+
+const URI: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fn@sha256:abc";
+
+#[test]
+fn the_live_function_must_run_the_image_and_architecture_asked() {
+    assert!(live_matches(URI, &[Platform::Arm64], URI, Platform::Arm64).is_ok());
+    let err = live_matches(URI, &[Platform::Amd64], URI, Platform::Arm64).unwrap_err();
+    assert!(err.contains("x86_64, not arm64"), "{err}");
+    let err = live_matches("x/fn:old", &[Platform::Arm64], URI, Platform::Arm64).unwrap_err();
+    assert!(err.contains("runs x/fn:old"), "{err}");
+    assert!(live_matches(URI, &[], URI, Platform::Amd64).is_ok());
+}
+
+#[test]
+fn function_arns_must_be_of_the_run_region_and_account() {
+    let t = |name: &str| FunctionTarget {
+        name: name.to_string(),
+        arch: None,
+    };
+    let eu = t("arn:aws:lambda:eu-west-1:123456789012:function:orders");
+    let err = check_target(&eu, "us-east-1", None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("eu-west-1") && err.contains("us-east-1"),
+        "{err}"
+    );
+    assert!(check_target(&eu, "eu-west-1", Some("123456789012")).is_ok());
+    let err = check_target(&eu, "eu-west-1", Some("999999999999"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("123456789012") && err.contains("999999999999"),
+        "{err}"
+    );
+    assert!(check_target(&t("orders"), "us-east-1", Some("1")).is_ok());
+}
+
+use crate::cancel::Cancel;
+use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+use aws_smithy_types::body::SdkBody;
+
+const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fn@sha256:abc";
+
+/// One scripted exchange: any request, this status, headers and JSON body.
+fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> ReplayEvent {
+    let request = hyper::http::Request::builder()
+        .uri("https://lambda.us-east-1.amazonaws.com/")
+        .body(SdkBody::empty())
+        .unwrap();
+    let mut response = hyper::http::Response::builder().status(status);
+    for (k, v) in headers {
+        response = response.header(*k, *v);
+    }
+    ReplayEvent::new(
+        request,
+        response.body(SdkBody::from(body.to_string())).unwrap(),
+    )
+}
+
+fn lambda(events: Vec<ReplayEvent>) -> (Lambda, StaticReplayClient) {
+    let http = StaticReplayClient::new(events);
+    let conf = aws_sdk_lambda::Config::builder()
+        .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+        .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "AKID", "SECRET", None, None, "test",
+        ))
+        .http_client(http.clone())
+        .build();
+    (
+        Lambda::from_client(aws_sdk_lambda::Client::from_conf(conf), "us-east-1"),
+        http,
+    )
+}
+
+fn plan() -> FunctionPlan {
+    FunctionPlan {
+        name: "orders".into(),
+        arch: Platform::Arm64,
+        arch_before: Platform::Arm64,
+        image_before: Some("x/fn:old".into()),
+        local: crate::model::LocalSettings::default(),
+    }
+}
+
+/// The method and path of every request the client sent.
+fn sent(http: &StaticReplayClient) -> Vec<String> {
+    http.actual_requests()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r.method(),
+                r.uri().split("amazonaws.com").last().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+const CONFLICT: &[(&str, &str)] = &[("x-amzn-errortype", "ResourceConflictException")];
+
+#[tokio::test]
+async fn an_update_in_progress_is_waited_out_then_polled_until_live() {
+    let (lambda, http) = lambda(vec![
+        answer(
+            409,
+            CONFLICT,
+            r#"{"Type":"User","message":"An update is in progress"}"#,
+        ),
+        answer(200, &[], "{}"),
+        answer(200, &[], r#"{"LastUpdateStatus":"InProgress"}"#),
+        answer(200, &[], r#"{"LastUpdateStatus":"Successful"}"#),
+        answer(
+            200,
+            &[],
+            &format!(
+                r#"{{"Configuration":{{"Architectures":["arm64"]}},"Code":{{"ImageUri":"{IMAGE}"}}}}"#
+            ),
+        ),
+        answer(
+            404,
+            &[("x-amzn-errortype", "ResourceNotFoundException")],
+            r#"{"Type":"User","message":"no URL"}"#,
+        ),
+    ]);
+    let plan = plan();
+    let cancel = Cancel::on_signals();
+    let report = lambda
+        .deploy(DeployJob {
+            plan: &plan,
+            image_uri: IMAGE,
+            alias: None,
+            smoke: None,
+            wait_timeout: Duration::from_secs(30),
+            cancel: &cancel,
+            aws_timeout: Duration::from_secs(5),
+        })
+        .await;
+    assert_eq!(report.outcome(), FunctionOutcome::Deployed, "{report:?}");
+    let sent = sent(&http);
+    assert_eq!(
+        sent.iter()
+            .filter(|r| r.starts_with("PUT") && r.ends_with("/code"))
+            .count(),
+        2,
+        "{sent:?}"
+    );
+    assert_eq!(
+        sent.iter()
+            .filter(|r| r.ends_with("/configuration"))
+            .count(),
+        2,
+        "polled until Successful: {sent:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_smoke_test_never_moves_the_alias() {
+    let (lambda, http) = lambda(vec![
+        answer(200, &[], "{}"),
+        answer(200, &[], r#"{"LastUpdateStatus":"Successful"}"#),
+        answer(
+            200,
+            &[],
+            &format!(
+                r#"{{"Configuration":{{"Architectures":["arm64"]}},"Code":{{"ImageUri":"{IMAGE}"}}}}"#
+            ),
+        ),
+        answer(200, &[], r#"{"Name":"live","FunctionVersion":"6"}"#),
+        answer(201, &[], r#"{"Version":"7"}"#),
+        answer(
+            200,
+            &[("X-Amz-Function-Error", "Unhandled")],
+            r#"{"errorMessage":"boom"}"#,
+        ),
+    ]);
+    let plan = plan();
+    let cancel = Cancel::on_signals();
+    let smoke = SmokeConfig {
+        event: "{}".into(),
+        expect: None,
+    };
+    let report = lambda
+        .deploy(DeployJob {
+            plan: &plan,
+            image_uri: IMAGE,
+            alias: Some("live"),
+            smoke: Some(&smoke),
+            wait_timeout: Duration::from_secs(30),
+            cancel: &cancel,
+            aws_timeout: Duration::from_secs(5),
+        })
+        .await;
+    match report.outcome() {
+        FunctionOutcome::UpdatedThenFailed(e) => {
+            assert!(e.contains("the alias live stays on 6"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let alias = report.alias.as_ref().unwrap();
+    assert!(!alias.moved && alias.version.as_deref() == Some("6"));
+    let sent = sent(&http);
+    assert!(
+        !sent
+            .iter()
+            .any(|r| r.starts_with("PUT") && r.contains("/aliases/")),
+        "the alias was moved: {sent:?}"
+    );
+}
