@@ -1,0 +1,275 @@
+//! `lambda-ship deploy`: identity, the functions read, the images shipped,
+//! then every function updated by digest, waited on, published behind its
+//! alias once its smoke test passed. The report is filled as far as the run
+//! got, whether it succeeds or not, and published where people look.
+
+use crate::cancel::Cancel;
+use crate::ci::{CiContext, Env};
+use crate::cli::{DeployArgs, OutputFormat};
+use crate::config::{ConfigError, DeployConfig, Platform};
+use crate::deploy::{DeployJob, FunctionOutcome, FunctionReport, Lambda};
+use crate::error::Error;
+use crate::local::LocalCheck;
+use crate::progress::Progress;
+use crate::report::{Failure, RunReport, Stage};
+use crate::{aws, cancel, ci, config, feedback, identity, progress, ship};
+use futures_util::future::{join_all, try_join_all};
+
+pub async fn run(args: DeployArgs) -> Result<(), Error> {
+    let env = ci::Env::from_process();
+    let ci = ci::CiContext::detect(&env);
+    let config = config::DeployConfig::from_args(args, &ci)?;
+    let progress = progress::Progress::new(config.build.progress);
+    progress.stage(&format!(
+        "deploying {} at {} to {}",
+        config.build.repository,
+        config.build.sha,
+        config
+            .functions
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let cancel = cancel::Cancel::on_signals();
+    let (report, result) = deploy(&config, &ci, &env, &cancel, &progress).await;
+    progress.finish();
+    feedback::publish(&report, &config.feedback, &ci, &env, &progress).await;
+    let json =
+        serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    if let Some(path) = &config.report_json
+        && let Err(e) = std::fs::write(path, &json)
+    {
+        progress.stage(&format!(
+            "warning: cannot write the report to {}: {e}",
+            path.display()
+        ));
+    }
+    match config.build.output {
+        OutputFormat::Json => println!("{json}"),
+        OutputFormat::Text => print!("{}", report.to_text()),
+    }
+    result
+}
+
+/// The whole pipeline: identity, the functions checked, the images built and
+/// pushed, then every function deployed. The report is filled as far as the
+/// run got, whether it succeeds or not.
+async fn deploy(
+    config: &DeployConfig,
+    ci: &CiContext,
+    env: &Env,
+    cancel: &Cancel,
+    progress: &Progress,
+) -> (RunReport, Result<(), Error>) {
+    let mut report = RunReport {
+        ok: false,
+        commit: Some(config.build.sha.clone()),
+        ci: ci.kind,
+        change_number: ci.change_number,
+        build: None,
+        functions: Vec::new(),
+        failure: None,
+    };
+    let result = deploy_stages(config, ci, env, cancel, progress, &mut report).await;
+    match &result {
+        Ok(()) => report.ok = true,
+        Err((stage, e)) => {
+            report.failure = Some(Failure {
+                stage: *stage,
+                message: e.to_string(),
+            })
+        }
+    }
+    (report, result.map_err(|(_, e)| e))
+}
+
+async fn deploy_stages(
+    config: &DeployConfig,
+    ci: &CiContext,
+    env: &Env,
+    cancel: &Cancel,
+    progress: &Progress,
+    report: &mut RunReport,
+) -> Result<(), (Stage, Error)> {
+    let region = config.build.region.as_deref();
+    let at = |stage: Stage| move |e: Error| (stage, e);
+
+    // Identity: the CI's OIDC token for the role's credentials.
+    let sdk = match &config.role {
+        Some(role) => {
+            let source = identity::token_source(role, ci, env)
+                .map_err(|e| (Stage::Configuration, e.into()))?;
+            let base = aws::sdk_config(region, config.build.aws_timeout)
+                .await
+                .map_err(|e| (Stage::Configuration, e.into()))?;
+            progress.stage(&format!("assuming {} as {}", role.arn, role.session_name));
+            let token = identity::web_identity_token(&source, &role.audience, env)
+                .await
+                .map_err(|e| (Stage::Identity, e.into()))?;
+            let assumed = identity::assume_role(&base, role, &token)
+                .await
+                .map_err(|e| (Stage::Identity, e.into()))?;
+            identity::mask_on_github(ci, &assumed);
+            aws::sdk_config_with(region, &assumed, config.build.aws_timeout)
+                .await
+                .map_err(|e| (Stage::Identity, e.into()))?
+        }
+        None => aws::sdk_config(region, config.build.aws_timeout)
+            .await
+            .map_err(|e| (Stage::Configuration, e.into()))?,
+    };
+
+    // Every function is read before anything is built: a wrong name fails now.
+    let lambda = Lambda::new(&sdk);
+    // A function named by ARN must be of this run's account: asked only then.
+    let account = if config.functions.iter().any(|f| f.name.starts_with("arn:")) {
+        Some(
+            identity::caller_account(&sdk)
+                .await
+                .map_err(|e| (Stage::Preflight, e.into()))?,
+        )
+    } else {
+        None
+    };
+    let plans = try_join_all(
+        config
+            .functions
+            .iter()
+            .map(|f| lambda.preflight(f, account.as_deref())),
+    )
+    .await
+    .map_err(|e| (Stage::Preflight, e.into()))?;
+    for plan in plans.iter().filter(|p| p.arch != p.arch_before) {
+        progress.stage(&format!(
+            "{}: its architecture changes, {} → {}",
+            plan.name,
+            plan.arch_before.lambda_arch(),
+            plan.arch.lambda_arch()
+        ));
+    }
+    let mut build_config = config.build.clone();
+    if !build_config.platforms_explicit {
+        build_config.platforms = Platform::ALL
+            .into_iter()
+            .filter(|p| plans.iter().any(|f| f.arch == *p))
+            .collect();
+    }
+    for plan in &plans {
+        if !build_config.platforms.contains(&plan.arch) {
+            let e = ConfigError::MissingPlatform {
+                platform: plan.arch,
+                function: plan.name.clone(),
+            };
+            return Err((Stage::Configuration, e.into()));
+        }
+    }
+    let not_deployed = |why: &str| -> Vec<FunctionReport> {
+        plans
+            .iter()
+            .map(|p| FunctionReport {
+                error: Some(why.to_string()),
+                ..FunctionReport::untouched(p)
+            })
+            .collect()
+    };
+
+    let local_check = config.local_smoke.then(|| LocalCheck {
+        event: config
+            .smoke
+            .as_ref()
+            .map_or_else(|| "{}".to_string(), |s| s.event.clone()),
+        settings: plans
+            .iter()
+            .rev()
+            .map(|p| (p.arch, p.local.clone()))
+            .collect(),
+    });
+    // A cancelled run drops its builds and pushes: the engines stop them.
+    let building = ship::build(&build_config, &sdk, local_check.as_ref(), progress);
+    let outcome = tokio::select! {
+        outcome = building => outcome,
+        why = cancel.cancelled() => {
+            ship::remove_sandboxes(&build_config).await;
+            report.functions = not_deployed("not deployed: the run was cancelled");
+            return Err((Stage::Build, Error::Cancelled(why.to_string())));
+        }
+    };
+    let built = match outcome {
+        Ok(built) => built,
+        Err(e) => {
+            report.functions = not_deployed("not deployed: the build failed");
+            let stage = if e.exit_code() == 2 {
+                Stage::Configuration
+            } else {
+                Stage::Build
+            };
+            return Err((stage, Error::NotDeployed(Box::new(e))));
+        }
+    };
+
+    progress.stage(&format!("deploying {} function(s)", plans.len()));
+    let jobs = plans.iter().map(|plan| {
+        let image = built
+            .image(plan.arch)
+            .map(|i| i.deploy_uri.as_str())
+            .unwrap_or_default();
+        lambda.deploy(DeployJob {
+            plan,
+            image_uri: image,
+            alias: config.alias.as_deref(),
+            smoke: config.smoke.as_ref(),
+            wait_timeout: config.wait_timeout,
+            cancel,
+            aws_timeout: config.build.aws_timeout,
+        })
+    });
+    let functions = join_all(jobs).await;
+    report.build = Some(built);
+    for f in &functions {
+        let verdict = match f.outcome() {
+            FunctionOutcome::Deployed => "deployed".to_string(),
+            FunctionOutcome::UpdatedThenFailed(e) => format!("updated, then: {e}"),
+            FunctionOutcome::NotUpdated(e) => format!("not updated: {e}"),
+        };
+        progress.stage(&format!("{} ({}): {verdict}", f.name, f.architecture));
+    }
+    let all_deployed = functions
+        .iter()
+        .all(|f| f.outcome() == FunctionOutcome::Deployed);
+    let message = (!all_deployed).then(|| deploy_failure(&functions));
+    report.functions = functions;
+    match message {
+        Some(m) => Err(at(Stage::Deploy)(Error::Deploy(m))),
+        None => Ok(()),
+    }
+}
+
+/// Which functions were updated and which were not, one line each.
+fn deploy_failure(functions: &[FunctionReport]) -> String {
+    let mut lines = vec!["the deploy did not complete:".to_string()];
+    for f in functions {
+        let line = match f.outcome() {
+            FunctionOutcome::Deployed => format!(
+                "  {} ({}): updated to {}",
+                f.name,
+                f.architecture,
+                f.image_after.as_deref().unwrap_or("?")
+            ),
+            FunctionOutcome::UpdatedThenFailed(e) => format!(
+                "  {} ({}): updated to {}, but {e}",
+                f.name,
+                f.architecture,
+                f.image_after.as_deref().unwrap_or("?")
+            ),
+            FunctionOutcome::NotUpdated(e) => format!(
+                "  {} ({}): NOT updated, still on {}: {e}",
+                f.name,
+                f.architecture,
+                f.image_before.as_deref().unwrap_or("its previous image")
+            ),
+        };
+        lines.push(line);
+    }
+    lines.join("\n")
+}
