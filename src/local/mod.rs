@@ -5,6 +5,7 @@
 //! Lambda's standard environment, and `AWS_LAMBDA_RUNTIME_API` pointing at
 //! lambda-ship's own Runtime API server.
 
+mod event;
 mod instance;
 mod owner;
 pub mod runtime_api;

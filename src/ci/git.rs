@@ -1,0 +1,72 @@
+//! What the git checkout around the build context says: the files that
+//! differ from its commit, and its remote without credentials.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::Command;
+
+/// The files of the checkout around `dir` that differ from its HEAD commit
+/// (modified, added, deleted or untracked, not ignored by git), as absolute
+/// paths. Empty outside a git checkout.
+pub fn changed_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| o.stdout)
+    };
+    let Some(top) = git(&["rev-parse", "--show-toplevel"]) else {
+        return Vec::new();
+    };
+    let top = std::path::PathBuf::from(String::from_utf8_lossy(&top).trim());
+    let Some(status) = git(&["status", "--porcelain=v1", "-z", "--untracked-files=all"]) else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    // Each record is `XY path`; a rename or copy (R or C in either column)
+    // is followed by one more entry, the path it came from.
+    let mut entries = status.split(|&b| b == 0).filter(|e| !e.is_empty());
+    while let Some(entry) = entries.next() {
+        if entry.len() <= 3 {
+            continue;
+        }
+        let (code, path) = entry.split_at(3);
+        files.push(top.join(std::ffi::OsStr::from_bytes(path)));
+        if code[..2].iter().any(|c| *c == b'R' || *c == b'C')
+            && let Some(from) = entries.next()
+        {
+            files.push(top.join(std::ffi::OsStr::from_bytes(from)));
+        }
+    }
+    files
+}
+
+/// The `origin` remote of a checkout, without any credentials in it.
+pub fn git_source_url(dir: &Path) -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["remote", "get-url", "origin"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| strip_credentials(String::from_utf8_lossy(&out.stdout).trim()))
+        .filter(|u| !u.is_empty())
+}
+
+/// `https://user:token@host/x` → `https://host/x`: a URL's userinfo never leaves.
+pub fn strip_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}

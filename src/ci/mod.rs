@@ -1,0 +1,205 @@
+//! Which CI runs us, and what it tells: the commit, the pull or merge request,
+//! the repository and the run. Read from a snapshot of the environment so that
+//! it can be tested without touching the process's own.
+
+mod git;
+#[cfg(test)]
+mod tests;
+
+pub use git::{changed_files, git_source_url, strip_credentials};
+use std::collections::BTreeMap;
+
+/// A snapshot of environment variables.
+#[derive(Debug, Clone, Default)]
+pub struct Env(BTreeMap<String, String>);
+
+impl Env {
+    pub fn from_process() -> Self {
+        Env(std::env::vars().collect())
+    }
+
+    /// A non-empty variable.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Env(iter
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CiKind {
+    GitHub,
+    GitLab,
+    Jenkins,
+    None,
+}
+
+impl CiKind {
+    pub fn is_ci(self) -> bool {
+        self != CiKind::None
+    }
+}
+
+/// What the CI's environment says about this run.
+#[derive(Debug, Clone)]
+pub struct CiContext {
+    pub kind: CiKind,
+    /// The commit under test: on a pull request its head, not the merge commit.
+    pub sha: Option<String>,
+    /// Why the CI's commit could not be read (a pull-request payload that is
+    /// missing or not JSON): an error only when no `--sha` is given.
+    pub sha_problem: Option<String>,
+    /// The pull request or merge request number.
+    pub change_number: Option<u64>,
+    /// `owner/name` or the GitLab project path.
+    pub repository: Option<String>,
+    /// The repository's web address.
+    pub source_url: Option<String>,
+    pub run_id: Option<String>,
+    /// A `pull_request_target` run for a pull request from a fork: the job
+    /// holds the base repository's secrets and write token, and the code
+    /// under review is a stranger's.
+    pub fork_code_with_write: bool,
+}
+
+impl CiContext {
+    /// Never fails: what cannot be read (a broken pull-request payload) is
+    /// kept as a problem for when the commit is needed.
+    pub fn detect(env: &Env) -> Self {
+        if env.get("GITHUB_ACTIONS") == Some("true") {
+            github(env)
+        } else if env.get("GITLAB_CI").is_some() {
+            gitlab(env)
+        } else if env.get("JENKINS_URL").is_some() {
+            jenkins(env)
+        } else {
+            CiContext {
+                kind: CiKind::None,
+                sha: None,
+                sha_problem: None,
+                change_number: None,
+                repository: None,
+                source_url: None,
+                run_id: None,
+                fork_code_with_write: false,
+            }
+        }
+    }
+}
+
+fn github(env: &Env) -> CiContext {
+    let repository = env.get("GITHUB_REPOSITORY").map(str::to_string);
+    let server = env.get("GITHUB_SERVER_URL").unwrap_or("https://github.com");
+    let mut sha = env.get("GITHUB_SHA").map(str::to_string);
+    let mut change_number = None;
+    let mut fork_code_with_write = false;
+    let mut sha_problem = None;
+    // On pull_request events GITHUB_SHA is the merge commit GitHub made; the
+    // commit a reviewer sees is the PR's head, in the event payload.
+    if let (Some(event), Some(path)) = (env.get("GITHUB_EVENT_NAME"), env.get("GITHUB_EVENT_PATH"))
+        && event.starts_with("pull_request")
+    {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        match pull_request_event(event, &text) {
+            Ok(pr) => {
+                sha = Some(pr.head_sha);
+                change_number = pr.number;
+                fork_code_with_write = pr.fork_code_with_write;
+            }
+            Err(e) => {
+                // GITHUB_SHA is the merge commit: never a stand-in for the head.
+                sha = None;
+                sha_problem = Some(e);
+                // Whose code this is cannot be told: a pull_request_target run
+                // is treated as a fork's.
+                fork_code_with_write = event == "pull_request_target";
+            }
+        }
+    }
+    CiContext {
+        kind: CiKind::GitHub,
+        sha,
+        sha_problem,
+        change_number,
+        source_url: repository.as_ref().map(|r| format!("{server}/{r}")),
+        repository,
+        run_id: env
+            .get("GITHUB_RUN_ID")
+            .map(|run| match env.get("GITHUB_RUN_ATTEMPT") {
+                Some(attempt) => format!("{run}-{attempt}"),
+                None => run.to_string(),
+            }),
+        fork_code_with_write,
+    }
+}
+
+/// What a GitHub `pull_request*` event payload says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestEvent {
+    pub head_sha: String,
+    pub number: Option<u64>,
+    pub fork_code_with_write: bool,
+}
+
+/// Reads a `pull_request` or `pull_request_target` event payload; the error
+/// says why the payload gives no commit.
+pub fn pull_request_event(event: &str, text: &str) -> Result<PullRequestEvent, String> {
+    let payload = serde_json::from_str::<serde_json::Value>(text).map_err(|_| {
+        format!("the {event} event payload in GITHUB_EVENT_PATH cannot be read as JSON")
+    })?;
+    let pr = &payload["pull_request"];
+    let head = pr["head"]["sha"]
+        .as_str()
+        .ok_or_else(|| format!("the {event} event payload has no pull_request.head.sha"))?;
+    let head_repo = pr["head"]["repo"]["full_name"].as_str();
+    let base_repo = pr["base"]["repo"]["full_name"].as_str();
+    Ok(PullRequestEvent {
+        head_sha: head.to_string(),
+        number: pr["number"].as_u64(),
+        fork_code_with_write: event == "pull_request_target"
+            && head_repo.is_some()
+            && head_repo != base_repo,
+    })
+}
+
+fn gitlab(env: &Env) -> CiContext {
+    CiContext {
+        kind: CiKind::GitLab,
+        sha_problem: None,
+        // In a merged-results pipeline CI_COMMIT_SHA is the merge; the source
+        // branch's head is the commit under review.
+        sha: env
+            .get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA")
+            .or_else(|| env.get("CI_COMMIT_SHA"))
+            .map(str::to_string),
+        change_number: env.get("CI_MERGE_REQUEST_IID").and_then(|n| n.parse().ok()),
+        repository: env.get("CI_PROJECT_PATH").map(str::to_string),
+        source_url: env.get("CI_PROJECT_URL").map(str::to_string),
+        run_id: env.get("CI_PIPELINE_ID").map(str::to_string),
+        fork_code_with_write: false,
+    }
+}
+
+fn jenkins(env: &Env) -> CiContext {
+    CiContext {
+        kind: CiKind::Jenkins,
+        sha_problem: None,
+        sha: env.get("GIT_COMMIT").map(str::to_string),
+        change_number: env.get("CHANGE_ID").and_then(|n| n.parse().ok()),
+        repository: None,
+        source_url: env.get("GIT_URL").map(strip_credentials),
+        run_id: env.get("BUILD_TAG").map(str::to_string),
+        fork_code_with_write: false,
+    }
+}

@@ -1,0 +1,121 @@
+//! `lambda-ship deploy`'s settings.
+
+use super::parse::{check_output_path, read_event, session_name_for, valid_session_name};
+use super::{BuildConfig, ConfigError, FunctionTarget, RoleConfig, SmokeConfig};
+use crate::ci::CiContext;
+use crate::cli::DeployArgs;
+use std::path::PathBuf;
+
+/// Everything `lambda-ship deploy` needs, validated.
+#[derive(Debug, Clone)]
+pub struct DeployConfig {
+    pub build: BuildConfig,
+    pub functions: Vec<FunctionTarget>,
+    pub role: Option<RoleConfig>,
+    pub alias: Option<String>,
+    pub smoke: Option<SmokeConfig>,
+    pub report_json: Option<PathBuf>,
+    pub wait_timeout: std::time::Duration,
+    pub feedback: crate::feedback::FeedbackConfig,
+    /// Invoke each image locally before pushing it.
+    pub local_smoke: bool,
+}
+
+impl DeployConfig {
+    pub fn from_args(args: DeployArgs, ci: &CiContext) -> Result<Self, ConfigError> {
+        let mut functions: Vec<FunctionTarget> = Vec::new();
+        for f in args.functions.iter().filter(|f| !f.trim().is_empty()) {
+            let target: FunctionTarget = f.parse()?;
+            if functions.iter().any(|t| t.name == target.name) {
+                return Err(ConfigError::DuplicateFunction(target.name));
+            }
+            functions.push(target);
+        }
+        let role = match args.role_arn {
+            Some(arn) => {
+                let re = regex::Regex::new(
+                    r"^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$",
+                )
+                .map_err(|_| ConfigError::RoleArn(arn.clone()))?;
+                if !re.is_match(&arn) || arn.len() > 2048 {
+                    return Err(ConfigError::RoleArn(arn));
+                }
+                let session_name = match args.role_session_name {
+                    Some(name) => {
+                        if !valid_session_name(&name) {
+                            return Err(ConfigError::SessionName(name));
+                        }
+                        name
+                    }
+                    None => session_name_for(ci),
+                };
+                Some(RoleConfig {
+                    arn,
+                    audience: args.audience,
+                    session_name,
+                    token_env: args.web_identity_token_env,
+                })
+            }
+            None => None,
+        };
+        if let Some(alias) = &args.alias {
+            let ok = (1..=128).contains(&alias.len())
+                && alias
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && !alias.bytes().all(|b| b.is_ascii_digit());
+            if !ok {
+                return Err(ConfigError::Alias(alias.clone()));
+            }
+        }
+        let smoke = if args.no_smoke {
+            None
+        } else {
+            Some(SmokeConfig {
+                event: read_event("--smoke-event", &args.smoke_event)?,
+                expect: args.smoke_expect,
+            })
+        };
+        let mut names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
+        names.sort_unstable();
+        let feedback = crate::feedback::FeedbackConfig {
+            comment: match args.comment {
+                crate::cli::CommentArg::Auto => crate::feedback::CommentMode::Auto,
+                crate::cli::CommentArg::Always => crate::feedback::CommentMode::Always,
+                crate::cli::CommentArg::Never => crate::feedback::CommentMode::Never,
+            },
+            github_token: args.github_token.filter(|t| !t.is_empty()).map(Into::into),
+            gitlab_token: args.gitlab_token.filter(|t| !t.is_empty()).map(Into::into),
+            comment_key: args.comment_key.unwrap_or_else(|| names.join(",")),
+            dotenv: args.dotenv,
+        };
+        let build = BuildConfig::from_args(args.build, ci)?;
+        if let Some(path) = &args.report_json {
+            check_output_path("--report-json", path)?;
+        }
+        if let Some(path) = &feedback.dotenv {
+            check_output_path("--dotenv", path)?;
+        }
+        if build.platforms_explicit {
+            for f in &functions {
+                if let Some(p) = f.arch.filter(|p| !build.platforms.contains(p)) {
+                    return Err(ConfigError::MissingPlatform {
+                        platform: p,
+                        function: f.name.clone(),
+                    });
+                }
+            }
+        }
+        Ok(DeployConfig {
+            build,
+            functions,
+            role,
+            alias: args.alias,
+            smoke,
+            report_json: args.report_json,
+            wait_timeout: std::time::Duration::from_secs(args.wait_timeout.clamp(1, 86_400)),
+            feedback,
+            local_smoke: !args.no_local_smoke,
+        })
+    }
+}

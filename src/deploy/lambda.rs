@@ -1,0 +1,363 @@
+//! The calls that change a function: the code updated by digest and waited
+//! on until live, read back, a version published and smoke-tested, the alias
+//! moved only then, and the function URL found.
+
+use super::smoke;
+use super::{AliasReport, DeployJob, FunctionPlan, FunctionReport, PreflightError, check_target};
+use crate::aws::CallContext;
+use crate::model::{FunctionTarget, Platform};
+use aws_sdk_lambda::config::http::HttpResponse;
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError;
+use aws_sdk_lambda::types::{Architecture, LastUpdateStatus, PackageType};
+use std::time::{Duration, Instant};
+
+/// What a cancelled function deploy says: the alias never moves untested.
+fn cancelled(why: &str, alias: Option<&str>, report: &FunctionReport) -> String {
+    match (alias, &report.alias) {
+        (Some(alias), Some(a)) => format!(
+            "cancelled by {why} before its smoke test passed; the alias {alias} stays on {}",
+            a.previous_version
+                .as_deref()
+                .unwrap_or("nothing (it was not created)")
+        ),
+        _ => format!("cancelled by {why}"),
+    }
+}
+
+/// Sends `op` again while Lambda refuses it because an update of the function
+/// is in progress (ResourceConflictException), with a backoff, until `deadline`.
+pub(super) async fn while_in_progress<T, E, F, Fut>(
+    calls: &CallContext,
+    what: &str,
+    deadline: Instant,
+    in_progress: impl Fn(&E) -> bool,
+    op: F,
+) -> Result<T, String>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match op().await {
+            Ok(out) => return Ok(out),
+            Err(e)
+                if e.as_service_error().is_some_and(&in_progress)
+                    && Instant::now() + pause < deadline =>
+            {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(format!("{what} failed: {}", calls.describe(&e))),
+        }
+    }
+}
+
+/// Whether what a function runs (`image`, `archs`) is what was asked.
+pub(super) fn live_matches(
+    image: &str,
+    archs: &[Platform],
+    asked_image: &str,
+    asked_arch: Platform,
+) -> Result<(), String> {
+    let digest = asked_image.rsplit_once('@').map_or(asked_image, |(_, d)| d);
+    if !image.ends_with(digest) {
+        return Err(format!(
+            "after the update the function runs {image}, not {asked_image}"
+        ));
+    }
+    // A function with no architecture listed runs x86_64, Lambda's default.
+    let live = archs.first().copied().unwrap_or(Platform::Amd64);
+    if archs.len() > 1 || live != asked_arch {
+        return Err(format!(
+            "after the update the function's architecture is {}, not {}: the update did not \
+             change it",
+            live.lambda_arch(),
+            asked_arch.lambda_arch()
+        ));
+    }
+    Ok(())
+}
+
+pub struct Lambda {
+    pub(super) client: aws_sdk_lambda::Client,
+    pub(super) calls: CallContext,
+    /// The run's Region: the functions' and the local sandbox's.
+    pub(super) region: String,
+}
+
+fn platform_of(arch: &Architecture) -> Platform {
+    match arch {
+        Architecture::Arm64 => Platform::Arm64,
+        _ => Platform::Amd64,
+    }
+}
+
+fn architecture(platform: Platform) -> Architecture {
+    match platform {
+        Platform::Amd64 => Architecture::X8664,
+        Platform::Arm64 => Architecture::Arm64,
+    }
+}
+
+impl Lambda {
+    /// A Lambda of a client made elsewhere: the SDK's own test clients.
+    pub fn from_client(client: aws_sdk_lambda::Client, region: &str) -> Self {
+        Lambda {
+            client,
+            calls: CallContext {
+                endpoint: "the Lambda endpoint".to_string(),
+                attempt_timeout: None,
+            },
+            region: region.to_string(),
+        }
+    }
+
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Lambda {
+            client: crate::aws::lambda_client(sdk),
+            calls: CallContext::of(sdk),
+            region: sdk
+                .region()
+                .map_or_else(|| "us-east-1".to_string(), ToString::to_string),
+        }
+    }
+
+    /// The run's Region.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Reads each function: it must be in the run's Region and account
+    /// (`account`, when any function is named by ARN), exist and be a
+    /// container-image function.
+    pub async fn preflight(
+        &self,
+        target: &FunctionTarget,
+        account: Option<&str>,
+    ) -> Result<FunctionPlan, PreflightError> {
+        check_target(target, &self.region, account)?;
+        let out = self
+            .client
+            .get_function()
+            .function_name(&target.name)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception())
+                {
+                    PreflightError::NotFound(target.name.clone())
+                } else {
+                    PreflightError::Api {
+                        name: target.name.clone(),
+                        message: self.calls.describe(&e),
+                    }
+                }
+            })?;
+        let config = out.configuration();
+        if config.and_then(|c| c.package_type()) != Some(&PackageType::Image) {
+            return Err(PreflightError::Zip(target.name.clone()));
+        }
+        let current = config
+            .and_then(|c| c.architectures().first())
+            .map(platform_of)
+            .unwrap_or(Platform::Amd64);
+        let defaults = crate::local::LocalSettings::default();
+        Ok(FunctionPlan {
+            name: target.name.clone(),
+            arch: target.arch.unwrap_or(current),
+            arch_before: current,
+            image_before: out.code().and_then(|c| c.image_uri()).map(str::to_string),
+            local: crate::local::LocalSettings {
+                function_name: config
+                    .and_then(|c| c.function_name())
+                    .unwrap_or(&target.name)
+                    .to_string(),
+                memory_mb: config
+                    .and_then(|c| c.memory_size())
+                    .and_then(|m| u64::try_from(m).ok())
+                    .unwrap_or(defaults.memory_mb),
+                timeout: config
+                    .and_then(|c| c.timeout())
+                    .and_then(|t| u64::try_from(t).ok())
+                    .map_or(defaults.timeout, std::time::Duration::from_secs),
+                region: self.region.clone(),
+                // The function's own variables: its handler may need them.
+                environment: config
+                    .and_then(|c| c.environment())
+                    .and_then(|e| e.variables())
+                    .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+            },
+        })
+    }
+
+    /// Deploys one function; failures are kept in the report, never thrown.
+    pub async fn deploy(&self, job: DeployJob<'_>) -> FunctionReport {
+        let started = Instant::now();
+        let mut report = FunctionReport::untouched(job.plan);
+        if let Err(e) = self.deploy_steps(&job, &mut report).await {
+            report.error = Some(e);
+        }
+        report.update_seconds = started.elapsed().as_secs_f64();
+        report
+    }
+
+    async fn deploy_steps(
+        &self,
+        job: &DeployJob<'_>,
+        report: &mut FunctionReport,
+    ) -> Result<(), String> {
+        let name = &job.plan.name;
+        let deadline = Instant::now() + job.wait_timeout;
+        self.update_code(name, job.image_uri, job.plan.arch, deadline)
+            .await?;
+        report.updated = true;
+        report.image_after = Some(job.image_uri.to_string());
+        self.wait_until_updated(name, deadline).await?;
+        self.read_back(name, job.image_uri, job.plan.arch).await?;
+
+        let qualifier = match job.alias {
+            Some(alias) => {
+                let previous = self.alias_version(name, alias).await?;
+                let version = self.publish(name, deadline).await?;
+                report.version = Some(version.clone());
+                report.alias = Some(AliasReport {
+                    name: alias.to_string(),
+                    previous_version: previous.clone(),
+                    version: previous,
+                    moved: false,
+                });
+                Some(version)
+            }
+            None => None,
+        };
+
+        if let Some(why) = job.cancel.reason() {
+            return Err(cancelled(why, job.alias, report));
+        }
+        if let Some(smoke) = job.smoke {
+            let limit = job.plan.local.timeout + job.aws_timeout;
+            let result = smoke::invoke(
+                &self.client,
+                &self.calls,
+                name,
+                qualifier.as_deref(),
+                smoke,
+                limit,
+            )
+            .await
+            .map_err(|e| format!("the smoke-test invocation failed: {e}"))?;
+            let reason = result.reason.clone();
+            report.smoke = Some(result);
+            if let Some(reason) = reason {
+                let kept = match (job.alias, &report.alias) {
+                    (Some(alias), Some(a)) => format!(
+                        "; the alias {alias} stays on {}",
+                        a.previous_version
+                            .as_deref()
+                            .unwrap_or("nothing (it was not created)")
+                    ),
+                    _ => String::new(),
+                };
+                return Err(format!("smoke test failed: {reason}{kept}"));
+            }
+        }
+
+        if let Some(why) = job.cancel.reason() {
+            return Err(cancelled(why, job.alias, report));
+        }
+        if let (Some(alias), Some(version)) = (job.alias, &qualifier) {
+            self.point_alias(name, alias, version).await?;
+            if let Some(a) = &mut report.alias {
+                a.version = Some(version.clone());
+                a.moved = true;
+            }
+        }
+        report.url = self.function_url(name, job.alias).await?;
+        Ok(())
+    }
+
+    /// UpdateFunctionCode, waiting out an update already in progress.
+    async fn update_code(
+        &self,
+        name: &str,
+        image_uri: &str,
+        arch: Platform,
+        deadline: Instant,
+    ) -> Result<(), String> {
+        while_in_progress(
+            &self.calls,
+            "UpdateFunctionCode",
+            deadline,
+            |e: &UpdateFunctionCodeError| e.is_resource_conflict_exception(),
+            || {
+                self.client
+                    .update_function_code()
+                    .function_name(name)
+                    .image_uri(image_uri)
+                    .architectures(architecture(arch))
+                    .send()
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Reads the function after its update: it must run the image and the
+    /// architecture asked for, or the deploy did not happen as reported.
+    async fn read_back(&self, name: &str, image_uri: &str, arch: Platform) -> Result<(), String> {
+        let out = self
+            .client
+            .get_function()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(|e| format!("GetFunction failed: {}", self.calls.describe(&e)))?;
+        let image = out.code().and_then(|c| c.image_uri()).unwrap_or_default();
+        let archs: Vec<Platform> = out
+            .configuration()
+            .map(|c| c.architectures().iter().map(platform_of).collect())
+            .unwrap_or_default();
+        live_matches(image, &archs, image_uri, arch)
+    }
+
+    /// Polls until LastUpdateStatus is Successful; Failed gives its reason.
+    async fn wait_until_updated(&self, name: &str, deadline: Instant) -> Result<(), String> {
+        let mut pause = Duration::from_millis(200);
+        loop {
+            let config = self
+                .client
+                .get_function_configuration()
+                .function_name(name)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "GetFunctionConfiguration failed: {}",
+                        self.calls.describe(&e)
+                    )
+                })?;
+            match config.last_update_status() {
+                Some(LastUpdateStatus::Successful) | None => return Ok(()),
+                Some(LastUpdateStatus::Failed) => {
+                    return Err(format!(
+                        "the update failed: {}",
+                        config
+                            .last_update_status_reason()
+                            .unwrap_or("no reason given")
+                    ));
+                }
+                _ => {}
+            }
+            if Instant::now() + pause >= deadline {
+                return Err("the update did not finish within --wait-timeout".to_string());
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(3));
+        }
+    }
+}
