@@ -2,16 +2,16 @@
 //! or configuration (found before anything was changed), 1 for a stage that failed.
 
 use crate::aws::AwsConfigError;
-use crate::build::BuildError;
-use crate::build::context::ContextError;
-use crate::build::engine::EngineError;
 use crate::config::ConfigError;
-use crate::deploy::PreflightError;
+use crate::farm::BuildError;
+use crate::farm::context::ContextError;
+use crate::farm::engine::EngineError;
+use crate::farm::push::PushError;
 use crate::identity::IdentityError;
+use crate::lambda::PreflightError;
 use crate::registry::TooLarge;
 use crate::registry::ecr::EcrError;
 use crate::registry::manifest::ManifestError;
-use crate::registry::push::PushError;
 use crate::report::ImageReport;
 
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +79,7 @@ pub enum PlatformError {
         .0.reason.as_deref().unwrap_or("no reason given"),
         output_tail(&.0.output)
     )]
-    LocalSmoke(Box<crate::local::LocalResult>),
+    LocalSmoke(Box<crate::sandbox::LocalResult>),
     #[error(transparent)]
     Repository(EcrError),
     #[error("{0}: not pushed, because another architecture failed before its push")]

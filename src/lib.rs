@@ -6,21 +6,21 @@
 //! and prints what happened; `model` holds the values they all share.
 
 pub mod aws;
-pub mod build;
 pub mod cancel;
 pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod deploy;
 pub mod error;
+pub mod farm;
 pub mod feedback;
 pub mod identity;
-pub mod local;
+pub mod lambda;
 pub mod model;
 pub mod progress;
 pub mod registry;
 pub mod report;
+pub mod sandbox;
 pub mod ship;
 
 use cli::Command;

@@ -1,7 +1,7 @@
 //! What a run produced, as plain typed data: the deploy stage reads it, and
 //! `--output json` prints it.
 
-use crate::deploy::FunctionOutcome;
+use crate::lambda::FunctionOutcome;
 use crate::model::{CommitSha, Platform};
 use crate::progress::human_bytes;
 use crate::registry::ecr::Repository;
@@ -44,7 +44,7 @@ pub struct ImageReport {
     pub build_seconds: f64,
     pub push_seconds: f64,
     /// The image invoked locally as Lambda would, before the push.
-    pub local_smoke: Option<crate::local::LocalResult>,
+    pub local_smoke: Option<crate::sandbox::LocalResult>,
 }
 
 impl BuildReport {
@@ -94,7 +94,7 @@ pub struct RunReport {
     /// The pull or merge request.
     pub change_number: Option<u64>,
     pub build: Option<BuildReport>,
-    pub functions: Vec<crate::deploy::FunctionReport>,
+    pub functions: Vec<crate::lambda::FunctionReport>,
     pub failure: Option<Failure>,
 }
 

@@ -7,9 +7,9 @@ mod common;
 use common::forge::Forge;
 use common::*;
 use lambda_ship::config::{CommitSha, Platform, TagMutability};
-use lambda_ship::deploy::smoke::SmokeResult;
-use lambda_ship::deploy::{AliasReport, FunctionReport};
 use lambda_ship::feedback::{github, markdown};
+use lambda_ship::lambda::smoke::SmokeResult;
+use lambda_ship::lambda::{AliasReport, FunctionReport};
 use lambda_ship::registry::ecr::Repository;
 use lambda_ship::report::{BuildReport, ImageReport, RunReport};
 

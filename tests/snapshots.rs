@@ -3,9 +3,9 @@
 //! snapshot to review (`INSTA_UPDATE=always cargo test --test snapshots`,
 //! then read the diff), never by accident. No test bed is needed.
 
-use lambda_ship::deploy::smoke::SmokeResult;
-use lambda_ship::deploy::{AliasReport, FunctionReport};
 use lambda_ship::feedback::{job_summary, markdown};
+use lambda_ship::lambda::smoke::SmokeResult;
+use lambda_ship::lambda::{AliasReport, FunctionReport};
 use lambda_ship::model::{CommitSha, Platform, TagMutability};
 use lambda_ship::registry::ecr::Repository;
 use lambda_ship::report::{BuildReport, Failure, ImageReport, RunReport, Stage};

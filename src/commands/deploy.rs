@@ -7,11 +7,11 @@ use crate::cancel::Cancel;
 use crate::ci::{CiContext, Env};
 use crate::cli::{DeployArgs, OutputFormat};
 use crate::config::{ConfigError, DeployConfig, Platform};
-use crate::deploy::{DeployJob, FunctionOutcome, FunctionReport, Lambda};
 use crate::error::Error;
-use crate::local::LocalCheck;
+use crate::lambda::{DeployJob, FunctionOutcome, FunctionReport, Lambda};
 use crate::progress::Progress;
 use crate::report::{Failure, RunReport, Stage};
+use crate::sandbox::LocalCheck;
 use crate::{aws, cancel, ci, config, feedback, identity, progress, ship};
 use futures_util::future::{join_all, try_join_all};
 

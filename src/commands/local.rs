@@ -2,15 +2,15 @@
 //! would run it, then served behind a Function URL on 127.0.0.1 until a
 //! signal. No AWS is needed, and no sandbox outlives the run.
 
-use crate::build;
-use crate::build::context::BuildContext;
-use crate::build::engine::Engine;
 use crate::cli::OutputFormat;
 use crate::config::{BuildConfig, Platform};
 use crate::error::Error;
+use crate::farm;
+use crate::farm::context::BuildContext;
+use crate::farm::engine::Engine;
 use crate::progress::Progress;
 use crate::ship::{build_spec, connect_farm};
-use crate::{cancel, ci, cli, config, local, progress, ship};
+use crate::{cancel, ci, cli, config, progress, sandbox, ship};
 use futures_util::future::join_all;
 
 pub async fn run(args: cli::LocalArgs) -> Result<(), Error> {
@@ -45,7 +45,7 @@ async fn local_session(
 ) -> Result<(), Error> {
     let runs = build_and_invoke(&config.build, &config.event, &config.settings, progress).await?;
     progress.finish();
-    let results: Vec<&local::LocalResult> = runs.iter().map(|r| &r.result).collect();
+    let results: Vec<&sandbox::LocalResult> = runs.iter().map(|r| &r.result).collect();
     match config.build.output {
         OutputFormat::Json => println!(
             "{}",
@@ -109,7 +109,7 @@ async fn serve(
     let mut servers = Vec::new();
     for (i, run) in runs.iter().enumerate() {
         let Some(image) = &run.image_id else { continue };
-        let function = std::sync::Arc::new(local::url::Function::new(
+        let function = std::sync::Arc::new(sandbox::url::Function::new(
             run.engine.clone(),
             image.clone(),
             run.platform,
@@ -127,7 +127,7 @@ async fn serve(
                 ))
             })?,
         };
-        let (addr, server) = local::url::serve(function.clone(), port)
+        let (addr, server) = sandbox::url::serve(function.clone(), port)
             .await
             .map_err(|e| {
                 Error::Deploy(format!(
@@ -166,7 +166,7 @@ pub struct LocalRun {
     pub engine: Engine,
     /// None when the build failed.
     pub image_id: Option<String>,
-    pub result: local::LocalResult,
+    pub result: sandbox::LocalResult,
 }
 
 /// `lambda-ship local`: every platform built on its engine, then invoked
@@ -176,7 +176,7 @@ pub struct LocalRun {
 async fn build_and_invoke(
     config: &BuildConfig,
     event: &str,
-    settings: &local::LocalSettings,
+    settings: &sandbox::LocalSettings,
     progress: &Progress,
 ) -> Result<Vec<LocalRun>, Error> {
     let context = BuildContext::new(&config.context, &config.dockerfile)?;
@@ -201,10 +201,10 @@ async fn build_and_invoke(
             format!("lambda-ship/local:{}", platform.lambda_arch()),
         );
         async move {
-            match build::build_within(&engine, &spec, config.build_timeout, progress).await {
+            match farm::build_within(&engine, &spec, config.build_timeout, progress).await {
                 Ok(built) => {
                     let result =
-                        local::invoke_once(&engine, &built.image_id, platform, event, settings)
+                        sandbox::invoke_once(&engine, &built.image_id, platform, event, settings)
                             .await;
                     LocalRun {
                         platform,
@@ -217,7 +217,7 @@ async fn build_and_invoke(
                     platform,
                     engine,
                     image_id: None,
-                    result: local::LocalResult::not_built(platform, e.to_string()),
+                    result: sandbox::LocalResult::not_built(platform, e.to_string()),
                 },
             }
         }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 pub struct LocalConfig {
     pub build: BuildConfig,
     pub event: String,
-    pub settings: crate::local::LocalSettings,
+    pub settings: crate::sandbox::LocalSettings,
     pub once: bool,
     /// The first architecture's port; the next ones follow it.
     pub port: Option<u16>,
@@ -49,12 +49,12 @@ impl LocalConfig {
         Ok(LocalConfig {
             build,
             event,
-            settings: crate::local::LocalSettings {
+            settings: crate::sandbox::LocalSettings {
                 // Lambda's own bounds: 128 MB to 10 GB, up to 15 minutes.
                 memory_mb: args.memory.clamp(128, 10_240),
                 timeout: std::time::Duration::from_secs(args.timeout.clamp(1, 900)),
                 environment,
-                ..crate::local::LocalSettings::default()
+                ..crate::sandbox::LocalSettings::default()
             },
             once: args.once,
             port: args.port,

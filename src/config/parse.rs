@@ -68,7 +68,7 @@ pub(super) fn dirty_digest(
     allow_dirty: bool,
 ) -> Result<Option<String>, ConfigError> {
     let changed = crate::ci::changed_files(context);
-    let reaching: Vec<PathBuf> = match crate::build::context::BuildContext::new(context, dockerfile)
+    let reaching: Vec<PathBuf> = match crate::farm::context::BuildContext::new(context, dockerfile)
     {
         Ok(ctx) => changed.into_iter().filter(|f| ctx.includes(f)).collect(),
         // A .dockerignore that cannot be read fails the build later, with

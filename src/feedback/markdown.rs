@@ -3,7 +3,7 @@
 //! function or a service (payloads, log tails, error text) is put in a code
 //! fence it cannot close, so no HTML, Markdown, link or @mention in it is live.
 
-use crate::deploy::FunctionOutcome;
+use crate::lambda::FunctionOutcome;
 use crate::progress::human_bytes;
 use crate::report::RunReport;
 use std::fmt::Write as _;
@@ -60,7 +60,7 @@ struct Limits {
 impl Limits {
     /// Halves the largest text still worth shortening; false when none is left.
     fn shrink(&mut self, report: &RunReport) -> bool {
-        let longest = |f: &dyn Fn(&crate::deploy::FunctionReport) -> usize| {
+        let longest = |f: &dyn Fn(&crate::lambda::FunctionReport) -> usize| {
             report.functions.iter().map(f).max().unwrap_or(0)
         };
         let log = longest(&|f| {

@@ -1,9 +1,9 @@
-//! The push stage: the ECR repository and its token, the push of each image
-//! through the engine that built it, and the read-back of what the registry holds.
+//! The registry side of a push: the ECR repository and its token
+//! (`ecr.rs`), one session holding the current token (`session.rs`), and the
+//! read-back of what the registry holds (`manifest.rs`).
 
 pub mod ecr;
 pub mod manifest;
-pub mod push;
 pub mod session;
 
 use secrecy::SecretString;

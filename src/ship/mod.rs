@@ -5,16 +5,16 @@
 
 mod platform;
 
-use crate::build::context::BuildContext;
-use crate::build::engine::{Engine, Support};
 use crate::config::{BuildConfig, Endpoint, Platform, TagMutability};
 use crate::error::Error;
-use crate::local::{self, Gate, LocalCheck};
+use crate::farm::context::BuildContext;
+use crate::farm::engine::{Engine, Support};
 use crate::progress::Progress;
 use crate::registry::ImageRef;
 use crate::registry::ecr::{Ecr, Repository};
 use crate::registry::session::RegistrySession;
 use crate::report::BuildReport;
+use crate::sandbox::{self, Gate, LocalCheck};
 use futures_util::future::{join_all, try_join_all};
 pub(crate) use platform::build_spec;
 use platform::{Limits, reuse_image, ship_image};
@@ -238,7 +238,7 @@ pub(crate) async fn connect_farm(
     .await?;
     let engines: HashMap<Endpoint, Engine> = connected.into_iter().collect();
     for engine in engines.values().filter(|e| e.local) {
-        if let Some(swept) = local::sweep_orphans(engine).await {
+        if let Some(swept) = sandbox::sweep_orphans(engine).await {
             progress.stage(&swept);
         }
     }
@@ -286,7 +286,7 @@ pub async fn remove_sandboxes(config: &BuildConfig) {
         if let Ok(engine) = Engine::connect(&endpoint).await
             && engine.local
         {
-            local::remove_own(&engine).await;
+            sandbox::remove_own(&engine).await;
         }
     }
 }

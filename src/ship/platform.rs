@@ -4,17 +4,18 @@
 //! back through the registry API.
 
 use super::Lazy;
-use crate::build::context::BuildContext;
-use crate::build::engine::Engine;
-use crate::build::{self, BuildSpec};
 use crate::config::{BuildConfig, Platform};
 use crate::error::PlatformError;
-use crate::local::{self, Gate, LocalCheck};
+use crate::farm::context::BuildContext;
+use crate::farm::engine::Engine;
+use crate::farm::push;
+use crate::farm::{self, BuildSpec};
 use crate::progress::{PlatformEvent, Progress};
 use crate::registry::ecr::Repository;
 use crate::registry::session::RegistrySession;
-use crate::registry::{self, ImageRef, push};
+use crate::registry::{self, ImageRef};
 use crate::report::ImageReport;
+use crate::sandbox::{self, Gate, LocalCheck};
 use std::collections::BTreeMap;
 
 /// What one platform's build is told, named `tag` in its engine.
@@ -88,7 +89,7 @@ pub(super) async fn ship_image(
 ) -> Result<ImageReport, PlatformError> {
     let platform = spec.platform;
     // An image Lambda would refuse fails here, before any platform pushes.
-    let built = build::build_within(engine, spec, limits.build, progress)
+    let built = farm::build_within(engine, spec, limits.build, progress)
         .await
         .map_err(PlatformError::from)
         .and_then(|b| {
@@ -102,7 +103,7 @@ pub(super) async fn ship_image(
                 progress.stage(&format!(
                     "{platform}: invoking the image locally, as Lambda would"
                 ));
-                let r = local::invoke_once(
+                let r = sandbox::invoke_once(
                     engine,
                     &b.image_id,
                     platform,

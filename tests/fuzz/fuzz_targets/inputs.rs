@@ -3,15 +3,15 @@
 //! local Function URL, and the fence a function's output is shown in. None may panic; a fence must hold.
 #![no_main]
 
-use lambda_ship::build::dockerignore::DockerIgnore;
+use lambda_ship::farm::dockerignore::DockerIgnore;
 use lambda_ship::ci::pull_request_event;
 use lambda_ship::config::{
     CommitSha, Endpoint, FunctionTarget, Platform, RepositoryName, parse_build_arg, parse_env,
     parse_registry,
 };
-use lambda_ship::deploy::arn_region_account;
+use lambda_ship::lambda::arn_region_account;
 use lambda_ship::feedback::markdown::fence;
-use lambda_ship::local::url::{HttpRequest, event};
+use lambda_ship::sandbox::url::{HttpRequest, event};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

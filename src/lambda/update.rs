@@ -165,13 +165,13 @@ impl Lambda {
             .and_then(|c| c.architectures().first())
             .map(platform_of)
             .unwrap_or(Platform::Amd64);
-        let defaults = crate::local::LocalSettings::default();
+        let defaults = crate::sandbox::LocalSettings::default();
         Ok(FunctionPlan {
             name: target.name.clone(),
             arch: target.arch.unwrap_or(current),
             arch_before: current,
             image_before: out.code().and_then(|c| c.image_uri()).map(str::to_string),
-            local: crate::local::LocalSettings {
+            local: crate::sandbox::LocalSettings {
                 function_name: config
                     .and_then(|c| c.function_name())
                     .unwrap_or(&target.name)

@@ -1,12 +1,14 @@
-//! The deploy stage: each Lambda function pointed at the image of its
-//! architecture by digest, waited on until the update is live, optionally
-//! published and put behind an alias only once its smoke test passed.
+//! Lambda: each function read before anything is built (`FunctionPlan`),
+//! pointed at the image of its architecture by digest and waited on until
+//! live (`update.rs`), published and put behind an alias only once its smoke
+//! test passed (`version.rs`, `smoke.rs`), and what became of it
+//! (`FunctionReport`, `FunctionOutcome`).
 
-mod lambda;
 pub mod smoke;
+mod update;
 mod version;
 
-pub use lambda::Lambda;
+pub use update::Lambda;
 
 use crate::model::{FunctionTarget, Platform, SmokeConfig};
 use smoke::SmokeResult;
@@ -92,7 +94,7 @@ pub struct FunctionPlan {
     pub arch_before: Platform,
     pub image_before: Option<String>,
     /// Its memory and timeout, for the local smoke test.
-    pub local: crate::local::LocalSettings,
+    pub local: crate::sandbox::LocalSettings,
 }
 
 /// What became of one function.

@@ -1,10 +1,10 @@
 //! Tags an image in the engine that built it and pushes it from there.
 
-use super::session::RegistrySession;
-use super::{ImageRef, RegistryCredentials};
-use crate::build::engine::Engine;
+use super::engine::Engine;
 use crate::model::Platform;
 use crate::progress::{PlatformEvent, Progress};
+use crate::registry::session::RegistrySession;
+use crate::registry::{ImageRef, RegistryCredentials};
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{PushImageOptionsBuilder, TagImageOptionsBuilder};
 use futures_util::StreamExt;

@@ -7,7 +7,7 @@
 pub use super::event::{HttpRequest, event, response};
 use super::runtime_api::Answer;
 use super::{Instance, Invocation, LocalSettings};
-use crate::build::engine::Engine;
+use crate::farm::engine::Engine;
 use crate::model::Platform;
 use crate::progress::Progress;
 use bytes::Bytes;

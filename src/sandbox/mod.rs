@@ -14,7 +14,7 @@ pub mod url;
 pub use instance::{Instance, Invocation};
 pub use owner::{remove_own, sweep_orphans};
 
-use crate::build::engine::Engine;
+use crate::farm::engine::Engine;
 pub use crate::model::LocalSettings;
 use crate::model::Platform;
 use bytes::Bytes;

@@ -1,9 +1,13 @@
-//! The build stage: one single-architecture image per platform, built with
-//! BuildKit on the engine the farm gives that platform.
+//! The build farm: its engines (`engine.rs`: reached, and able to build a
+//! platform), the build context they are sent (`context.rs`,
+//! `dockerignore.rs`), one single-architecture BuildKit build per platform
+//! (here), and the push of an image from the engine that built it
+//! (`push.rs`).
 
 pub mod context;
 pub mod dockerignore;
 pub mod engine;
+pub mod push;
 
 use crate::model::Platform;
 use crate::progress::{PlatformEvent, Progress};

@@ -1,7 +1,7 @@
 //! The deploy's logic in-process, against the AWS SDK's own replay client:
 //! what Lambda answers is scripted, what lambda-ship sends is checked.
 
-use super::lambda::live_matches;
+use super::update::live_matches;
 use super::*;
 
 const URI: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fn@sha256:abc";

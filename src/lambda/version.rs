@@ -2,7 +2,7 @@
 //! update made live, the alias moved to it once its smoke test passed, and
 //! the URL of the function or its alias.
 
-use super::lambda::{Lambda, while_in_progress};
+use super::update::{Lambda, while_in_progress};
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;
 use std::time::Instant;
 

@@ -4,7 +4,7 @@
 use super::owner::{LABEL_HOST, LABEL_OWNER, LABEL_SANDBOX, force_remove, host_id, owner_id};
 use super::runtime_api::{Answer, RuntimeApi};
 use super::{LocalSettings, OUTPUT_TAIL, SANDBOX_USER, millis};
-use crate::build::engine::Engine;
+use crate::farm::engine::Engine;
 use crate::model::Platform;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{CreateContainerOptionsBuilder, LogsOptionsBuilder};

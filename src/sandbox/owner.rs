@@ -2,7 +2,7 @@
 //! its own on a signal, and a later run removes those of a run that was
 //! killed outright (SIGKILL) and could not.
 
-use crate::build::engine::Engine;
+use crate::farm::engine::Engine;
 use bollard::query_parameters::RemoveContainerOptionsBuilder;
 use std::collections::HashMap;
 
