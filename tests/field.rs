@@ -35,6 +35,24 @@ fn context(dockerfile: &str, files: &[(&[u8], &[u8])]) -> tempfile::TempDir {
     dir
 }
 
+/// `build` of `context` as a user without root's power to read everything:
+/// the run drops the capabilities that let root, as a CI runner's user has
+/// none of them.
+fn build_unprivileged(context: &Path, repo: &str, args: &[&str]) -> std::process::Output {
+    require_testbed();
+    Process::new("setpriv")
+        .args(["--bounding-set", "-dac_override,-dac_read_search", "--"])
+        .arg(assert_cmd::cargo::cargo_bin("lambda-ship"))
+        .args(["build", "--repository", repo, "--sha", &random_sha()])
+        .args(args)
+        .arg("--context")
+        .arg(context)
+        .env_clear()
+        .envs(testbed_env())
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn file_names_that_are_not_utf8_reach_the_image_byte_for_byte() {
     let ctx = context(
@@ -79,19 +97,7 @@ fn an_unreadable_file_is_named_before_anything_is_created() {
         std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
     }
     let repo = unique("unreadable");
-    // Root reads everything: the run drops the capabilities that let it,
-    // as a CI runner's user has none of them.
-    let bin = assert_cmd::cargo::cargo_bin("lambda-ship");
-    let out = Process::new("setpriv")
-        .args(["--bounding-set", "-dac_override,-dac_read_search", "--"])
-        .arg(bin)
-        .args(["build", "--repository", &repo, "--sha", &random_sha()])
-        .arg("--context")
-        .arg(ctx.path())
-        .env_clear()
-        .envs(testbed_env())
-        .output()
-        .unwrap();
+    let out = build_unprivileged(ctx.path(), &repo, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let error = error_of(&stderr);
@@ -122,24 +128,11 @@ fn an_unreadable_folder_that_dockerignore_leaves_out_does_not_matter() {
     std::fs::create_dir(&locked).unwrap();
     std::fs::write(locked.join("base"), "x").unwrap();
     std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("lambda-ship");
-    let out = Process::new("setpriv")
-        .args(["--bounding-set", "-dac_override,-dac_read_search", "--"])
-        .arg(bin)
-        .args([
-            "build",
-            "--repository",
-            &unique("ignored"),
-            "--sha",
-            &random_sha(),
-        ])
-        .args(["--platforms", "linux/amd64"])
-        .arg("--context")
-        .arg(ctx.path())
-        .env_clear()
-        .envs(testbed_env())
-        .output()
-        .unwrap();
+    let out = build_unprivileged(
+        ctx.path(),
+        &unique("ignored"),
+        &["--platforms", "linux/amd64"],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }

@@ -108,11 +108,11 @@ pub struct LocalResult {
 }
 
 impl LocalResult {
-    /// An architecture whose image could not be built.
-    pub fn not_built(platform: Platform, reason: String) -> Self {
+    /// Nothing known yet of `image`'s run.
+    fn new(platform: Platform, image: &str) -> Self {
         LocalResult {
             platform,
-            image: String::new(),
+            image: image.to_string(),
             passed: false,
             init_ms: None,
             invoke_ms: None,
@@ -121,8 +121,17 @@ impl LocalResult {
             error_type: None,
             error_message: None,
             output: String::new(),
+            failure: None,
+            reason: None,
+        }
+    }
+
+    /// An architecture whose image could not be built.
+    pub fn not_built(platform: Platform, reason: String) -> Self {
+        LocalResult {
             failure: Some(FailureKind::BuildFailed),
             reason: Some(reason),
+            ..LocalResult::new(platform, "")
         }
     }
 }
@@ -135,21 +144,7 @@ pub async fn invoke_once(
     event: &str,
     settings: &LocalSettings,
 ) -> LocalResult {
-    let mut result = LocalResult {
-        platform,
-        image: String::new(),
-        passed: false,
-        init_ms: None,
-        invoke_ms: None,
-        total_ms: 0,
-        response: None,
-        error_type: None,
-        error_message: None,
-        output: String::new(),
-        failure: None,
-        reason: None,
-    };
-    result.image = image.to_string();
+    let mut result = LocalResult::new(platform, image);
     let begun = Instant::now();
     let instance = match Instance::start(engine, image, platform, settings).await {
         Ok(i) => i,
