@@ -2,6 +2,7 @@
 //! `LAMBDA_SHIP_*` environment variable. Values stay raw strings here;
 //! `config` turns them into validated types.
 
+use crate::model::defaults;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -107,16 +108,16 @@ pub struct BuildArgs {
     pub region: Option<String>,
 
     /// How long one platform's build may take, in seconds.
-    #[arg(long, env = "LAMBDA_SHIP_BUILD_TIMEOUT", default_value_t = 3600)]
+    #[arg(long, env = "LAMBDA_SHIP_BUILD_TIMEOUT", default_value_t = defaults::BUILD_TIMEOUT_SECS)]
     pub build_timeout: u64,
 
     /// How long one image's push may take, in seconds, retries included.
-    #[arg(long, env = "LAMBDA_SHIP_PUSH_TIMEOUT", default_value_t = 1800)]
+    #[arg(long, env = "LAMBDA_SHIP_PUSH_TIMEOUT", default_value_t = defaults::PUSH_TIMEOUT_SECS)]
     pub push_timeout: u64,
 
     /// How long one attempt of an AWS call may take, in seconds (a smoke-test
     /// invocation gets its function's timeout on top).
-    #[arg(long, env = "LAMBDA_SHIP_AWS_TIMEOUT", default_value_t = 60)]
+    #[arg(long, env = "LAMBDA_SHIP_AWS_TIMEOUT", default_value_t = defaults::AWS_TIMEOUT_SECS)]
     pub aws_timeout: u64,
 
     /// How to print the result on stdout.
@@ -190,7 +191,7 @@ pub struct DeployArgs {
     pub report_json: Option<PathBuf>,
 
     /// How long to wait for each function update to become live, in seconds.
-    #[arg(long, env = "LAMBDA_SHIP_WAIT_TIMEOUT", default_value_t = 300)]
+    #[arg(long, env = "LAMBDA_SHIP_WAIT_TIMEOUT", default_value_t = defaults::WAIT_TIMEOUT_SECS)]
     pub wait_timeout: u64,
 
     /// Post the living pull-request comment (GitHub) or merge-request note
@@ -225,10 +226,10 @@ pub struct LocalArgs {
     #[arg(long, env = "LAMBDA_SHIP_SMOKE_EVENT", default_value = "{}")]
     pub event: String,
     /// The function's memory, in MB: the sandbox's memory limit.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = defaults::LOCAL_MEMORY_MB)]
     pub memory: u64,
     /// The function's timeout, in seconds: the invocation's deadline.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = defaults::LOCAL_TIMEOUT_SECS)]
     pub timeout: u64,
     /// An environment variable of the function, KEY=VALUE (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE")]

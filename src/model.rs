@@ -8,6 +8,22 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// The defaults of the flags, shared by the command line and the settings
+/// that are made without it.
+pub mod defaults {
+    /// How long one platform's build may take, in seconds.
+    pub const BUILD_TIMEOUT_SECS: u64 = 3600;
+    /// How long one image's push may take, retries included, in seconds.
+    pub const PUSH_TIMEOUT_SECS: u64 = 1800;
+    /// How long one attempt of an AWS call may take, in seconds.
+    pub const AWS_TIMEOUT_SECS: u64 = 60;
+    /// How long a function update may take to become live, in seconds.
+    pub const WAIT_TIMEOUT_SECS: u64 = 300;
+    /// A local function's memory, in MB, and timeout, in seconds.
+    pub const LOCAL_MEMORY_MB: u64 = 512;
+    pub const LOCAL_TIMEOUT_SECS: u64 = 30;
+}
+
 /// A value that does not parse. Its text says what is wrong and how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
@@ -330,8 +346,8 @@ impl Default for LocalSettings {
     fn default() -> Self {
         LocalSettings {
             function_name: "function".to_string(),
-            memory_mb: 512,
-            timeout: Duration::from_secs(30),
+            memory_mb: defaults::LOCAL_MEMORY_MB,
+            timeout: Duration::from_secs(defaults::LOCAL_TIMEOUT_SECS),
             region: "us-east-1".to_string(),
             environment: std::collections::BTreeMap::new(),
         }

@@ -3,7 +3,6 @@
 use super::parse::{parse_env, read_event};
 use super::{BuildConfig, ConfigError};
 use crate::ci::CiContext;
-use crate::cli::{BuildArgs, TagMutabilityArg};
 use std::collections::BTreeMap;
 
 /// Everything `lambda-ship local` needs, validated.
@@ -25,27 +24,7 @@ impl LocalConfig {
             let (k, v) = parse_env(pair)?;
             environment.insert(k, v);
         }
-        // No commit is needed: images stay in their engines, under local names.
-        let sha = "0".repeat(40);
-        let build = BuildConfig::from_args(
-            BuildArgs {
-                repository: "lambda-ship-local".to_string(),
-                source: args.source,
-                registry: None,
-                sha: Some(sha),
-                allow_dirty: true,
-                force_rebuild: false,
-                allow_fork_code: true,
-                build_timeout: 3600,
-                push_timeout: 1800,
-                aws_timeout: 60,
-                tag_mutability: TagMutabilityArg::Immutable,
-                region: None,
-                output: args.output,
-                progress: args.progress,
-            },
-            ci,
-        )?;
+        let build = BuildConfig::for_local(args.source, args.output, args.progress, ci)?;
         Ok(LocalConfig {
             build,
             event,

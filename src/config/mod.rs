@@ -16,13 +16,15 @@ pub use parse::{
 };
 
 use crate::ci::CiContext;
-use crate::cli::{BuildArgs, OutputFormat, ProgressArg, TagMutabilityArg};
+use crate::cli::{BuildArgs, OutputFormat, ProgressArg, SourceArgs, TagMutabilityArg};
+use crate::model::defaults;
 pub use crate::model::{
     CommitSha, Endpoint, FunctionTarget, ParseError, Platform, ProgressMode, RepositoryName,
     RoleConfig, SmokeConfig, TagMutability,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// A user error in a flag, an environment variable or a file named by one.
 /// Its text says what is wrong and how to fix it.
@@ -103,6 +105,113 @@ pub enum ConfigError {
     },
 }
 
+/// The source every command builds, validated: the context and Dockerfile
+/// found on disk, the platforms, build arguments, target and engines parsed.
+struct Source {
+    context: PathBuf,
+    dockerfile: PathBuf,
+    platforms: Vec<Platform>,
+    platforms_explicit: bool,
+    build_args: BTreeMap<String, String>,
+    target: Option<String>,
+    builders: BTreeMap<Platform, Endpoint>,
+}
+
+impl Source {
+    fn from_args(args: SourceArgs) -> Result<Self, ConfigError> {
+        let platforms_explicit = args.platforms.is_some();
+        let requested = args
+            .platforms
+            .unwrap_or_else(|| Platform::ALL.iter().map(ToString::to_string).collect());
+        let mut platforms = Vec::new();
+        for p in requested.iter().filter(|p| !p.trim().is_empty()) {
+            let platform: Platform = p.parse()?;
+            if !platforms.contains(&platform) {
+                platforms.push(platform);
+            }
+        }
+        if platforms.is_empty() {
+            return Err(ConfigError::NoPlatform);
+        }
+
+        let mut build_args = BTreeMap::new();
+        for arg in args.build_args.iter().filter(|a| !a.is_empty()) {
+            let (k, v) = parse_build_arg(arg)?;
+            build_args.insert(k, v);
+        }
+
+        let mut builders = BTreeMap::new();
+        for b in args.builders.iter().filter(|b| !b.trim().is_empty()) {
+            let (platform, endpoint) = b
+                .split_once('=')
+                .ok_or_else(|| ParseError::Builder(b.clone()))?;
+            let platform: Platform = platform.parse()?;
+            let endpoint: Endpoint = endpoint.trim().parse()?;
+            if builders.insert(platform, endpoint).is_some() {
+                return Err(ConfigError::DuplicateBuilder(platform));
+            }
+        }
+
+        if let Some(target) = &args.target {
+            let ok = !target.is_empty()
+                && target
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !ok {
+                return Err(ConfigError::Target(target.clone()));
+            }
+        }
+
+        // What needs the disk comes last, once the values are known good.
+        let (context, dockerfile) = locate(&args.context, args.file.as_deref())?;
+        Ok(Source {
+            context,
+            dockerfile,
+            platforms,
+            platforms_explicit,
+            build_args,
+            target: args.target,
+            builders,
+        })
+    }
+}
+
+/// The context and the Dockerfile on disk, canonical.
+fn locate(
+    context: &std::path::Path,
+    file: Option<&std::path::Path>,
+) -> Result<(PathBuf, PathBuf), ConfigError> {
+    let not_a_dir = || ConfigError::Context(context.display().to_string());
+    if !context.is_dir() {
+        return Err(not_a_dir());
+    }
+    let context = context.canonicalize().map_err(|_| not_a_dir())?;
+    let dockerfile = file.map_or_else(|| context.join("Dockerfile"), PathBuf::from);
+    let missing = || ConfigError::Dockerfile(dockerfile.display().to_string());
+    if !dockerfile.is_file() {
+        return Err(missing());
+    }
+    let canonical = dockerfile.canonicalize().map_err(|_| missing())?;
+    Ok((context, canonical))
+}
+
+/// How progress is shown, from the flag and where the run is.
+fn progress_mode(arg: ProgressArg, ci: &CiContext) -> ProgressMode {
+    match arg {
+        ProgressArg::Tty => ProgressMode::Tty,
+        ProgressArg::Plain => ProgressMode::Plain,
+        ProgressArg::Auto if ci.kind == crate::ci::CiKind::GitHub => ProgressMode::GitHub,
+        ProgressArg::Auto if ci.kind.is_ci() => ProgressMode::Plain,
+        ProgressArg::Auto => {
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                ProgressMode::Tty
+            } else {
+                ProgressMode::Plain
+            }
+        }
+    }
+}
+
 /// Everything `lambda-ship build` needs, validated.
 #[derive(Debug, Clone)]
 pub struct BuildConfig {
@@ -124,9 +233,9 @@ pub struct BuildConfig {
     /// The repository's web address, for the image's source label.
     pub source_url: Option<String>,
     pub force_rebuild: bool,
-    pub build_timeout: std::time::Duration,
-    pub push_timeout: std::time::Duration,
-    pub aws_timeout: std::time::Duration,
+    pub build_timeout: Duration,
+    pub push_timeout: Duration,
+    pub aws_timeout: Duration,
     pub tag_mutability: TagMutability,
     pub region: Option<String>,
     pub output: OutputFormat,
@@ -140,123 +249,78 @@ impl BuildConfig {
             return Err(ConfigError::ForkCode);
         }
         let repository: RepositoryName = args.repository.parse()?;
-
-        let platforms_explicit = args.source.platforms.is_some();
-        let requested = args
-            .source
-            .platforms
-            .unwrap_or_else(|| Platform::ALL.iter().map(ToString::to_string).collect());
-        let mut platforms = Vec::new();
-        for p in requested.iter().filter(|p| !p.trim().is_empty()) {
-            let platform: Platform = p.parse()?;
-            if !platforms.contains(&platform) {
-                platforms.push(platform);
-            }
-        }
-        if platforms.is_empty() {
-            return Err(ConfigError::NoPlatform);
-        }
-
-        let mut build_args = BTreeMap::new();
-        for arg in args.source.build_args.iter().filter(|a| !a.is_empty()) {
-            let (k, v) = parse_build_arg(arg)?;
-            build_args.insert(k, v);
-        }
-
-        let mut builders = BTreeMap::new();
-        for b in args.source.builders.iter().filter(|b| !b.trim().is_empty()) {
-            let (platform, endpoint) = b
-                .split_once('=')
-                .ok_or_else(|| ParseError::Builder(b.clone()))?;
-            let platform: Platform = platform.parse()?;
-            let endpoint: Endpoint = endpoint.trim().parse()?;
-            if builders.insert(platform, endpoint).is_some() {
-                return Err(ConfigError::DuplicateBuilder(platform));
-            }
-        }
-
-        if let Some(target) = &args.source.target {
-            let ok = !target.is_empty()
-                && target
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-            if !ok {
-                return Err(ConfigError::Target(target.clone()));
-            }
-        }
-
         let registry_override = args.registry.map(|r| parse_registry(&r)).transpose()?;
-
-        if !args.source.context.is_dir() {
-            return Err(ConfigError::Context(
-                args.source.context.display().to_string(),
-            ));
-        }
-        let context = args
-            .source
-            .context
-            .canonicalize()
-            .map_err(|_| ConfigError::Context(args.source.context.display().to_string()))?;
-        let dockerfile = match &args.source.file {
-            Some(f) => f.clone(),
-            None => context.join("Dockerfile"),
-        };
-        if !dockerfile.is_file() {
-            return Err(ConfigError::Dockerfile(dockerfile.display().to_string()));
-        }
-        let dockerfile = dockerfile
-            .canonicalize()
-            .map_err(|_| ConfigError::Dockerfile(dockerfile.display().to_string()))?;
-
-        let (sha, source) = resolve_sha(args.sha.as_deref(), ci, &context)?;
+        let source = Source::from_args(args.source)?;
+        let (sha, how) = resolve_sha(args.sha.as_deref(), ci, &source.context)?;
         // A commit from git says nothing of the working tree: changes that
         // reach the build would be shipped, and reused, as that commit.
-        let dirty = if source == ShaSource::Git {
-            dirty_digest(&context, &dockerfile, &sha, args.allow_dirty)?
+        let dirty = if how == ShaSource::Git {
+            dirty_digest(&source.context, &source.dockerfile, &sha, args.allow_dirty)?
         } else {
             None
         };
-
         let source_url = ci
             .source_url
             .clone()
-            .or_else(|| crate::ci::git_source_url(&context));
+            .or_else(|| crate::ci::git_source_url(&source.context));
         Ok(BuildConfig {
             repository,
-            context,
-            dockerfile,
-            platforms,
-            platforms_explicit,
-            build_args,
-            target: args.source.target,
-            builders,
+            context: source.context,
+            dockerfile: source.dockerfile,
+            platforms: source.platforms,
+            platforms_explicit: source.platforms_explicit,
+            build_args: source.build_args,
+            target: source.target,
+            builders: source.builders,
             registry_override,
             sha,
             dirty,
             source_url,
             force_rebuild: args.force_rebuild,
-            build_timeout: std::time::Duration::from_secs(args.build_timeout.clamp(1, 86_400)),
-            push_timeout: std::time::Duration::from_secs(args.push_timeout.clamp(1, 86_400)),
-            aws_timeout: std::time::Duration::from_secs(args.aws_timeout.clamp(1, 3_600)),
+            build_timeout: Duration::from_secs(args.build_timeout.clamp(1, 86_400)),
+            push_timeout: Duration::from_secs(args.push_timeout.clamp(1, 86_400)),
+            aws_timeout: Duration::from_secs(args.aws_timeout.clamp(1, 3_600)),
             tag_mutability: match args.tag_mutability {
                 TagMutabilityArg::Immutable => TagMutability::Immutable,
                 TagMutabilityArg::Mutable => TagMutability::Mutable,
             },
             region: args.region,
             output: args.output,
-            progress: match args.progress {
-                ProgressArg::Tty => ProgressMode::Tty,
-                ProgressArg::Plain => ProgressMode::Plain,
-                ProgressArg::Auto if ci.kind == crate::ci::CiKind::GitHub => ProgressMode::GitHub,
-                ProgressArg::Auto if ci.kind.is_ci() => ProgressMode::Plain,
-                ProgressArg::Auto => {
-                    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-                        ProgressMode::Tty
-                    } else {
-                        ProgressMode::Plain
-                    }
-                }
-            },
+            progress: progress_mode(args.progress, ci),
+        })
+    }
+
+    /// What `lambda-ship local` builds: the source as given, nothing pushed,
+    /// so no repository, registry or commit; images stay in their engines
+    /// under local names.
+    pub fn for_local(
+        source: SourceArgs,
+        output: OutputFormat,
+        progress: ProgressArg,
+        ci: &CiContext,
+    ) -> Result<Self, ConfigError> {
+        let source = Source::from_args(source)?;
+        Ok(BuildConfig {
+            repository: "lambda-ship-local".parse()?,
+            context: source.context,
+            dockerfile: source.dockerfile,
+            platforms: source.platforms,
+            platforms_explicit: source.platforms_explicit,
+            build_args: source.build_args,
+            target: source.target,
+            builders: source.builders,
+            registry_override: None,
+            sha: "0".repeat(40).parse()?,
+            dirty: None,
+            source_url: None,
+            force_rebuild: false,
+            build_timeout: Duration::from_secs(defaults::BUILD_TIMEOUT_SECS),
+            push_timeout: Duration::from_secs(defaults::PUSH_TIMEOUT_SECS),
+            aws_timeout: Duration::from_secs(defaults::AWS_TIMEOUT_SECS),
+            tag_mutability: TagMutability::Immutable,
+            region: None,
+            output,
+            progress: progress_mode(progress, ci),
         })
     }
 

@@ -261,3 +261,52 @@ fn git_is_the_fallback() {
         vec![dir.path().canonicalize().unwrap().join("new file.txt")]
     );
 }
+
+#[test]
+fn values_are_checked_before_the_disk_is_read() {
+    // No such folder: a bad value is still what is reported.
+    let source = |platforms: &str, builder: &str| crate::cli::SourceArgs {
+        context: PathBuf::from("/nonexistent/context"),
+        file: None,
+        platforms: Some(vec![platforms.to_string()]),
+        build_args: vec![],
+        target: None,
+        builders: vec![builder.to_string()],
+    };
+    let err = Source::from_args(source("linux/s390x", ""))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("unknown platform"), "{err}");
+    let err = Source::from_args(source("linux/arm64", "linux/arm64=http://x"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("is not a builder"), "{err}");
+    let err = Source::from_args(source("linux/arm64", ""))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("/nonexistent/context"), "{err}");
+}
+
+#[test]
+fn local_settings_need_no_commit_and_take_the_shared_defaults() {
+    let ci = crate::ci::CiContext::detect(&crate::ci::Env::default());
+    let source = crate::cli::SourceArgs {
+        context: PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/function"
+        )),
+        file: None,
+        platforms: None,
+        build_args: vec![],
+        target: None,
+        builders: vec![],
+    };
+    let config =
+        BuildConfig::for_local(source, OutputFormat::Json, ProgressArg::Plain, &ci).unwrap();
+    assert_eq!(config.platforms, Platform::ALL);
+    assert_eq!(config.build_timeout.as_secs(), defaults::BUILD_TIMEOUT_SECS);
+    assert!(config.dirty.is_none() && config.registry_override.is_none());
+}
