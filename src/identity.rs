@@ -1,6 +1,7 @@
 //! Identity: the CI's OIDC token, exchanged through STS
 //! `AssumeRoleWithWebIdentity` for the credentials that serve ECR and Lambda.
 
+use crate::ci::workflow;
 use crate::ci::{CiContext, CiKind, Env};
 pub use crate::model::AssumedRole;
 use crate::model::RoleConfig;
@@ -203,9 +204,9 @@ pub async fn assume_role(
 /// output) without keeping them.
 pub fn mask_on_github(ci: &CiContext, role: &AssumedRole) {
     if ci.kind == CiKind::GitHub {
-        eprintln!("::add-mask::{}", role.access_key_id);
-        eprintln!("::add-mask::{}", role.secret_access_key.expose_secret());
-        eprintln!("::add-mask::{}", role.session_token.expose_secret());
+        eprintln!("{}", workflow::mask(&role.access_key_id));
+        eprintln!("{}", workflow::mask(role.secret_access_key.expose_secret()));
+        eprintln!("{}", workflow::mask(role.session_token.expose_secret()));
     }
 }
 

@@ -5,6 +5,7 @@
 mod git;
 #[cfg(test)]
 mod tests;
+pub mod workflow;
 
 pub use git::{changed_files, git_source_url, strip_credentials};
 use std::collections::BTreeMap;

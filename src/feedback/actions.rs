@@ -91,15 +91,6 @@ pub fn write_dotenv(path: &Path, outputs: &[(String, String)]) -> std::io::Resul
     std::fs::write(path, text)
 }
 
-/// A workflow command, with its message escaped as the runner expects.
-pub fn annotation(level: &str, message: &str) -> String {
-    let escaped = message
-        .replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A");
-    format!("::{level} title=lambda-ship::{escaped}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,13 +106,5 @@ mod tests {
         let delimiter = head.strip_prefix("report<<").unwrap();
         assert!(delimiter.starts_with("ghadelimiter_"));
         assert_eq!(lines.collect::<Vec<_>>(), ["{", "\"a\": 1", "}", delimiter]);
-    }
-
-    #[test]
-    fn annotations_escape_newlines() {
-        assert_eq!(
-            annotation("error", "a\nb 100%"),
-            "::error title=lambda-ship::a%0Ab 100%25"
-        );
     }
 }

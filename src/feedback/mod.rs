@@ -8,6 +8,7 @@ pub mod github;
 pub mod gitlab;
 pub mod markdown;
 
+use crate::ci::workflow;
 use crate::ci::{CiContext, CiKind, Env};
 use crate::progress::Progress;
 use crate::report::RunReport;
@@ -143,7 +144,7 @@ pub async fn publish(
             }
         }
         if let Some(failure) = &report.failure {
-            eprintln!("{}", actions::annotation("error", &failure.message));
+            eprintln!("{}", workflow::annotation("error", &failure.message));
         }
     }
     if let Some(path) = &config.dotenv
@@ -155,7 +156,7 @@ pub async fn publish(
     for w in &published.warnings {
         progress.stage(&format!("warning: {w}"));
         if ci.kind == CiKind::GitHub {
-            eprintln!("{}", actions::annotation("warning", w));
+            eprintln!("{}", workflow::annotation("warning", w));
         }
     }
     published

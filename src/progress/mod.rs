@@ -3,6 +3,7 @@
 //! platform's build log folded in a `::group::`. One type, three modes, so the
 //! stages report without knowing where the words go.
 
+use crate::ci::workflow;
 use crate::model::{Platform, ProgressMode};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
@@ -246,13 +247,13 @@ impl Progress {
     fn flush_group(&self, state: &mut State, platform: Platform, title: &str) {
         if let Some(lines) = state.logs.remove(&platform) {
             let token = uuid::Uuid::new_v4().simple().to_string();
-            emit(state, None, format!("::group::{platform} {title}"));
-            emit(state, None, format!("::stop-commands::{token}"));
+            emit(state, None, workflow::group(&format!("{platform} {title}")));
+            emit(state, None, workflow::stop_commands(&token));
             for l in lines {
                 emit(state, None, l);
             }
-            emit(state, None, format!("::{token}::"));
-            emit(state, None, "::endgroup::".to_string());
+            emit(state, None, workflow::resume(&token));
+            emit(state, None, workflow::endgroup());
         }
     }
 
