@@ -237,22 +237,12 @@ impl Intercept for RetryNotice {
             let why = cfg
                 .load::<LastFailure>()
                 .map_or_else(String::new, |f| format!(" after {}", f.0));
-            notice(&format!(
+            crate::progress::notice(&format!(
                 "{operation}: trying again{why} (attempt {attempt} of {max})"
             ));
         }
         Ok(())
     }
-}
-
-/// One timestamped line on stderr, as the progress lines are.
-fn notice(message: &str) {
-    let clock = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[hour]:[minute]:[second]"
-        ))
-        .unwrap_or_default();
-    eprintln!("[{clock}] {message}");
 }
 
 /// The Lambda client of a run, which says when it tries a call again.

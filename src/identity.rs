@@ -137,35 +137,24 @@ async fn github_token(
         IdentityError::GitHubToken(format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}"))
     })?;
     url.query_pairs_mut().append_pair("audience", audience);
-    let mut last = String::new();
-    for attempt in 0..3u32 {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt))).await;
-        }
-        let sent = client
-            .get(url.clone())
-            .bearer_auth(request_token.expose_secret())
-            .header("Accept", "application/json; api-version=2.0")
-            .send()
-            .await;
-        match sent {
-            Ok(resp) if resp.status().is_success() => {
-                let body: GitHubTokenResponse = resp.json().await.map_err(|e| {
-                    IdentityError::GitHubToken(format!("the answer has no token: {e}"))
-                })?;
-                return Ok(SecretString::from(body.value));
-            }
-            Ok(resp) if resp.status().is_server_error() => last = format!("HTTP {}", resp.status()),
-            Ok(resp) => {
-                return Err(IdentityError::GitHubToken(format!(
-                    "HTTP {}",
-                    resp.status()
-                )));
-            }
-            Err(e) => last = e.without_url().to_string(),
-        }
+    let request = client
+        .get(url)
+        .bearer_auth(request_token.expose_secret())
+        .header("Accept", "application/json; api-version=2.0");
+    let resp = crate::http::send_with_retry("GitHub's OIDC token endpoint", 3, request)
+        .await
+        .map_err(IdentityError::GitHubToken)?;
+    if !resp.status().is_success() {
+        return Err(IdentityError::GitHubToken(format!(
+            "HTTP {}",
+            resp.status()
+        )));
     }
-    Err(IdentityError::GitHubToken(last))
+    let body: GitHubTokenResponse = resp
+        .json()
+        .await
+        .map_err(|e| IdentityError::GitHubToken(format!("the answer has no token: {e}")))?;
+    Ok(SecretString::from(body.value))
 }
 
 pub async fn assume_role(

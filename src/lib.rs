@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod farm;
 pub mod feedback;
+pub mod http;
 pub mod identity;
 pub mod lambda;
 pub mod model;

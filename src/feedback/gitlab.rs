@@ -40,25 +40,13 @@ pub async fn upsert_note(
         mr.iid
     );
     let send = |req: reqwest::RequestBuilder| async move {
-        let mut last = String::new();
-        for attempt in 0..4u32 {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt))).await;
-            }
-            let req = req
-                .try_clone()
-                .ok_or_else(|| "a request that cannot be retried".to_string())?
-                .header("PRIVATE-TOKEN", token.expose_secret());
-            match req.send().await {
-                Ok(resp) if resp.status().is_success() => return Ok(resp),
-                Ok(resp) if resp.status().is_server_error() || resp.status() == 429 => {
-                    last = format!("GitLab answered {}", resp.status());
-                }
-                Ok(resp) => return Err(format!("GitLab answered {}", resp.status())),
-                Err(e) => last = e.without_url().to_string(),
-            }
+        let req = req.header("PRIVATE-TOKEN", token.expose_secret());
+        let resp = crate::http::send_with_retry("GitLab's API", 4, req).await?;
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(format!("GitLab answered {}", resp.status()))
         }
-        Err(last)
     };
 
     let mut page = Some("1".to_string());

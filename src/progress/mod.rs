@@ -343,6 +343,17 @@ fn bytes_style() -> ProgressStyle {
     .progress_chars("=> ")
 }
 
+/// One timestamped line on stderr, from where no reporter is at hand (an
+/// AWS SDK interceptor, a retried HTTP call).
+pub fn notice(message: &str) {
+    let clock = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[hour]:[minute]:[second]"
+        ))
+        .unwrap_or_default();
+    eprintln!("[{clock}] {message}");
+}
+
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
     let mut value = n as f64;
