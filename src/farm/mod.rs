@@ -4,6 +4,7 @@
 //! (here), and the push of an image from the engine that built it
 //! (`push.rs`).
 
+pub mod container;
 pub mod context;
 pub mod dockerignore;
 pub mod engine;

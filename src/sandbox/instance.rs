@@ -1,15 +1,13 @@
 //! One function instance: its sandbox container, started as Lambda starts
 //! one, and its Runtime API.
 
-use super::owner::{LABEL_HOST, LABEL_OWNER, LABEL_SANDBOX, force_remove, host_id, owner_id};
+use super::owner::{LABEL_HOST, LABEL_OWNER, LABEL_SANDBOX, host_id, owner_id};
 use super::runtime_api::{Answer, RuntimeApi};
 use super::{LocalSettings, OUTPUT_TAIL, SANDBOX_USER, millis};
+use crate::farm::container::{ContainerSpec, FileHead};
 use crate::farm::engine::Engine;
 use crate::model::Platform;
-use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{CreateContainerOptionsBuilder, LogsOptionsBuilder};
 use bytes::Bytes;
-use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -50,17 +48,8 @@ impl Instance {
         let api = RuntimeApi::start(arn)
             .await
             .map_err(|e| format!("cannot start the Runtime API: {e}"))?;
-        let inspect = engine
-            .docker
-            .inspect_image(image)
-            .await
-            .map_err(|e| format!("cannot inspect {image}: {e}"))?;
-        let handler = inspect
-            .config
-            .as_ref()
-            .and_then(|c| c.cmd.as_ref())
-            .and_then(|cmd| cmd.first().cloned())
-            .unwrap_or_default();
+        let command = engine.image_command(image).await?;
+        let handler = command.cmd.first().cloned().unwrap_or_default();
         let memory = settings.memory_mb.to_string();
         let env = [
             format!("AWS_LAMBDA_RUNTIME_API={}", api.addr),
@@ -87,58 +76,40 @@ impl Instance {
             .chain(settings.environment.iter().map(|(k, v)| format!("{k}={v}")))
             .collect();
         let bytes = i64::try_from(settings.memory_mb.min(10_240) * 1024 * 1024).unwrap_or(i64::MAX);
-        let body = ContainerCreateBody {
-            image: Some(image.to_string()),
-            env: Some(env),
-            user: Some(SANDBOX_USER.to_string()),
-            host_config: Some(HostConfig {
-                // The runtime reaches our Runtime API on this host's loopback.
-                network_mode: Some("host".to_string()),
-                readonly_rootfs: Some(true),
-                tmpfs: Some(HashMap::from([(
-                    "/tmp".to_string(),
-                    "rw,size=512m,mode=1777".to_string(),
-                )])),
-                memory: Some(bytes),
-                memory_swap: Some(bytes),
-                ..Default::default()
-            }),
-            ..Default::default()
+        let spec = ContainerSpec {
+            name: format!("lambda-ship-local-{}", uuid::Uuid::new_v4().simple()),
+            image: image.to_string(),
+            platform: Some(platform),
+            env,
+            user: SANDBOX_USER.to_string(),
+            // The runtime reaches our Runtime API on this host's loopback.
+            host_network: true,
+            read_only: true,
+            tmpfs: HashMap::from([("/tmp".to_string(), "rw,size=512m,mode=1777".to_string())]),
+            memory_bytes: Some(bytes),
+            labels: HashMap::from([
+                (LABEL_SANDBOX.to_string(), "true".to_string()),
+                (LABEL_OWNER.to_string(), owner_id()),
+                (LABEL_HOST.to_string(), host_id()),
+            ]),
         };
-        let labels = HashMap::from([
-            (LABEL_SANDBOX.to_string(), "true".to_string()),
-            (LABEL_OWNER.to_string(), owner_id()),
-            (LABEL_HOST.to_string(), host_id()),
-        ]);
-        let body = ContainerCreateBody {
-            labels: Some(labels),
-            ..body
-        };
-        let name = format!("lambda-ship-local-{}", uuid::Uuid::new_v4().simple());
-        let options = CreateContainerOptionsBuilder::default()
-            .name(&name)
-            .platform(platform.docker())
-            .build();
-        let created = engine
-            .docker
-            .create_container(Some(options), body)
+        let container = engine
+            .create_container(spec)
             .await
             .map_err(|e| format!("cannot create the sandbox: {e}"))?;
         let instance = Instance {
             engine: engine.clone(),
-            container: created.id,
+            container,
             api: std::sync::Arc::new(api),
             started: Instant::now(),
         };
         // Lambda has no emulator: an entrypoint for another architecture fails
         // there with exec format error, even where this host's QEMU would run it.
-        let config = inspect.config.unwrap_or_default();
-        let program = config
-            .entrypoint
-            .as_ref()
-            .filter(|e| !e.is_empty())
-            .or(config.cmd.as_ref())
-            .and_then(|e| e.first().cloned());
+        let program = if command.entrypoint.is_empty() {
+            command.cmd.first().cloned()
+        } else {
+            command.entrypoint.first().cloned()
+        };
         if let Some(program) = program
             && let Some(machine) = executable_machine(engine, &instance.container, &program).await
             && machine != platform.machine()
@@ -151,14 +122,7 @@ impl Instance {
                 platform.machine()
             ));
         }
-        if let Err(e) = engine
-            .docker
-            .start_container(
-                &instance.container,
-                None::<bollard::query_parameters::StartContainerOptions>,
-            )
-            .await
-        {
+        if let Err(e) = engine.start_container(&instance.container).await {
             instance.remove().await;
             return Err(format!("the sandbox did not start: {e}"));
         }
@@ -168,17 +132,7 @@ impl Instance {
     pub async fn invoke(&self, event: Bytes, timeout: Duration) -> Invocation {
         let queued = Instant::now();
         let (_, answer) = self.api.invoke(event, timeout);
-        let exited = async {
-            let mut wait = self.engine.docker.wait_container(
-                &self.container,
-                None::<bollard::query_parameters::WaitContainerOptions>,
-            );
-            match wait.next().await {
-                Some(Ok(w)) => w.status_code,
-                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
-                _ => -1,
-            }
-        };
+        let exited = self.engine.wait_container(&self.container);
         tokio::select! {
             answer = tokio::time::timeout(timeout, answer) => match answer {
                 Ok(Ok(a)) => {
@@ -192,49 +146,17 @@ impl Instance {
     }
 
     /// Follows what the container prints, line by line, as it prints it.
-    pub fn follow_output(&self, mut line: impl FnMut(String) + Send + 'static) {
-        let docker = self.engine.docker.clone();
-        let container = self.container.clone();
-        tokio::spawn(async move {
-            let options = LogsOptionsBuilder::default()
-                .stdout(true)
-                .stderr(true)
-                .follow(true)
-                .build();
-            let mut logs = docker.logs(&container, Some(options));
-            let mut pending = String::new();
-            while let Some(Ok(chunk)) = logs.next().await {
-                pending.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-                while let Some((first, rest)) = pending.split_once('\n') {
-                    line(first.trim_end().to_string());
-                    pending = rest.to_string();
-                }
-            }
-            if !pending.trim().is_empty() {
-                line(pending.trim_end().to_string());
-            }
-        });
+    pub fn follow_output(&self, line: impl FnMut(String) + Send + 'static) {
+        self.engine.follow_container_output(&self.container, line);
     }
 
     /// The container's exit code once it has exited; None while it runs. A
     /// container that is gone (removed by hand) counts as exited.
     pub async fn exit_code(&self) -> Option<i64> {
-        let Ok(inspect) = self
-            .engine
-            .docker
-            .inspect_container(
-                &self.container,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-        else {
-            return Some(-1);
-        };
-        let state = inspect.state?;
-        if state.running == Some(true) {
-            None
-        } else {
-            Some(state.exit_code.unwrap_or(-1))
+        match self.engine.container_state(&self.container).await {
+            Some(state) if state.running => None,
+            Some(state) => Some(state.exit_code),
+            None => Some(-1),
         }
     }
 
@@ -246,39 +168,13 @@ impl Instance {
 
     /// Stops the container, keeps what it printed and how it ended, removes it.
     pub(super) async fn finish(&self) -> Finished {
-        let _ = self
-            .engine
-            .docker
-            .kill_container(
-                &self.container,
-                None::<bollard::query_parameters::KillContainerOptions>,
-            )
-            .await;
+        self.engine.kill_container(&self.container).await;
         let oom_killed = self
             .engine
-            .docker
-            .inspect_container(
-                &self.container,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
+            .container_state(&self.container)
             .await
-            .ok()
-            .and_then(|c| c.state)
-            .and_then(|s| s.oom_killed)
-            .unwrap_or(false);
-        let mut logs = self.engine.docker.logs(
-            &self.container,
-            Some(
-                LogsOptionsBuilder::default()
-                    .stdout(true)
-                    .stderr(true)
-                    .build(),
-            ),
-        );
-        let mut output = Vec::new();
-        while let Some(Ok(chunk)) = logs.next().await {
-            output.extend_from_slice(&chunk.into_bytes());
-        }
+            .is_some_and(|s| s.oom_killed);
+        let output = self.engine.container_output(&self.container).await;
         self.remove().await;
         let text = String::from_utf8_lossy(&output);
         let start = text.len().saturating_sub(OUTPUT_TAIL);
@@ -292,7 +188,7 @@ impl Instance {
     }
 
     pub async fn remove(&self) {
-        force_remove(&self.engine, &self.container).await;
+        self.engine.remove_container(&self.container).await;
     }
 }
 
@@ -304,35 +200,18 @@ async fn executable_machine(engine: &Engine, container: &str, program: &str) -> 
         if !path.starts_with('/') {
             return None;
         }
-        let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
-            .path(&path)
-            .build();
-        let mut stream = engine
-            .docker
-            .download_from_container(container, Some(options));
-        let mut archive = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            archive.extend_from_slice(&chunk.ok()?);
-            // A header and the first bytes of the file are enough.
-            if archive.len() > 4096 {
-                break;
+        let head = match engine.file_head(container, &path).await? {
+            FileHead::Link(target) => {
+                path = if target.starts_with('/') {
+                    target
+                } else {
+                    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+                    format!("{dir}/{target}")
+                };
+                continue;
             }
-        }
-        let mut tar = tar::Archive::new(archive.as_slice());
-        let mut entry = tar.entries().ok()?.next()?.ok()?;
-        if let Ok(Some(target)) = entry.link_name() {
-            let target = target.to_string_lossy().into_owned();
-            path = if target.starts_with('/') {
-                target
-            } else {
-                let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-                format!("{dir}/{target}")
-            };
-            continue;
-        }
-        let mut head = [0u8; 128];
-        let n = std::io::Read::read(&mut entry, &mut head).ok()?;
-        let head = &head[..n];
+            FileHead::Bytes(head) => head,
+        };
         if head.starts_with(b"\x7fELF") && head.len() >= 20 {
             let machine = u16::from_le_bytes([head[18], head[19]]);
             return Some(match machine {

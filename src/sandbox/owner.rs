@@ -3,8 +3,6 @@
 //! killed outright (SIGKILL) and could not.
 
 use crate::farm::engine::Engine;
-use bollard::query_parameters::RemoveContainerOptionsBuilder;
-use std::collections::HashMap;
 
 /// Every sandbox carries this label, and its owner's: the lambda-ship
 /// process that made it, as `pid:start-time` on `host`.
@@ -55,38 +53,16 @@ fn owner_is_gone(owner: &str) -> bool {
 
 /// The sandboxes on `engine` made on this host, with their owners.
 async fn sandboxes(engine: &Engine) -> Vec<(String, String)> {
-    let filters = HashMap::from([(
-        "label",
-        vec![
-            LABEL_SANDBOX.to_string(),
-            format!("{LABEL_HOST}={}", host_id()),
-        ],
-    )]);
-    let options = bollard::query_parameters::ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&filters)
-        .build();
+    let labels = vec![
+        LABEL_SANDBOX.to_string(),
+        format!("{LABEL_HOST}={}", host_id()),
+    ];
     engine
-        .docker
-        .list_containers(Some(options))
+        .containers_labelled(labels)
         .await
-        .unwrap_or_default()
         .into_iter()
-        .filter_map(|c| {
-            let owner = c.labels.as_ref()?.get(LABEL_OWNER)?.clone();
-            Some((c.id?, owner))
-        })
+        .filter_map(|(id, labels)| Some((id, labels.get(LABEL_OWNER)?.clone())))
         .collect()
-}
-
-pub(super) async fn force_remove(engine: &Engine, id: &str) {
-    let _ = engine
-        .docker
-        .remove_container(
-            id,
-            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
-        )
-        .await;
 }
 
 /// Removes the sandboxes that runs killed outright left on `engine`; returns
@@ -96,7 +72,7 @@ pub async fn sweep_orphans(engine: &Engine) -> Option<String> {
     let mut removed = 0;
     for (id, owner) in sandboxes(engine).await {
         if owner_is_gone(&owner) {
-            force_remove(engine, &id).await;
+            engine.remove_container(&id).await;
             owners.insert(owner.split(':').next().unwrap_or_default().to_string());
             removed += 1;
         }
@@ -118,7 +94,7 @@ pub async fn remove_own(engine: &Engine) -> usize {
     let mut removed = 0;
     for (id, owner) in sandboxes(engine).await {
         if owner == me {
-            force_remove(engine, &id).await;
+            engine.remove_container(&id).await;
             removed += 1;
         }
     }
