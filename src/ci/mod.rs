@@ -72,6 +72,35 @@ pub struct CiContext {
     /// holds the base repository's secrets and write token, and the code
     /// under review is a stranger's.
     pub fork_code_with_write: bool,
+    /// Whether the pull request is open (false once closed or merged), where
+    /// the CI says.
+    pub change_open: Option<bool>,
+    /// Where the pull or merge request lives, for the comment.
+    pub forge: Option<Forge>,
+    /// The files the CI reads a step's results from.
+    pub outputs: OutputFiles,
+}
+
+/// The API of the forge that holds this run's pull or merge request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forge {
+    /// GitHub or GitHub Enterprise: `api` is `https://api.github.com` or
+    /// `https://HOST/api/v3`.
+    GitHub {
+        api: String,
+        owner: String,
+        repo: String,
+    },
+    /// GitLab: `CI_API_V4_URL` and `CI_PROJECT_ID`.
+    GitLab { api: String, project: String },
+}
+
+/// GitHub Actions' step outputs (`GITHUB_OUTPUT`) and job summary
+/// (`GITHUB_STEP_SUMMARY`), when the run has them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutputFiles {
+    pub github_output: Option<std::path::PathBuf>,
+    pub step_summary: Option<std::path::PathBuf>,
 }
 
 impl CiContext {
@@ -85,16 +114,24 @@ impl CiContext {
         } else if env.get("JENKINS_URL").is_some() {
             jenkins(env)
         } else {
-            CiContext {
-                kind: CiKind::None,
-                sha: None,
-                sha_problem: None,
-                change_number: None,
-                repository: None,
-                source_url: None,
-                run_id: None,
-                fork_code_with_write: false,
-            }
+            CiContext::none()
+        }
+    }
+
+    /// A run outside any CI.
+    fn none() -> Self {
+        CiContext {
+            kind: CiKind::None,
+            sha: None,
+            sha_problem: None,
+            change_number: None,
+            repository: None,
+            source_url: None,
+            run_id: None,
+            fork_code_with_write: false,
+            change_open: None,
+            forge: None,
+            outputs: OutputFiles::default(),
         }
     }
 }
@@ -104,6 +141,7 @@ fn github(env: &Env) -> CiContext {
     let server = env.get("GITHUB_SERVER_URL").unwrap_or("https://github.com");
     let mut sha = env.get("GITHUB_SHA").map(str::to_string);
     let mut change_number = None;
+    let mut change_open = None;
     let mut fork_code_with_write = false;
     let mut sha_problem = None;
     // On pull_request events GITHUB_SHA is the merge commit GitHub made; the
@@ -116,6 +154,7 @@ fn github(env: &Env) -> CiContext {
             Ok(pr) => {
                 sha = Some(pr.head_sha);
                 change_number = pr.number;
+                change_open = pr.open;
                 fork_code_with_write = pr.fork_code_with_write;
             }
             Err(e) => {
@@ -128,11 +167,28 @@ fn github(env: &Env) -> CiContext {
             }
         }
     }
+    let forge = repository
+        .as_deref()
+        .and_then(|r| r.split_once('/'))
+        .map(|(owner, repo)| Forge::GitHub {
+            api: env
+                .get("GITHUB_API_URL")
+                .unwrap_or("https://api.github.com")
+                .to_string(),
+            owner: owner.to_string(),
+            repo: repo.to_string(),
+        });
     CiContext {
         kind: CiKind::GitHub,
         sha,
         sha_problem,
         change_number,
+        change_open,
+        forge,
+        outputs: OutputFiles {
+            github_output: env.get("GITHUB_OUTPUT").map(Into::into),
+            step_summary: env.get("GITHUB_STEP_SUMMARY").map(Into::into),
+        },
         source_url: repository.as_ref().map(|r| format!("{server}/{r}")),
         repository,
         run_id: env
@@ -150,6 +206,8 @@ fn github(env: &Env) -> CiContext {
 pub struct PullRequestEvent {
     pub head_sha: String,
     pub number: Option<u64>,
+    /// `pull_request.state`: open, or closed (merged too).
+    pub open: Option<bool>,
     pub fork_code_with_write: bool,
 }
 
@@ -168,6 +226,7 @@ pub fn pull_request_event(event: &str, text: &str) -> Result<PullRequestEvent, S
     Ok(PullRequestEvent {
         head_sha: head.to_string(),
         number: pr["number"].as_u64(),
+        open: pr["state"].as_str().map(|state| state == "open"),
         fork_code_with_write: event == "pull_request_target"
             && head_repo.is_some()
             && head_repo != base_repo,
@@ -188,7 +247,14 @@ fn gitlab(env: &Env) -> CiContext {
         repository: env.get("CI_PROJECT_PATH").map(str::to_string),
         source_url: env.get("CI_PROJECT_URL").map(str::to_string),
         run_id: env.get("CI_PIPELINE_ID").map(str::to_string),
-        fork_code_with_write: false,
+        forge: match (env.get("CI_API_V4_URL"), env.get("CI_PROJECT_ID")) {
+            (Some(api), Some(project)) => Some(Forge::GitLab {
+                api: api.to_string(),
+                project: project.to_string(),
+            }),
+            _ => None,
+        },
+        ..CiContext::none()
     }
 }
 
@@ -201,6 +267,42 @@ fn jenkins(env: &Env) -> CiContext {
         repository: None,
         source_url: env.get("GIT_URL").map(strip_credentials),
         run_id: env.get("BUILD_TAG").map(str::to_string),
-        fork_code_with_write: false,
+        // A multibranch job of a GitHub source: the pull request's address.
+        forge: env
+            .get("CHANGE_URL")
+            .and_then(parse_pull_url)
+            .map(|(host, owner, repo, _)| Forge::GitHub {
+                api: env
+                    .get("GITHUB_API_URL")
+                    .map(str::to_string)
+                    .unwrap_or_else(|| api_for_host(&host)),
+                owner,
+                repo,
+            }),
+        ..CiContext::none()
+    }
+}
+
+/// `owner/repo` and the PR number from a pull request's web address
+/// (Jenkins' CHANGE_URL): `https://github.com/acme/fn/pull/12`.
+pub fn parse_pull_url(url: &str) -> Option<(String, String, String, u64)> {
+    let rest = url.strip_prefix("https://")?;
+    let mut parts = rest.trim_end_matches('/').split('/');
+    let host = parts.next()?.to_string();
+    let owner = parts.next()?.to_string();
+    let repo = parts.next()?.to_string();
+    if parts.next()? != "pull" {
+        return None;
+    }
+    let number = parts.next()?.parse().ok()?;
+    Some((host, owner, repo, number))
+}
+
+/// The REST API of a GitHub host: api.github.com, or /api/v3 on Enterprise.
+pub fn api_for_host(host: &str) -> String {
+    if host == "github.com" {
+        "https://api.github.com".to_string()
+    } else {
+        format!("https://{host}/api/v3")
     }
 }

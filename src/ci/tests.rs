@@ -145,3 +145,96 @@ fn renames_and_short_names_do_not_hide_a_change() {
         ]
     );
 }
+
+#[test]
+fn jenkins_change_urls_name_the_pull_request() {
+    assert_eq!(
+        parse_pull_url("https://github.com/acme/orders/pull/12"),
+        Some(("github.com".into(), "acme".into(), "orders".into(), 12))
+    );
+    assert_eq!(
+        parse_pull_url("https://gitlab.com/acme/orders/-/merge_requests/3"),
+        None
+    );
+    assert_eq!(api_for_host("github.com"), "https://api.github.com");
+    assert_eq!(api_for_host("ghe.acme.io"), "https://ghe.acme.io/api/v3");
+}
+
+#[test]
+fn the_context_says_where_the_comment_goes_and_where_outputs_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        format!(r#"{{"pull_request":{{"number":7,"state":"closed","head":{{"sha":"{HEAD}"}}}}}}"#),
+    )
+    .unwrap();
+    let env: Env = [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_EVENT_NAME", "pull_request"),
+        ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+        ("GITHUB_REPOSITORY", "acme/orders"),
+        ("GITHUB_API_URL", "https://ghe.acme.io/api/v3"),
+        ("GITHUB_OUTPUT", "/runner/out"),
+        ("GITHUB_STEP_SUMMARY", "/runner/summary"),
+    ]
+    .into_iter()
+    .collect();
+    let ci = CiContext::detect(&env);
+    assert_eq!(ci.change_open, Some(false), "a closed pull request");
+    assert_eq!(
+        ci.forge,
+        Some(Forge::GitHub {
+            api: "https://ghe.acme.io/api/v3".into(),
+            owner: "acme".into(),
+            repo: "orders".into(),
+        })
+    );
+    assert_eq!(
+        ci.outputs.github_output.as_deref(),
+        Some(std::path::Path::new("/runner/out"))
+    );
+    assert_eq!(
+        ci.outputs.step_summary.as_deref(),
+        Some(std::path::Path::new("/runner/summary"))
+    );
+
+    let env: Env = [
+        ("GITLAB_CI", "true"),
+        ("CI_MERGE_REQUEST_IID", "3"),
+        ("CI_API_V4_URL", "https://gitlab.example/api/v4"),
+        ("CI_PROJECT_ID", "42"),
+    ]
+    .into_iter()
+    .collect();
+    let ci = CiContext::detect(&env);
+    assert_eq!(
+        ci.forge,
+        Some(Forge::GitLab {
+            api: "https://gitlab.example/api/v4".into(),
+            project: "42".into(),
+        })
+    );
+    assert_eq!(
+        ci.outputs,
+        OutputFiles::default(),
+        "no GitHub files on GitLab"
+    );
+
+    let env: Env = [
+        ("JENKINS_URL", "https://ci.example"),
+        ("CHANGE_ID", "12"),
+        ("CHANGE_URL", "https://github.com/acme/orders/pull/12"),
+    ]
+    .into_iter()
+    .collect();
+    let ci = CiContext::detect(&env);
+    assert_eq!(
+        ci.forge,
+        Some(Forge::GitHub {
+            api: "https://api.github.com".into(),
+            owner: "acme".into(),
+            repo: "orders".into(),
+        })
+    );
+}

@@ -34,7 +34,7 @@ pub async fn run(args: DeployArgs) -> Result<(), Error> {
     let cancel = cancel::Cancel::on_signals();
     let (report, result) = deploy(&config, &ci, &env, &cancel, &progress).await;
     progress.finish();
-    feedback::publish(&report, &config.feedback, &ci, &env, &progress).await;
+    feedback::publish(&report, &config.feedback, &ci, &progress).await;
     let json =
         serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     if let Some(path) = &config.report_json

@@ -9,7 +9,7 @@ pub mod gitlab;
 pub mod markdown;
 
 use crate::ci::workflow;
-use crate::ci::{CiContext, CiKind, Env};
+use crate::ci::{CiContext, CiKind, Forge};
 use crate::progress::Progress;
 use crate::report::RunReport;
 use github::CommentAction;
@@ -70,7 +70,6 @@ pub async fn publish(
     report: &RunReport,
     config: &FeedbackConfig,
     ci: &CiContext,
-    env: &Env,
     progress: &Progress,
 ) -> Published {
     let mut published = Published::default();
@@ -78,7 +77,7 @@ pub async fn publish(
     let marker = markdown::marker(&config.comment_key);
 
     if config.comment != CommentMode::Never {
-        match (target(ci, env), config) {
+        match (target(ci), config) {
             (Some(Target::GitHub(pr)), FeedbackConfig { github_token: Some(token), .. }) => {
                 progress.stage(&format!(
                     "commenting on pull request #{} through {}",
@@ -132,14 +131,14 @@ pub async fn publish(
     let outputs = actions::outputs(report);
     let mut file_errors = Vec::new();
     if ci.kind == CiKind::GitHub {
-        if let Some(path) = env.get("GITHUB_OUTPUT")
-            && let Err(e) = actions::write_github_outputs(path.as_ref(), &outputs)
+        if let Some(path) = &ci.outputs.github_output
+            && let Err(e) = actions::write_github_outputs(path, &outputs)
         {
             file_errors.push(format!("cannot write the step outputs: {e}"));
         }
-        if let Some(path) = env.get("GITHUB_STEP_SUMMARY") {
+        if let Some(path) = &ci.outputs.step_summary {
             let summary = job_summary(&body, &published.warnings);
-            if let Err(e) = actions::append(path.as_ref(), &summary) {
+            if let Err(e) = actions::append(path, &summary) {
                 file_errors.push(format!("cannot write the job summary: {e}"));
             }
         }
@@ -162,39 +161,20 @@ pub async fn publish(
     published
 }
 
-/// The pull or merge request of this run, from the CI's environment.
-fn target(ci: &CiContext, env: &Env) -> Option<Target> {
-    match ci.kind {
-        CiKind::GitHub => {
-            let number = ci.change_number?;
-            let (owner, repo) = env.get("GITHUB_REPOSITORY")?.split_once('/')?;
-            Some(Target::GitHub(github::PullRequest {
-                api: env
-                    .get("GITHUB_API_URL")
-                    .unwrap_or("https://api.github.com")
-                    .to_string(),
-                owner: owner.to_string(),
-                repo: repo.to_string(),
-                number,
-            }))
-        }
-        CiKind::GitLab => Some(Target::GitLab(gitlab::MergeRequest {
-            api: env.get("CI_API_V4_URL")?.to_string(),
-            project: env.get("CI_PROJECT_ID")?.to_string(),
-            iid: ci.change_number?,
+/// The pull or merge request of this run, as the CI described it.
+fn target(ci: &CiContext) -> Option<Target> {
+    let number = ci.change_number?;
+    match ci.forge.clone()? {
+        Forge::GitHub { api, owner, repo } => Some(Target::GitHub(github::PullRequest {
+            api,
+            owner,
+            repo,
+            number,
         })),
-        CiKind::Jenkins => {
-            let (host, owner, repo, number) = github::parse_pull_url(env.get("CHANGE_URL")?)?;
-            Some(Target::GitHub(github::PullRequest {
-                api: env
-                    .get("GITHUB_API_URL")
-                    .map(str::to_string)
-                    .unwrap_or_else(|| github::api_for_host(&host)),
-                owner,
-                repo,
-                number,
-            }))
-        }
-        CiKind::None => None,
+        Forge::GitLab { api, project } => Some(Target::GitLab(gitlab::MergeRequest {
+            api,
+            project,
+            iid: number,
+        })),
     }
 }
