@@ -117,7 +117,10 @@ async fn serve(
             progress.clone(),
         ));
         // One instance runs from the start, warm, as the README says.
-        function.instance().await.map_err(Error::Deploy)?;
+        function
+            .instance()
+            .await
+            .map_err(|e| Error::Deploy(e.to_string()))?;
         let port = match config.port {
             Some(0) | None => 0,
             Some(first) => u16::try_from(usize::from(first) + i).map_err(|_| {

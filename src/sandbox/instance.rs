@@ -11,6 +11,27 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+/// Why an instance did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The entrypoint is an executable of another architecture: Lambda has
+    /// no emulator and fails it with exec format error.
+    #[error(
+        "exec format error: the entrypoint {program} is a {machine} executable, and Lambda runs \
+         a {} function on {} only",
+        .platform.lambda_arch(),
+        .platform.machine()
+    )]
+    ExecFormat {
+        program: String,
+        machine: String,
+        platform: Platform,
+    },
+    /// The Runtime API, the image or the engine failed it.
+    #[error("{0}")]
+    Sandbox(String),
+}
+
 /// How one invocation ended.
 pub enum Invocation {
     /// The runtime answered, after this many milliseconds.
@@ -40,15 +61,18 @@ impl Instance {
         image: &str,
         platform: Platform,
         settings: &LocalSettings,
-    ) -> Result<Instance, String> {
+    ) -> Result<Instance, StartError> {
         let arn = format!(
             "arn:aws:lambda:{}:000000000000:function:{}",
             settings.region, settings.function_name
         );
         let api = RuntimeApi::start(arn)
             .await
-            .map_err(|e| format!("cannot start the Runtime API: {e}"))?;
-        let command = engine.image_command(image).await?;
+            .map_err(|e| StartError::Sandbox(format!("cannot start the Runtime API: {e}")))?;
+        let command = engine
+            .image_command(image)
+            .await
+            .map_err(StartError::Sandbox)?;
         let handler = command.cmd.first().cloned().unwrap_or_default();
         let memory = settings.memory_mb.to_string();
         let env = [
@@ -96,7 +120,7 @@ impl Instance {
         let container = engine
             .create_container(spec)
             .await
-            .map_err(|e| format!("cannot create the sandbox: {e}"))?;
+            .map_err(|e| StartError::Sandbox(format!("cannot create the sandbox: {e}")))?;
         let instance = Instance {
             engine: engine.clone(),
             container,
@@ -115,16 +139,17 @@ impl Instance {
             && machine != platform.machine()
         {
             instance.remove().await;
-            return Err(format!(
-                "exec format error: the entrypoint {program} is a {machine} executable, and Lambda \
-                 runs a {} function on {} only",
-                platform.lambda_arch(),
-                platform.machine()
-            ));
+            return Err(StartError::ExecFormat {
+                program,
+                machine,
+                platform,
+            });
         }
         if let Err(e) = engine.start_container(&instance.container).await {
             instance.remove().await;
-            return Err(format!("the sandbox did not start: {e}"));
+            return Err(StartError::Sandbox(format!(
+                "the sandbox did not start: {e}"
+            )));
         }
         Ok(instance)
     }

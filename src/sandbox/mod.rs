@@ -11,7 +11,7 @@ mod owner;
 pub mod runtime_api;
 pub mod url;
 
-pub use instance::{Instance, Invocation};
+pub use instance::{Instance, Invocation, StartError};
 pub use owner::{remove_own, sweep_orphans};
 
 use crate::farm::engine::Engine;
@@ -149,12 +149,11 @@ pub async fn invoke_once(
     let instance = match Instance::start(engine, image, platform, settings).await {
         Ok(i) => i,
         Err(e) => {
-            result.failure = Some(if e.contains("exec format error") {
-                FailureKind::ExecFormat
-            } else {
-                FailureKind::InitError
+            result.failure = Some(match e {
+                StartError::ExecFormat { .. } => FailureKind::ExecFormat,
+                StartError::Sandbox(_) => FailureKind::InitError,
             });
-            result.reason = Some(e);
+            result.reason = Some(e.to_string());
             return result;
         }
     };

@@ -6,7 +6,7 @@
 
 pub use super::event::{HttpRequest, event, response};
 use super::runtime_api::Answer;
-use super::{Instance, Invocation, LocalSettings};
+use super::{Instance, Invocation, LocalSettings, StartError};
 use crate::farm::engine::Engine;
 use crate::model::Platform;
 use crate::progress::Progress;
@@ -64,7 +64,7 @@ impl Function {
 
     /// The running instance, started now when there is none or when its
     /// runtime has exited.
-    pub async fn instance(&self) -> Result<Arc<Instance>, String> {
+    pub async fn instance(&self) -> Result<Arc<Instance>, StartError> {
         let mut slot = self.instance.lock().await;
         if let Some(current) = slot.as_ref() {
             match current.exit_code().await {
