@@ -84,6 +84,34 @@ pub fn check_target(
     }
 }
 
+/// Why a step of one function's deploy failed. Its text is what the report,
+/// the error and the comment say of the function.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// A Lambda API call failed.
+    #[error("{operation} failed: {message}")]
+    Call {
+        operation: &'static str,
+        message: String,
+    },
+    /// After its update, the function does not run what was asked.
+    #[error("after the update the {0}")]
+    NotLive(String),
+    #[error("the update failed: {0}")]
+    UpdateFailed(String),
+    #[error("the update did not finish within --wait-timeout")]
+    WaitTimeout,
+    #[error("PublishVersion returned no version")]
+    NoVersion,
+    #[error("the smoke-test invocation failed: {0}")]
+    SmokeCall(String),
+    /// The smoke test ran and failed; `kept` says where the alias stays.
+    #[error("smoke test failed: {reason}{kept}")]
+    SmokeFailed { reason: String, kept: String },
+    #[error("{0}")]
+    Cancelled(String),
+}
+
 /// A function as it is before the deploy.
 #[derive(Debug, Clone)]
 pub struct FunctionPlan {

@@ -3,7 +3,9 @@
 //! moved only then, and the function URL found.
 
 use super::smoke;
-use super::{AliasReport, DeployJob, FunctionPlan, FunctionReport, PreflightError, check_target};
+use super::{
+    AliasReport, DeployJob, FunctionPlan, FunctionReport, PreflightError, StepError, check_target,
+};
 use crate::aws::CallContext;
 use crate::model::{FunctionTarget, Platform};
 use aws_sdk_lambda::config::http::HttpResponse;
@@ -29,11 +31,11 @@ fn cancelled(why: &str, alias: Option<&str>, report: &FunctionReport) -> String 
 /// is in progress (ResourceConflictException), with a backoff, until `deadline`.
 pub(super) async fn while_in_progress<T, E, F, Fut>(
     calls: &CallContext,
-    what: &str,
+    what: &'static str,
     deadline: Instant,
     in_progress: impl Fn(&E) -> bool,
     op: F,
-) -> Result<T, String>
+) -> Result<T, StepError>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
@@ -50,7 +52,12 @@ where
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
             }
-            Err(e) => return Err(format!("{what} failed: {}", calls.describe(&e))),
+            Err(e) => {
+                return Err(StepError::Call {
+                    operation: what,
+                    message: calls.describe(&e),
+                });
+            }
         }
     }
 }
@@ -61,22 +68,21 @@ pub(super) fn live_matches(
     archs: &[Platform],
     asked_image: &str,
     asked_arch: Platform,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let digest = asked_image.rsplit_once('@').map_or(asked_image, |(_, d)| d);
     if !image.ends_with(digest) {
-        return Err(format!(
-            "after the update the function runs {image}, not {asked_image}"
-        ));
+        return Err(StepError::NotLive(format!(
+            "function runs {image}, not {asked_image}"
+        )));
     }
     // A function with no architecture listed runs x86_64, Lambda's default.
     let live = archs.first().copied().unwrap_or(Platform::Amd64);
     if archs.len() > 1 || live != asked_arch {
-        return Err(format!(
-            "after the update the function's architecture is {}, not {}: the update did not \
-             change it",
+        return Err(StepError::NotLive(format!(
+            "function's architecture is {}, not {}: the update did not change it",
             live.lambda_arch(),
             asked_arch.lambda_arch()
-        ));
+        )));
     }
     Ok(())
 }
@@ -200,7 +206,7 @@ impl Lambda {
         let started = Instant::now();
         let mut report = FunctionReport::untouched(job.plan);
         if let Err(e) = self.deploy_steps(&job, &mut report).await {
-            report.error = Some(e);
+            report.error = Some(e.to_string());
         }
         report.update_seconds = started.elapsed().as_secs_f64();
         report
@@ -210,7 +216,7 @@ impl Lambda {
         &self,
         job: &DeployJob<'_>,
         report: &mut FunctionReport,
-    ) -> Result<(), String> {
+    ) -> Result<(), StepError> {
         let name = &job.plan.name;
         let deadline = Instant::now() + job.wait_timeout;
         self.update_code(name, job.image_uri, job.plan.arch, deadline)
@@ -237,7 +243,7 @@ impl Lambda {
         };
 
         if let Some(why) = job.cancel.reason() {
-            return Err(cancelled(why, job.alias, report));
+            return Err(StepError::Cancelled(cancelled(why, job.alias, report)));
         }
         if let Some(smoke) = job.smoke {
             let limit = job.plan.local.timeout + job.aws_timeout;
@@ -250,7 +256,7 @@ impl Lambda {
                 limit,
             )
             .await
-            .map_err(|e| format!("the smoke-test invocation failed: {e}"))?;
+            .map_err(StepError::SmokeCall)?;
             let reason = result.reason.clone();
             report.smoke = Some(result);
             if let Some(reason) = reason {
@@ -263,12 +269,12 @@ impl Lambda {
                     ),
                     _ => String::new(),
                 };
-                return Err(format!("smoke test failed: {reason}{kept}"));
+                return Err(StepError::SmokeFailed { reason, kept });
             }
         }
 
         if let Some(why) = job.cancel.reason() {
-            return Err(cancelled(why, job.alias, report));
+            return Err(StepError::Cancelled(cancelled(why, job.alias, report)));
         }
         if let (Some(alias), Some(version)) = (job.alias, &qualifier) {
             self.point_alias(name, alias, version).await?;
@@ -288,7 +294,7 @@ impl Lambda {
         image_uri: &str,
         arch: Platform,
         deadline: Instant,
-    ) -> Result<(), String> {
+    ) -> Result<(), StepError> {
         while_in_progress(
             &self.calls,
             "UpdateFunctionCode",
@@ -309,14 +315,22 @@ impl Lambda {
 
     /// Reads the function after its update: it must run the image and the
     /// architecture asked for, or the deploy did not happen as reported.
-    async fn read_back(&self, name: &str, image_uri: &str, arch: Platform) -> Result<(), String> {
+    async fn read_back(
+        &self,
+        name: &str,
+        image_uri: &str,
+        arch: Platform,
+    ) -> Result<(), StepError> {
         let out = self
             .client
             .get_function()
             .function_name(name)
             .send()
             .await
-            .map_err(|e| format!("GetFunction failed: {}", self.calls.describe(&e)))?;
+            .map_err(|e| StepError::Call {
+                operation: "GetFunction",
+                message: self.calls.describe(&e),
+            })?;
         let image = out.code().and_then(|c| c.image_uri()).unwrap_or_default();
         let archs: Vec<Platform> = out
             .configuration()
@@ -326,7 +340,7 @@ impl Lambda {
     }
 
     /// Polls until LastUpdateStatus is Successful; Failed gives its reason.
-    async fn wait_until_updated(&self, name: &str, deadline: Instant) -> Result<(), String> {
+    async fn wait_until_updated(&self, name: &str, deadline: Instant) -> Result<(), StepError> {
         let mut pause = Duration::from_millis(200);
         loop {
             let config = self
@@ -335,26 +349,24 @@ impl Lambda {
                 .function_name(name)
                 .send()
                 .await
-                .map_err(|e| {
-                    format!(
-                        "GetFunctionConfiguration failed: {}",
-                        self.calls.describe(&e)
-                    )
+                .map_err(|e| StepError::Call {
+                    operation: "GetFunctionConfiguration",
+                    message: self.calls.describe(&e),
                 })?;
             match config.last_update_status() {
                 Some(LastUpdateStatus::Successful) | None => return Ok(()),
                 Some(LastUpdateStatus::Failed) => {
-                    return Err(format!(
-                        "the update failed: {}",
+                    return Err(StepError::UpdateFailed(
                         config
                             .last_update_status_reason()
                             .unwrap_or("no reason given")
+                            .to_string(),
                     ));
                 }
                 _ => {}
             }
             if Instant::now() + pause >= deadline {
-                return Err("the update did not finish within --wait-timeout".to_string());
+                return Err(StepError::WaitTimeout);
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(3));

@@ -2,12 +2,13 @@
 //! update made live, the alias moved to it once its smoke test passed, and
 //! the URL of the function or its alias.
 
+use super::StepError;
 use super::update::{Lambda, while_in_progress};
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;
 use std::time::Instant;
 
 impl Lambda {
-    pub(super) async fn publish(&self, name: &str, deadline: Instant) -> Result<String, String> {
+    pub(super) async fn publish(&self, name: &str, deadline: Instant) -> Result<String, StepError> {
         let out = while_in_progress(
             &self.calls,
             "PublishVersion",
@@ -18,14 +19,14 @@ impl Lambda {
         .await?;
         out.version()
             .map(str::to_string)
-            .ok_or_else(|| "PublishVersion returned no version".to_string())
+            .ok_or(StepError::NoVersion)
     }
 
     pub(super) async fn alias_version(
         &self,
         name: &str,
         alias: &str,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, StepError> {
         match self
             .client
             .get_alias()
@@ -41,7 +42,10 @@ impl Lambda {
             {
                 Ok(None)
             }
-            Err(e) => Err(format!("GetAlias failed: {}", self.calls.describe(&e))),
+            Err(e) => Err(StepError::Call {
+                operation: "GetAlias",
+                message: self.calls.describe(&e),
+            }),
         }
     }
 
@@ -50,7 +54,7 @@ impl Lambda {
         name: &str,
         alias: &str,
         version: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), StepError> {
         let updated = self
             .client
             .update_alias()
@@ -73,9 +77,15 @@ impl Lambda {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| format!("CreateAlias failed: {}", self.calls.describe(&e)))
+                    .map_err(|e| StepError::Call {
+                        operation: "CreateAlias",
+                        message: self.calls.describe(&e),
+                    })
             }
-            Err(e) => Err(format!("UpdateAlias failed: {}", self.calls.describe(&e))),
+            Err(e) => Err(StepError::Call {
+                operation: "UpdateAlias",
+                message: self.calls.describe(&e),
+            }),
         }
     }
 
@@ -83,7 +93,7 @@ impl Lambda {
         &self,
         name: &str,
         alias: Option<&str>,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, StepError> {
         let out = self
             .client
             .get_function_url_config()
@@ -99,10 +109,10 @@ impl Lambda {
             {
                 Ok(None)
             }
-            Err(e) => Err(format!(
-                "GetFunctionUrlConfig failed: {}",
-                self.calls.describe(&e)
-            )),
+            Err(e) => Err(StepError::Call {
+                operation: "GetFunctionUrlConfig",
+                message: self.calls.describe(&e),
+            }),
         }
     }
 }
