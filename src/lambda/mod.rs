@@ -1,4 +1,4 @@
-//! Lambda: each function read before anything is built (`FunctionPlan`),
+//! Lambda: each function read before anything is built (`FunctionSpec`),
 //! pointed at the image of its architecture by digest and waited on until
 //! live (`update.rs`), published and put behind an alias only once its smoke
 //! test passed (`version.rs`, `smoke.rs`), and what became of it
@@ -112,16 +112,19 @@ pub enum StepError {
     Cancelled(String),
 }
 
-/// A function as it is before the deploy.
+/// One function as the deploy sees it, read once in preflight: what it is
+/// (name, architecture, image) and how it runs (`local`: its memory,
+/// timeout, environment and Region). The update, the smoke test and the
+/// local sandbox all take it from here.
 #[derive(Debug, Clone)]
-pub struct FunctionPlan {
+pub struct FunctionSpec {
     pub name: String,
     /// The architecture it is deployed as.
     pub arch: Platform,
     /// The architecture it had before.
     pub arch_before: Platform,
     pub image_before: Option<String>,
-    /// Its memory and timeout, for the local smoke test.
+    /// How Lambda runs it: the settings of its local run too.
     pub local: crate::sandbox::LocalSettings,
 }
 
@@ -166,7 +169,7 @@ impl FunctionReport {
     }
 
     /// A function as the deploy found it, before anything was done to it.
-    pub fn untouched(plan: &FunctionPlan) -> Self {
+    pub fn untouched(plan: &FunctionSpec) -> Self {
         FunctionReport {
             name: plan.name.clone(),
             architecture: plan.arch.lambda_arch(),
@@ -195,7 +198,7 @@ pub struct AliasReport {
 
 /// What one function's deploy is told.
 pub struct DeployJob<'a> {
-    pub plan: &'a FunctionPlan,
+    pub plan: &'a FunctionSpec,
     /// `<repositoryUri>@<digest>`
     pub image_uri: &'a str,
     pub alias: Option<&'a str>,

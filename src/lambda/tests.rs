@@ -83,8 +83,8 @@ fn lambda(events: Vec<ReplayEvent>) -> (Lambda, StaticReplayClient) {
     )
 }
 
-fn plan() -> FunctionPlan {
-    FunctionPlan {
+fn plan() -> FunctionSpec {
+    FunctionSpec {
         name: "orders".into(),
         arch: Platform::Arm64,
         arch_before: Platform::Arm64,

@@ -4,7 +4,7 @@
 
 use super::smoke;
 use super::{
-    AliasReport, DeployJob, FunctionPlan, FunctionReport, PreflightError, StepError, check_target,
+    AliasReport, DeployJob, FunctionReport, FunctionSpec, PreflightError, StepError, check_target,
 };
 use crate::aws::CallContext;
 use crate::model::{FunctionTarget, Platform};
@@ -143,7 +143,7 @@ impl Lambda {
         &self,
         target: &FunctionTarget,
         account: Option<&str>,
-    ) -> Result<FunctionPlan, PreflightError> {
+    ) -> Result<FunctionSpec, PreflightError> {
         check_target(target, &self.region, account)?;
         let out = self
             .client
@@ -172,7 +172,7 @@ impl Lambda {
             .map(platform_of)
             .unwrap_or(Platform::Amd64);
         let defaults = crate::sandbox::LocalSettings::default();
-        Ok(FunctionPlan {
+        Ok(FunctionSpec {
             name: target.name.clone(),
             arch: target.arch.unwrap_or(current),
             arch_before: current,
