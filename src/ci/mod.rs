@@ -263,7 +263,11 @@ fn jenkins(env: &Env) -> CiContext {
         kind: CiKind::Jenkins,
         sha_problem: None,
         sha: env.get("GIT_COMMIT").map(str::to_string),
-        change_number: env.get("CHANGE_ID").and_then(|n| n.parse().ok()),
+        // CHANGE_ID, else the number in the pull request's address.
+        change_number: env
+            .get("CHANGE_ID")
+            .and_then(|n| n.parse().ok())
+            .or_else(|| env.get("CHANGE_URL").and_then(parse_pull_url).map(|p| p.3)),
         repository: None,
         source_url: env.get("GIT_URL").map(strip_credentials),
         run_id: env.get("BUILD_TAG").map(str::to_string),

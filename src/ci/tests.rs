@@ -223,12 +223,16 @@ fn the_context_says_where_the_comment_goes_and_where_outputs_are_written() {
 
     let env: Env = [
         ("JENKINS_URL", "https://ci.example"),
-        ("CHANGE_ID", "12"),
         ("CHANGE_URL", "https://github.com/acme/orders/pull/12"),
     ]
     .into_iter()
     .collect();
     let ci = CiContext::detect(&env);
+    assert_eq!(
+        ci.change_number,
+        Some(12),
+        "from the address without CHANGE_ID"
+    );
     assert_eq!(
         ci.forge,
         Some(Forge::GitHub {

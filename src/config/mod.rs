@@ -300,6 +300,10 @@ impl BuildConfig {
         ci: &CiContext,
     ) -> Result<Self, ConfigError> {
         let source = Source::from_args(source)?;
+        let source_url = ci
+            .source_url
+            .clone()
+            .or_else(|| crate::ci::git_source_url(&source.context));
         Ok(BuildConfig {
             repository: "lambda-ship-local".parse()?,
             context: source.context,
@@ -312,7 +316,7 @@ impl BuildConfig {
             registry_override: None,
             sha: "0".repeat(40).parse()?,
             dirty: None,
-            source_url: None,
+            source_url,
             force_rebuild: false,
             build_timeout: Duration::from_secs(defaults::BUILD_TIMEOUT_SECS),
             push_timeout: Duration::from_secs(defaults::PUSH_TIMEOUT_SECS),

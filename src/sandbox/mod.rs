@@ -149,8 +149,12 @@ pub async fn invoke_once(
     let instance = match Instance::start(engine, image, platform, settings).await {
         Ok(i) => i,
         Err(e) => {
-            result.failure = Some(match e {
+            result.failure = Some(match &e {
                 StartError::ExecFormat { .. } => FailureKind::ExecFormat,
+                // The engine's own refusal to start it, in its words.
+                StartError::Sandbox(m) if m.contains("exec format error") => {
+                    FailureKind::ExecFormat
+                }
                 StartError::Sandbox(_) => FailureKind::InitError,
             });
             result.reason = Some(e.to_string());
