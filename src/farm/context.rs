@@ -213,16 +213,9 @@ impl BuildContext {
 }
 
 /// A path that could not be opened, carried through the walk.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}", path = .0.display(), source = .1)]
 struct Unreadable(PathBuf, io::Error);
-
-impl std::fmt::Display for Unreadable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.0.display(), self.1)
-    }
-}
-
-impl std::error::Error for Unreadable {}
 
 fn slash_path(rel: &Path) -> String {
     rel.components()
