@@ -107,6 +107,20 @@ pub struct BuildArgs {
     #[arg(long, env = "LAMBDA_SHIP_REGION")]
     pub region: Option<String>,
 
+    /// Also import build cache from this image, HOST/REPO:TAG or HOST/REPO@DIGEST
+    /// (repeatable). By default a build imports cache from the image each target
+    /// function runs now and from the previous commit's image of its architecture.
+    #[arg(
+        long = "cache-from",
+        env = "LAMBDA_SHIP_CACHE_FROM",
+        value_delimiter = ','
+    )]
+    pub cache_from: Vec<String>,
+
+    /// Import no build cache from the registry.
+    #[arg(long, env = "LAMBDA_SHIP_NO_CACHE_FROM", conflicts_with = "cache_from")]
+    pub no_cache_from: bool,
+
     /// How long one platform's build may take, in seconds.
     #[arg(long, env = "LAMBDA_SHIP_BUILD_TIMEOUT", default_value_t = defaults::BUILD_TIMEOUT_SECS)]
     pub build_timeout: u64,

@@ -315,6 +315,20 @@ pub struct RoleConfig {
     pub token_env: Option<String>,
 }
 
+/// Where a build imports its cache from: the images of earlier commits, of
+/// the build's own architecture, read through the registry.
+#[derive(Debug, Clone, Default)]
+pub struct CacheSources {
+    /// Off with `--no-cache-from`.
+    pub enabled: bool,
+    /// `--cache-from REF`, in the order given.
+    pub extra: Vec<String>,
+    /// The commit this change deployed before this one, where the CI or git says.
+    pub previous_sha: Option<CommitSha>,
+    /// What each target function runs now: its architecture, its name, its image.
+    pub running: Vec<(Platform, String, String)>,
+}
+
 /// The smoke-test invocation.
 #[derive(Debug, Clone)]
 pub struct SmokeConfig {

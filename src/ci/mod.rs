@@ -61,6 +61,10 @@ pub struct CiContext {
     /// Why the CI's commit could not be read (a pull-request payload that is
     /// missing or not JSON): an error only when no `--sha` is given.
     pub sha_problem: Option<String>,
+    /// The commit this change was at before this run's push, where the CI
+    /// says (GitHub's `before`, GitLab's `CI_COMMIT_BEFORE_SHA`, Jenkins'
+    /// `GIT_PREVIOUS_COMMIT`); all zeros on a first push.
+    pub previous_sha: Option<String>,
     /// The pull request or merge request number.
     pub change_number: Option<u64>,
     /// `owner/name` or the GitLab project path.
@@ -124,6 +128,7 @@ impl CiContext {
             kind: CiKind::None,
             sha: None,
             sha_problem: None,
+            previous_sha: None,
             change_number: None,
             repository: None,
             source_url: None,
@@ -140,6 +145,7 @@ fn github(env: &Env) -> CiContext {
     let repository = env.get("GITHUB_REPOSITORY").map(str::to_string);
     let server = env.get("GITHUB_SERVER_URL").unwrap_or("https://github.com");
     let mut sha = env.get("GITHUB_SHA").map(str::to_string);
+    let mut previous_sha = None;
     let mut change_number = None;
     let mut change_open = None;
     let mut fork_code_with_write = false;
@@ -153,6 +159,7 @@ fn github(env: &Env) -> CiContext {
         match pull_request_event(event, &text) {
             Ok(pr) => {
                 sha = Some(pr.head_sha);
+                previous_sha = pr.before;
                 change_number = pr.number;
                 change_open = pr.open;
                 fork_code_with_write = pr.fork_code_with_write;
@@ -182,6 +189,7 @@ fn github(env: &Env) -> CiContext {
         kind: CiKind::GitHub,
         sha,
         sha_problem,
+        previous_sha,
         change_number,
         change_open,
         forge,
@@ -205,6 +213,8 @@ fn github(env: &Env) -> CiContext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullRequestEvent {
     pub head_sha: String,
+    /// The head before this push (`synchronize` events).
+    pub before: Option<String>,
     pub number: Option<u64>,
     /// `pull_request.state`: open, or closed (merged too).
     pub open: Option<bool>,
@@ -225,6 +235,7 @@ pub fn pull_request_event(event: &str, text: &str) -> Result<PullRequestEvent, S
     let base_repo = pr["base"]["repo"]["full_name"].as_str();
     Ok(PullRequestEvent {
         head_sha: head.to_string(),
+        before: payload["before"].as_str().map(str::to_string),
         number: pr["number"].as_u64(),
         open: pr["state"].as_str().map(|state| state == "open"),
         fork_code_with_write: event == "pull_request_target"
@@ -243,6 +254,7 @@ fn gitlab(env: &Env) -> CiContext {
             .get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA")
             .or_else(|| env.get("CI_COMMIT_SHA"))
             .map(str::to_string),
+        previous_sha: env.get("CI_COMMIT_BEFORE_SHA").map(str::to_string),
         change_number: env.get("CI_MERGE_REQUEST_IID").and_then(|n| n.parse().ok()),
         repository: env.get("CI_PROJECT_PATH").map(str::to_string),
         source_url: env.get("CI_PROJECT_URL").map(str::to_string),
@@ -263,6 +275,7 @@ fn jenkins(env: &Env) -> CiContext {
         kind: CiKind::Jenkins,
         sha_problem: None,
         sha: env.get("GIT_COMMIT").map(str::to_string),
+        previous_sha: env.get("GIT_PREVIOUS_COMMIT").map(str::to_string),
         // CHANGE_ID, else the number in the pull request's address.
         change_number: env
             .get("CHANGE_ID")

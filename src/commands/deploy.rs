@@ -155,6 +155,11 @@ async fn deploy_stages(
             .filter(|p| plans.iter().any(|f| f.arch == *p))
             .collect();
     }
+    // What the functions run now is the likeliest cache for their new image.
+    build_config.cache.running = plans
+        .iter()
+        .filter_map(|p| Some((p.arch, p.name.clone(), p.image_before.clone()?)))
+        .collect();
     for plan in &plans {
         if !build_config.platforms.contains(&plan.arch) {
             let e = ConfigError::MissingPlatform {

@@ -9,18 +9,18 @@ mod tests;
 
 pub use deploy::DeployConfig;
 pub use local::LocalConfig;
-use parse::dirty_digest;
 pub use parse::{
     ShaSource, check_output_path, parse_build_arg, parse_env, parse_registry, resolve_sha,
     session_name_for,
 };
+use parse::{dirty_digest, parse_cache_from, previous_sha};
 
 use crate::ci::CiContext;
 use crate::cli::{BuildArgs, OutputFormat, ProgressArg, SourceArgs, TagMutabilityArg};
 use crate::model::defaults;
 pub use crate::model::{
-    CommitSha, Endpoint, FunctionTarget, ParseError, Platform, ProgressMode, RepositoryName,
-    RoleConfig, SmokeConfig, TagMutability,
+    CacheSources, CommitSha, Endpoint, FunctionTarget, ParseError, Platform, ProgressMode,
+    RepositoryName, RoleConfig, SmokeConfig, TagMutability,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -53,6 +53,11 @@ pub enum ConfigError {
     Registry(String),
     #[error("the build target '{0}' is not a valid stage name")]
     Target(String),
+    #[error(
+        "--cache-from '{0}' is not an image reference: write HOST/REPOSITORY:TAG or \
+         HOST/REPOSITORY@sha256:DIGEST, with the registry host"
+    )]
+    CacheFrom(String),
     #[error(
         "this pull_request_target run would build a fork's code while it holds this \
          repository's secrets and write token: the fork's Dockerfile could steal them. Deploy \
@@ -233,6 +238,7 @@ pub struct BuildConfig {
     /// The repository's web address, for the image's source label.
     pub source_url: Option<String>,
     pub force_rebuild: bool,
+    pub cache: CacheSources,
     pub build_timeout: Duration,
     pub push_timeout: Duration,
     pub aws_timeout: Duration,
@@ -263,6 +269,7 @@ impl BuildConfig {
             .source_url
             .clone()
             .or_else(|| crate::ci::git_source_url(&source.context));
+        let previous = previous_sha(ci, &source.context, &sha);
         Ok(BuildConfig {
             repository,
             context: source.context,
@@ -277,6 +284,12 @@ impl BuildConfig {
             dirty,
             source_url,
             force_rebuild: args.force_rebuild,
+            cache: CacheSources {
+                enabled: !args.no_cache_from,
+                extra: parse_cache_from(&args.cache_from)?,
+                previous_sha: previous,
+                running: Vec::new(),
+            },
             build_timeout: Duration::from_secs(args.build_timeout.clamp(1, 86_400)),
             push_timeout: Duration::from_secs(args.push_timeout.clamp(1, 86_400)),
             aws_timeout: Duration::from_secs(args.aws_timeout.clamp(1, 3_600)),
@@ -318,6 +331,7 @@ impl BuildConfig {
             dirty: None,
             source_url,
             force_rebuild: false,
+            cache: CacheSources::default(),
             build_timeout: Duration::from_secs(defaults::BUILD_TIMEOUT_SECS),
             push_timeout: Duration::from_secs(defaults::PUSH_TIMEOUT_SECS),
             aws_timeout: Duration::from_secs(defaults::AWS_TIMEOUT_SECS),

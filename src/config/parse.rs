@@ -46,6 +46,43 @@ pub fn resolve_sha(
     Ok((sha, ShaSource::Git))
 }
 
+/// `--cache-from` references, each with its registry host.
+pub(super) fn parse_cache_from(refs: &[String]) -> Result<Vec<String>, ConfigError> {
+    refs.iter()
+        .map(|r| r.trim())
+        .filter(|r| !r.is_empty())
+        .map(|r| match crate::registry::ImageRef::parse(r) {
+            Some(_) => Ok(r.to_string()),
+            None => Err(ConfigError::CacheFrom(r.to_string())),
+        })
+        .collect()
+}
+
+/// The commit deployed before `sha` on the same change: what the CI says
+/// (a push's `before`), else `sha`'s first parent where git has it. Its
+/// images are the likeliest cache for this build.
+pub(super) fn previous_sha(ci: &CiContext, dir: &Path, sha: &CommitSha) -> Option<CommitSha> {
+    if let Some(previous) = ci
+        .previous_sha
+        .as_deref()
+        .and_then(|s| s.parse::<CommitSha>().ok())
+        && previous.as_str().bytes().any(|b| b != b'0')
+        && previous != *sha
+    {
+        return Some(previous);
+    }
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--verify", "--quiet"])
+        .arg(format!("{sha}^"))
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then_some(())?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
 /// An event given by `flag`: inline JSON, or `@FILE`; checked to be JSON.
 pub(super) fn read_event(flag: &'static str, arg: &str) -> Result<String, ConfigError> {
     let bad = |reason: String| ConfigError::Event { flag, reason };

@@ -12,11 +12,14 @@ pub mod push;
 
 use crate::model::Platform;
 use crate::progress::{PlatformEvent, Progress};
+use crate::registry::RegistryCredentials;
+use bollard::auth::DockerCredentials;
 use bollard::models::{BuildInfo, BuildInfoAux};
 use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
 use context::BuildContext;
 use engine::Engine;
 use futures_util::StreamExt;
+use secrecy::ExposeSecret;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
@@ -97,6 +100,10 @@ pub struct BuildSpec {
     pub labels: BTreeMap<String, String>,
     /// The name the image gets in its engine.
     pub tag: String,
+    /// Images to import cache from, by digest.
+    pub cache_from: Vec<String>,
+    /// The registry the cache images are read from, and its credentials.
+    pub registry_auth: Option<(String, RegistryCredentials)>,
 }
 
 /// An image in its engine, checked to be of the platform asked for.
@@ -161,11 +168,14 @@ pub async fn build(
             engine: engine.name.clone(),
         },
     );
-    let args: HashMap<&str, &str> = spec
+    let mut args: HashMap<&str, &str> = spec
         .build_args
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
+    // Every image carries BuildKit's inline cache metadata, so that a later
+    // build on an empty engine can import its layers from the registry.
+    args.entry("BUILDKIT_INLINE_CACHE").or_insert("1");
     let labels: HashMap<&str, &str> = spec
         .labels
         .iter()
@@ -184,8 +194,25 @@ pub async fn build(
     if let Some(target) = &spec.target {
         options = options.target(target);
     }
+    if !spec.cache_from.is_empty() {
+        options = options.cachefrom(&spec.cache_from);
+    }
+    // BuildKit asks for registry credentials through the build's session.
+    let credentials = spec.registry_auth.as_ref().map(|(host, c)| {
+        HashMap::from([(
+            host.clone(),
+            DockerCredentials {
+                username: Some(c.username.clone()),
+                password: Some(c.password.expose_secret().to_string()),
+                serveraddress: Some(host.clone()),
+                ..Default::default()
+            },
+        )])
+    });
     let body = bollard::body_try_stream(spec.context.stream());
-    let mut stream = engine.docker.build_image(options.build(), None, Some(body));
+    let mut stream = engine
+        .docker
+        .build_image(options.build(), credentials, Some(body));
 
     let mut steps: HashMap<String, Step> = HashMap::new();
     let mut order: Vec<String> = Vec::new();

@@ -145,6 +145,22 @@ impl Ecr {
         }
     }
 
+    /// Removes one tag; an image left with no tag is deleted with it.
+    pub async fn untag(&self, repository: &str, tag: &str) -> Result<(), EcrError> {
+        self.client
+            .batch_delete_image()
+            .repository_name(repository)
+            .image_ids(
+                aws_sdk_ecr::types::ImageIdentifier::builder()
+                    .image_tag(tag)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(api(&self.calls, "BatchDeleteImage"))?;
+        Ok(())
+    }
+
     /// A token for the registries this principal may push to.
     pub async fn credentials(&self) -> Result<RegistryCredentials, EcrError> {
         self.token().await.map(|(_, credentials)| credentials)

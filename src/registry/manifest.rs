@@ -4,6 +4,7 @@
 
 use super::{ImageRef, RegistryCredentials};
 use crate::model::Platform;
+use hyper::header::HeaderValue;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::manifest::{
@@ -13,12 +14,15 @@ use oci_client::manifest::{
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 use secrecy::ExposeSecret;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("reading {image} from the registry failed: {message}")]
     Registry { image: String, message: String },
+    #[error("{image} is not in the registry")]
+    NotFound { image: String },
     #[error(
         "{image} is {media_type}: Lambda accepts only a single-image manifest (Docker v2 schema 2 \
          or OCI image manifest), never an index or a manifest list. Build without provenance or \
@@ -43,6 +47,8 @@ pub struct VerifiedImage {
     pub media_type: String,
     /// The config and the compressed layers.
     pub compressed_size: u64,
+    /// The labels of its config.
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -69,19 +75,45 @@ struct ImageConfig {
     architecture: String,
     #[serde(default)]
     os: String,
+    #[serde(default)]
+    config: Option<ContainerConfig>,
+}
+
+#[derive(serde::Deserialize)]
+struct ContainerConfig {
+    #[serde(rename = "Labels", default)]
+    labels: Option<BTreeMap<String, String>>,
 }
 
 /// A client of one registry with one set of credentials.
 pub struct RegistryReader {
     client: Client,
     auth: RegistryAuth,
+    plain_http: bool,
 }
 
 impl RegistryReader {
     pub fn new(registry: &str, credentials: &RegistryCredentials) -> Self {
+        Self::with_auth(
+            registry,
+            RegistryAuth::Basic(
+                credentials.username.clone(),
+                credentials.password.expose_secret().to_string(),
+            ),
+        )
+    }
+
+    /// A reader without credentials: for a registry that is not the
+    /// session's, which must never be sent the session's token.
+    pub fn anonymous(registry: &str) -> Self {
+        Self::with_auth(registry, RegistryAuth::Anonymous)
+    }
+
+    fn with_auth(registry: &str, auth: RegistryAuth) -> Self {
+        let plain_http = is_loopback(registry);
         let config = ClientConfig {
             // As Docker does: plain HTTP only for a registry on the loopback.
-            protocol: if is_loopback(registry) {
+            protocol: if plain_http {
                 ClientProtocol::Http
             } else {
                 ClientProtocol::Https
@@ -92,19 +124,18 @@ impl RegistryReader {
         };
         RegistryReader {
             client: Client::new(config),
-            auth: RegistryAuth::Basic(
-                credentials.username.clone(),
-                credentials.password.expose_secret().to_string(),
-            ),
+            auth,
+            plain_http,
         }
     }
 
     fn reference(image: &ImageRef) -> Reference {
-        Reference::with_tag(
-            image.registry.clone(),
-            image.repository.clone(),
-            image.tag.clone(),
-        )
+        let (registry, repository) = (image.registry.clone(), image.repository.clone());
+        if image.is_digest() {
+            Reference::with_digest(registry, repository, image.tag.clone())
+        } else {
+            Reference::with_tag(registry, repository, image.tag.clone())
+        }
     }
 
     async fn authenticate(&self, image: &ImageRef) -> Result<Reference, ManifestError> {
@@ -147,7 +178,15 @@ impl RegistryReader {
             .client
             .pull_manifest_raw(&reference, &self.auth, &accepted)
             .await
-            .map_err(|e| registry_error(image, e))?;
+            .map_err(|e| {
+                if is_not_found(&e) {
+                    ManifestError::NotFound {
+                        image: image.to_string(),
+                    }
+                } else {
+                    registry_error(image, e)
+                }
+            })?;
         let config = check_manifest(image, &raw)?;
 
         let mut blob = Vec::new();
@@ -172,7 +211,71 @@ impl RegistryReader {
             digest,
             media_type: config.media_type,
             compressed_size: config.size,
+            labels: cfg.config.and_then(|c| c.labels).unwrap_or_default(),
         })
+    }
+}
+
+impl RegistryReader {
+    /// Gives the image under `from` a second tag, `tag`. The registry holds
+    /// its layers and config already: only the manifest is sent, as it is,
+    /// so the digest stays the same.
+    pub async fn retag(&self, from: &ImageRef, tag: &str) -> Result<(), ManifestError> {
+        let target = ImageRef {
+            tag: tag.to_string(),
+            ..from.clone()
+        };
+        let reference = Self::reference(from);
+        let fail = |e| registry_error(&target, e);
+        self.client
+            .auth(&reference, &self.auth, RegistryOperation::Push)
+            .await
+            .map_err(fail)?;
+        let (raw, _) = self
+            .client
+            .pull_manifest_raw(
+                &reference,
+                &self.auth,
+                &[IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE],
+            )
+            .await
+            .map_err(fail)?;
+        let media_type = check_manifest(from, &raw)?.media_type;
+        let content_type =
+            HeaderValue::from_str(&media_type).map_err(|e| ManifestError::Malformed {
+                image: from.to_string(),
+                reason: e.to_string(),
+            })?;
+        self.client
+            .push_manifest_raw(&Self::reference(&target), raw, content_type)
+            .await
+            .map_err(fail)?;
+        Ok(())
+    }
+
+    /// Deletes an image by digest, every tag of it with it, where the
+    /// registry allows deletes (the distribution registry's
+    /// `storage.delete.enabled`). Through the registry API: for registries
+    /// other than ECR, whose own API removes a single tag.
+    pub async fn delete(&self, image: &ImageRef) -> Result<(), String> {
+        let scheme = if self.plain_http { "http" } else { "https" };
+        let url = format!(
+            "{scheme}://{}/v2/{}/manifests/{}",
+            image.registry, image.repository, image.tag
+        );
+        let mut request = reqwest::Client::new().delete(url);
+        if let RegistryAuth::Basic(user, password) = &self.auth {
+            request = request.basic_auth(user, Some(password));
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        if response.status().is_success() || response.status() == reqwest::StatusCode::NOT_FOUND {
+            Ok(())
+        } else {
+            Err(format!("the registry answered {}", response.status()))
+        }
     }
 }
 

@@ -12,7 +12,8 @@ use std::fmt;
 /// Lambda's limit on an image's uncompressed size.
 pub const LAMBDA_MAX_IMAGE_BYTES: u64 = 10 * 1024 * 1024 * 1024;
 
-/// Where an image goes: `registry/repository:tag`.
+/// Where an image goes: `registry/repository:tag`, or an image by digest,
+/// `registry/repository@sha256:...` (its `tag` is then the digest).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageRef {
     pub registry: String,
@@ -25,11 +26,52 @@ impl ImageRef {
     pub fn name(&self) -> String {
         format!("{}/{}", self.registry, self.repository)
     }
+
+    /// Whether this names an image by digest rather than by tag.
+    pub fn is_digest(&self) -> bool {
+        self.tag.starts_with("sha256:")
+    }
+
+    /// The same image, by digest.
+    pub fn at(&self, digest: &str) -> ImageRef {
+        ImageRef {
+            tag: digest.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// Reads `HOST[:PORT]/REPO[:TAG|@DIGEST]`; the registry host must be
+    /// given (a first part with a dot or a port, or `localhost`).
+    pub fn parse(text: &str) -> Option<ImageRef> {
+        let (registry, rest) = text.split_once('/')?;
+        let is_host = registry.contains('.') || registry.contains(':') || registry == "localhost";
+        if !is_host || rest.is_empty() {
+            return None;
+        }
+        let (repository, tag) = match rest.split_once('@') {
+            Some((repo, digest)) => (repo, digest),
+            None => match rest.rsplit_once(':') {
+                Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+                _ => (rest, "latest"),
+            },
+        };
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-/:".contains(c))
+        };
+        (valid(repository) && valid(tag) && !repository.contains(':')).then(|| ImageRef {
+            registry: registry.to_string(),
+            repository: repository.to_string(),
+            tag: tag.to_string(),
+        })
+    }
 }
 
 impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}:{}", self.registry, self.repository, self.tag)
+        let sep = if self.is_digest() { '@' } else { ':' };
+        write!(f, "{}/{}{sep}{}", self.registry, self.repository, self.tag)
     }
 }
 
@@ -70,6 +112,25 @@ pub fn check_size(platform: crate::model::Platform, size: u64) -> Result<(), Too
 mod tests {
     use super::*;
     use crate::model::Platform;
+
+    #[test]
+    fn image_references_are_read_with_their_registry() {
+        let r = ImageRef::parse("127.0.0.1:5000/team/fn:abc-x86_64").unwrap();
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag.as_str()),
+            ("127.0.0.1:5000", "team/fn", "abc-x86_64")
+        );
+        let d = ImageRef::parse("1.dkr.ecr.us-east-1.amazonaws.com/fn@sha256:ab").unwrap();
+        assert!(d.is_digest());
+        assert_eq!(
+            d.to_string(),
+            "1.dkr.ecr.us-east-1.amazonaws.com/fn@sha256:ab"
+        );
+        assert_eq!(ImageRef::parse("localhost/fn").unwrap().tag, "latest");
+        for bad in ["fn:latest", "team/fn", "host.example/", "host.example/a b"] {
+            assert!(ImageRef::parse(bad).is_none(), "{bad}");
+        }
+    }
 
     #[test]
     fn images_over_10_gib_are_refused() {

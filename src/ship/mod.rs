@@ -3,6 +3,7 @@
 //! reused, then every platform built, checked, gated and pushed concurrently,
 //! each on its own engine (`platform.rs` is one platform's way).
 
+mod cache;
 mod platform;
 
 use crate::config::{BuildConfig, Endpoint, Platform, TagMutability};
@@ -43,7 +44,10 @@ pub async fn build(
         mutability: config.tag_mutability,
         created: false,
     });
-    let registry = config.registry_override.clone().unwrap_or(host);
+    let registry = config
+        .registry_override
+        .clone()
+        .unwrap_or_else(|| host.clone());
     check_name_length(&registry, &planned.name)?;
     let session = RegistrySession::new(&ecr, registry.clone(), token);
     let reader = session.reader().await;
@@ -83,6 +87,7 @@ pub async fn build(
         cell: &created,
         name: &config.repository,
         mutability: config.tag_mutability,
+        on_ecr: config.registry_override.is_none(),
         progress,
     };
 
@@ -97,17 +102,21 @@ pub async fn build(
         let image = target(platform);
         let reuse = !config.force_rebuild && existing.contains_key(&platform);
         let engine = &engines[&config.endpoint(platform)];
-        let spec = build_spec(
+        let mut spec = build_spec(
             config,
             &context,
             platform,
             local_tag(&planned.name, &image.tag),
         );
+        let sources = cache::candidates(&config.cache, platform, &image, &host, found.is_some());
         let (session, repository, planned) = (&session, &repository, &planned);
         async move {
             if reuse {
                 reuse_image(session, planned, &image, platform, progress).await
             } else {
+                spec.cache_from = cache::resolve(sources, platform, session, progress).await;
+                spec.registry_auth =
+                    Some((session.registry().to_string(), session.credentials().await));
                 ship_image(
                     engine,
                     &spec,
@@ -152,6 +161,8 @@ pub(super) struct Lazy<'a> {
     cell: &'a tokio::sync::OnceCell<Repository>,
     name: &'a crate::config::RepositoryName,
     mutability: TagMutability,
+    /// Whether the images go to ECR's own registry, whose API removes a tag.
+    on_ecr: bool,
     progress: &'a Progress,
 }
 

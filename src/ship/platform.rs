@@ -9,13 +9,13 @@ use crate::error::PlatformError;
 use crate::farm::context::BuildContext;
 use crate::farm::engine::Engine;
 use crate::farm::push;
-use crate::farm::{self, BuildSpec};
+use crate::farm::{self, BuildSpec, BuiltImage};
 use crate::progress::{PlatformEvent, Progress};
 use crate::registry::ecr::Repository;
 use crate::registry::session::RegistrySession;
 use crate::registry::{self, ImageRef};
 use crate::report::ImageReport;
-use crate::sandbox::{self, Gate, LocalCheck};
+use crate::sandbox::{self, Gate, LocalCheck, LocalResult};
 use std::collections::BTreeMap;
 
 /// What one platform's build is told, named `tag` in its engine.
@@ -32,6 +32,8 @@ pub(crate) fn build_spec(
         target: config.target.clone(),
         labels: labels(config),
         tag,
+        cache_from: Vec::new(),
+        registry_auth: None,
     }
 }
 
@@ -96,61 +98,196 @@ pub(super) async fn ship_image(
             registry::check_size(platform, b.size)?;
             Ok(b)
         });
-    let mut local_result = None;
-    if let Some((check, gate)) = check {
-        if let Ok(b) = &built {
-            if engine.local {
-                progress.stage(&format!(
-                    "{platform}: invoking the image locally, as Lambda would"
-                ));
-                let r = sandbox::invoke_once(
-                    engine,
-                    &b.image_id,
-                    platform,
-                    &check.event,
-                    &check.settings(platform),
-                )
-                .await;
-                progress.stage(&format!(
-                    "{platform}: local smoke test {}",
-                    if r.passed {
-                        "passed".to_string()
-                    } else {
-                        format!("FAILED: {}", r.reason.as_deref().unwrap_or(""))
-                    }
-                ));
-                local_result = Some(r);
-            } else {
-                progress.stage(&format!(
-                    "{platform}: no local smoke test: {} is not an engine on this host",
-                    engine.name
-                ));
-            }
+    let Some((check, gate)) = check else {
+        let built = built?;
+        let repository = repository.get().await.map_err(PlatformError::Repository)?;
+        let push_seconds = push_within(engine, &built, limits, session, image, progress).await?;
+        return published(
+            &repository,
+            image,
+            &built,
+            engine,
+            push_seconds,
+            None,
+            session,
+            progress,
+        )
+        .await;
+    };
+
+    // While the image runs locally, its layers go up under a staging tag:
+    // only its `<sha>-<arch>` tag waits for every platform to pass.
+    let staging = ImageRef {
+        tag: format!("{}-staging", image.tag),
+        ..image.clone()
+    };
+    let (local_result, staged) = match &built {
+        Ok(b) => {
+            let staging_push = async {
+                repository.get().await.map_err(PlatformError::Repository)?;
+                push_within(engine, b, limits, session, &staging, progress).await
+            };
+            let (local, staged) = tokio::join!(local_run(engine, b, check, progress), staging_push);
+            (local, Some(staged))
         }
-        let ok = built.is_ok() && local_result.as_ref().is_none_or(|r| r.passed);
-        let all_ok = gate.pass(ok).await;
-        if let Some(r) = local_result.as_ref().filter(|r| !r.passed) {
-            return Err(PlatformError::LocalSmoke(Box::new(r.clone())));
+        Err(_) => (None, None),
+    };
+    let ok = built.is_ok()
+        && local_result.as_ref().is_none_or(|r| r.passed)
+        && staged.as_ref().is_some_and(Result::is_ok);
+    let all_ok = gate.pass(ok).await;
+    if !(ok && all_ok) {
+        if matches!(staged, Some(Ok(_))) {
+            discard(session, repository, &staging, progress).await;
         }
-        if ok && !all_ok {
-            return Err(PlatformError::Held(platform));
+        if let Some(r) = local_result.filter(|r| !r.passed) {
+            return Err(PlatformError::LocalSmoke(Box::new(r)));
+        }
+        built?;
+        if let Some(Err(e)) = staged {
+            return Err(e);
+        }
+        return Err(PlatformError::Held(platform));
+    }
+    let (built, staged_seconds) = match (built, staged) {
+        (Ok(b), Some(Ok(seconds))) => (b, seconds),
+        _ => return Err(PlatformError::Held(platform)),
+    };
+    let started = std::time::Instant::now();
+    session.reader().await.retag(&staging, &image.tag).await?;
+    if repository.on_ecr {
+        // The image keeps its `<sha>-<arch>` tag: only the staging tag goes.
+        if let Err(e) = repository
+            .ecr
+            .untag(repository.name.as_str(), &staging.tag)
+            .await
+        {
+            progress.stage(&format!("{platform}: the staging tag {staging} stays: {e}"));
         }
     }
-    let built = built?;
     let repository = repository.get().await.map_err(PlatformError::Repository)?;
+    let push_seconds = staged_seconds + started.elapsed().as_secs_f64();
+    published(
+        &repository,
+        image,
+        &built,
+        engine,
+        push_seconds,
+        local_result,
+        session,
+        progress,
+    )
+    .await
+}
+
+/// The image run once in a sandbox of its engine, as Lambda would run it,
+/// when that engine is on this host.
+async fn local_run(
+    engine: &Engine,
+    built: &BuiltImage,
+    check: &LocalCheck,
+    progress: &Progress,
+) -> Option<LocalResult> {
+    let platform = built.platform;
+    if !engine.local {
+        progress.stage(&format!(
+            "{platform}: no local smoke test: {} is not an engine on this host",
+            engine.name
+        ));
+        return None;
+    }
+    progress.stage(&format!(
+        "{platform}: invoking the image locally, as Lambda would"
+    ));
+    let r = sandbox::invoke_once(
+        engine,
+        &built.image_id,
+        platform,
+        &check.event,
+        &check.settings(platform),
+    )
+    .await;
+    progress.stage(&format!(
+        "{platform}: local smoke test {}",
+        if r.passed {
+            "passed".to_string()
+        } else {
+            format!("FAILED: {}", r.reason.as_deref().unwrap_or(""))
+        }
+    ));
+    Some(r)
+}
+
+/// The push of a built image as `target`, bounded by `--push-timeout`.
+async fn push_within(
+    engine: &Engine,
+    built: &BuiltImage,
+    limits: Limits,
+    session: &RegistrySession<'_>,
+    target: &ImageRef,
+    progress: &Progress,
+) -> Result<f64, PlatformError> {
+    let platform = built.platform;
     let pushing =
-        push::push_with_retry(engine, platform, &built.image_id, image, session, progress);
-    let push_seconds = tokio::time::timeout(limits.push, pushing)
+        push::push_with_retry(engine, platform, &built.image_id, target, session, progress);
+    let seconds = tokio::time::timeout(limits.push, pushing)
         .await
         .map_err(|_| push::PushError {
             platform,
-            target: image.to_string(),
+            target: target.to_string(),
             engine: engine.name.clone(),
             message: format!(
                 "the push did not finish within --push-timeout ({} s)",
                 limits.push.as_secs()
             ),
         })??;
+    Ok(seconds)
+}
+
+/// A staged image that is not to be published, taken out of the registry:
+/// on ECR by its staging tag; elsewhere by digest, where the registry
+/// allows deletes.
+async fn discard(
+    session: &RegistrySession<'_>,
+    repository: &Lazy<'_>,
+    staging: &ImageRef,
+    progress: &Progress,
+) {
+    let removed = if repository.on_ecr {
+        repository
+            .ecr
+            .untag(repository.name.as_str(), &staging.tag)
+            .await
+            .map_err(|e| e.to_string())
+    } else {
+        let reader = session.reader().await;
+        match reader.digest(staging).await {
+            Ok(Some(digest)) => reader.delete(&staging.at(&digest)).await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    if let Err(e) = removed {
+        progress.stage(&format!(
+            "the staged image {staging} could not be removed ({e}); it has no <sha>-<arch> tag \
+             and no function runs it"
+        ));
+    }
+}
+
+/// The image as the registry holds it under its tag, read back and reported.
+#[allow(clippy::too_many_arguments)]
+async fn published(
+    repository: &Repository,
+    image: &ImageRef,
+    built: &BuiltImage,
+    engine: &Engine,
+    push_seconds: f64,
+    local_smoke: Option<LocalResult>,
+    session: &RegistrySession<'_>,
+    progress: &Progress,
+) -> Result<ImageReport, PlatformError> {
+    let platform = built.platform;
     // Read back with the session's credentials as they are now: a push may
     // have renewed them.
     let verified = session.reader().await.verify(image, platform).await?;
@@ -162,7 +299,7 @@ pub(super) async fn ship_image(
         },
     );
     let mut report = image_report(
-        &repository,
+        repository,
         image,
         platform,
         verified,
@@ -172,10 +309,9 @@ pub(super) async fn ship_image(
         built.seconds,
         push_seconds,
     );
-    report.local_smoke = local_result;
+    report.local_smoke = local_smoke;
     Ok(report)
 }
-
 #[allow(clippy::too_many_arguments)]
 fn image_report(
     repository: &Repository,

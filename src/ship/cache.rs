@@ -1,0 +1,168 @@
+//! Where a build imports its cache from: the images of earlier commits of
+//! its own architecture, found in the registry. A fresh CI runner starts with
+//! an empty engine; these images hold the layers (and, written by every
+//! build, BuildKit's inline cache metadata) that let it skip the steps the
+//! change did not touch.
+
+use crate::model::{CacheSources, Platform};
+use crate::progress::Progress;
+use crate::registry::ImageRef;
+use crate::registry::manifest::{ManifestError, RegistryReader};
+use crate::registry::session::RegistrySession;
+use futures_util::future::join_all;
+
+/// An image that may hold this build's cache, and why it was chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Candidate {
+    pub(super) image: ImageRef,
+    pub(super) why: String,
+}
+
+/// The images worth importing cache from for `platform`, likeliest first:
+/// what each target function runs now, the previous commit's image, then
+/// `--cache-from`. `ours` is this build's own image; an image on the ECR
+/// host (`ecr_host`) is read where this run pushes (`ours.registry`).
+pub(super) fn candidates(
+    cache: &CacheSources,
+    platform: Platform,
+    ours: &ImageRef,
+    ecr_host: &str,
+    repository_exists: bool,
+) -> Vec<Candidate> {
+    if !cache.enabled {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for (_, name, uri) in cache.running.iter().filter(|(p, _, _)| *p == platform) {
+        if let Some(mut image) = ImageRef::parse(uri) {
+            if image.registry == ecr_host {
+                image.registry.clone_from(&ours.registry);
+            }
+            found.push(Candidate {
+                image,
+                why: format!("the image {name} runs now"),
+            });
+        }
+    }
+    if let Some(previous) = cache.previous_sha.as_ref().filter(|_| repository_exists) {
+        found.push(Candidate {
+            image: ImageRef {
+                tag: format!("{previous}-{}", platform.lambda_arch()),
+                ..ours.clone()
+            },
+            why: "the previous commit's image".to_string(),
+        });
+    }
+    found.extend(
+        cache
+            .extra
+            .iter()
+            .filter_map(|r| ImageRef::parse(r))
+            .map(|image| Candidate {
+                image,
+                why: "--cache-from".to_string(),
+            }),
+    );
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|c| seen.insert(c.image.to_string()));
+    found
+}
+
+/// The candidates that are there and of `platform`, by digest, as the engine
+/// is given them. Every other one is skipped with a line that says why:
+/// a cache source never fails a build.
+pub(super) async fn resolve(
+    candidates: Vec<Candidate>,
+    platform: Platform,
+    session: &RegistrySession<'_>,
+    progress: &Progress,
+) -> Vec<String> {
+    let checks = candidates.into_iter().map(|c| async move {
+        // The session's token goes to the session's registry only.
+        let reader = if c.image.registry == session.registry() {
+            session.reader().await
+        } else {
+            RegistryReader::anonymous(&c.image.registry)
+        };
+        let checked = reader.verify(&c.image, platform).await;
+        (c, checked)
+    });
+    let mut refs: Vec<String> = Vec::new();
+    for (c, checked) in join_all(checks).await {
+        match checked {
+            Ok(found) => {
+                let by_digest = c.image.at(&found.digest).to_string();
+                if !refs.contains(&by_digest) {
+                    progress.stage(&format!("{platform}: cache from {} ({})", c.image, c.why));
+                    refs.push(by_digest);
+                }
+            }
+            Err(e) => progress.stage(&format!(
+                "{platform}: cache source {} ({}) skipped: {}",
+                c.image,
+                c.why,
+                skip_reason(&e)
+            )),
+        }
+    }
+    refs
+}
+
+fn skip_reason(e: &ManifestError) -> String {
+    match e {
+        ManifestError::NotFound { .. } => "it is not in the registry".to_string(),
+        ManifestError::WrongPlatform { os, arch, .. } => {
+            format!("it is an image for {os}/{arch}")
+        }
+        other => format!("it cannot be read ({other})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ours() -> ImageRef {
+        ImageRef::parse("127.0.0.1:5000/fn:bbbb-x86_64").unwrap()
+    }
+
+    #[test]
+    fn the_running_image_comes_first_then_the_previous_commit_then_the_flags() {
+        let ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+        let cache = CacheSources {
+            enabled: true,
+            extra: vec!["ghcr.io/acme/base:cache".into()],
+            previous_sha: Some("a".repeat(40).parse().unwrap()),
+            running: vec![
+                (Platform::Amd64, "api".into(), format!("{ecr}/fn@sha256:1")),
+                (
+                    Platform::Arm64,
+                    "worker".into(),
+                    format!("{ecr}/fn@sha256:2"),
+                ),
+            ],
+        };
+        let found: Vec<String> = candidates(&cache, Platform::Amd64, &ours(), ecr, true)
+            .into_iter()
+            .map(|c| c.image.to_string())
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "127.0.0.1:5000/fn@sha256:1".to_string(),
+                format!("127.0.0.1:5000/fn:{}-x86_64", "a".repeat(40)),
+                "ghcr.io/acme/base:cache".to_string(),
+            ]
+        );
+        // A repository that is not there yet holds no previous commit.
+        assert_eq!(
+            candidates(&cache, Platform::Amd64, &ours(), ecr, false).len(),
+            2
+        );
+        let off = CacheSources {
+            enabled: false,
+            ..cache
+        };
+        assert!(candidates(&off, Platform::Amd64, &ours(), ecr, true).is_empty());
+    }
+}
