@@ -1,0 +1,251 @@
+//! A fresh CI runner: an engine that has never built the function imports
+//! the previous commit's layers from the registry; cache sources that are
+//! not there, of another architecture or unreadable are skipped; the layers
+//! go up while the image runs locally, and its tag only once every platform
+//! passed.
+
+mod common;
+
+use common::proxy::{Proxy, Rule};
+use common::*;
+use std::path::Path;
+
+/// A copy of the fixture with a step whose output differs on every run: its
+/// layer is the same in two images only when the step was not run again.
+fn context_with_seed() -> tempfile::TempDir {
+    let ctx = fixture_copy();
+    let dockerfile = ctx.path().join("Dockerfile");
+    let text = std::fs::read_to_string(&dockerfile).unwrap().replace(
+        "COPY bootstrap",
+        "RUN head -c 32 /dev/urandom | od -An -tx1 > /var/task/seed\nCOPY bootstrap",
+    );
+    std::fs::write(dockerfile, text).unwrap();
+    ctx
+}
+
+fn change_handler(ctx: &Path) {
+    let handler = ctx.join("function/handler.sh");
+    let mut text = std::fs::read_to_string(&handler).unwrap();
+    text.push_str(&format!("# change {}\n", random_sha()));
+    std::fs::write(handler, text).unwrap();
+}
+
+/// Empties an engine as a fresh runner's is: no build cache, no image of
+/// this repository.
+fn empty_engine(socket: &str, repo: &str) {
+    let out = docker(socket, &["builder", "prune", "-af"]);
+    assert!(out.status.success(), "{out:?}");
+    let images = docker(socket, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    for image in String::from_utf8_lossy(&images.stdout)
+        .lines()
+        .filter(|i| i.contains(repo))
+    {
+        docker(socket, &["rmi", "-f", image]);
+    }
+}
+
+/// The digest of the layer the seed step made.
+fn seed_layer(repo: &str, tag: &str) -> String {
+    let m = manifest(repo, tag);
+    for layer in m["layers"].as_array().unwrap() {
+        let digest = layer["digest"].as_str().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("layer.tgz");
+        std::fs::write(&file, blob(repo, digest)).unwrap();
+        let out = std::process::Command::new("tar")
+            .arg("tzf")
+            .arg(&file)
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout).contains("var/task/seed") {
+            return digest.to_string();
+        }
+    }
+    panic!("no layer of {repo}:{tag} holds the seed")
+}
+
+#[test]
+fn a_fresh_engine_reuses_the_previous_commits_layers_on_both_engine_versions() {
+    for (socket, api) in [(ENGINE_A, "1.41"), (ENGINE_B, "1.45")] {
+        let repo = unique("fresh");
+        let ctx = context_with_seed();
+        let (before, head) = (random_sha(), random_sha());
+        let build = |sha: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let event = dir.path().join("event.json");
+            // A `synchronize` event names the head the pull request had before.
+            let payload = serde_json::json!({
+                "before": before,
+                "pull_request": {"number": 7, "head": {"sha": sha}},
+            });
+            std::fs::write(&event, payload.to_string()).unwrap();
+            let mut cmd = lambda_ship();
+            cmd.args(["build", "--repository", &repo, "--platforms", "linux/amd64"])
+                .arg("--context")
+                .arg(ctx.path())
+                .env("DOCKER_HOST", format!("unix://{socket}"))
+                .env("GITHUB_ACTIONS", "true")
+                .env("GITHUB_EVENT_NAME", "pull_request")
+                .env("GITHUB_EVENT_PATH", &event);
+            build_ok(&mut cmd)
+        };
+        build(&before);
+        empty_engine(socket, &repo);
+        change_handler(ctx.path());
+        let (_, log) = build(&head);
+        assert!(
+            log.contains(&format!(
+                "linux/amd64: cache from {REGISTRY}/{repo}:{before}-x86_64 (the previous commit's image)"
+            )),
+            "API {api}: {log}"
+        );
+        assert!(
+            log.contains("importing cache manifest from"),
+            "API {api}: {log}"
+        );
+        assert!(
+            log.contains("od -An -tx1 > /var/task/seed (cached)"),
+            "API {api}: {log}"
+        );
+        assert_eq!(
+            seed_layer(&repo, &format!("{head}-x86_64")),
+            seed_layer(&repo, &format!("{before}-x86_64")),
+            "API {api}: the new image holds the previous commit's layer, not a rebuilt one"
+        );
+        // Without the registry's cache the step runs again.
+        empty_engine(socket, &repo);
+        let third = random_sha();
+        let (_, log) = {
+            let mut cmd = build_in(ctx.path(), &repo, &third);
+            cmd.args(["--platforms", "linux/amd64", "--no-cache-from"])
+                .env("DOCKER_HOST", format!("unix://{socket}"));
+            build_ok(&mut cmd)
+        };
+        assert!(!log.contains("importing cache manifest"), "{log}");
+        assert_ne!(
+            seed_layer(&repo, &format!("{third}-x86_64")),
+            seed_layer(&repo, &format!("{before}-x86_64"))
+        );
+    }
+}
+
+#[test]
+fn cache_sources_that_are_missing_of_another_architecture_or_unreadable_are_skipped() {
+    let repo = unique("cache-skip");
+    let arm = random_sha();
+    build_ok(build_fixture(&repo, &arm).args(["--platforms", "linux/arm64"]));
+    // A registry that answers every request with an error, and records what
+    // it was sent.
+    let broken = Proxy::start(None);
+    broken.on(Rule::any("/").respond(500, &[], "broken"));
+    let broken_host = broken.url.trim_start_matches("http://").to_string();
+
+    let (report, log) = build_ok(
+        build_fixture(&repo, &random_sha())
+            .args(["--platforms", "linux/amd64"])
+            .arg(format!("--cache-from={REGISTRY}/{repo}:{arm}-arm64"))
+            .arg(format!("--cache-from={REGISTRY}/{repo}:no-such-tag"))
+            .arg(format!("--cache-from={broken_host}/team/fn:cache")),
+    );
+    assert!(
+        log.contains(&format!(
+            "linux/amd64: cache source {REGISTRY}/{repo}:{arm}-arm64 (--cache-from) skipped: it is an image for linux/arm64"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "cache source {REGISTRY}/{repo}:no-such-tag (--cache-from) skipped: it is not in the registry"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "cache source {broken_host}/team/fn:cache (--cache-from) skipped: it cannot be read"
+        )),
+        "{log}"
+    );
+    assert!(!log.contains("importing cache manifest"), "{log}");
+    assert_eq!(image(&report, "x86_64")["architecture"], "x86_64");
+    // A registry that is not the session's is never sent its token.
+    assert!(!broken.seen().is_empty());
+    for seen in broken.seen() {
+        assert!(
+            !seen
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("authorization")),
+            "{seen:?}"
+        );
+    }
+    // A reference without its registry host is a user error.
+    let err = fails_with(
+        build_fixture(&repo, &random_sha()).args(["--cache-from", "fn:latest"]),
+        2,
+    );
+    assert!(
+        err.contains("--cache-from 'fn:latest' is not an image reference"),
+        "{err}"
+    );
+}
+
+fn tags(repo: &str) -> Vec<String> {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-u", REGISTRY_AUTH])
+        .arg(format!("http://{REGISTRY}/v2/{repo}/tags/list"))
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    list["tags"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_image_failing_locally_after_its_layers_went_up_leaves_no_tag_and_no_function_changed() {
+    let repo = unique("staged");
+    let (fx86, farm) = (unique("fn-st-x86"), unique("fn-st-arm"));
+    create_function(&fx86, "x86_64", false);
+    create_function(&farm, "arm64", false);
+    // The arm64 image writes outside /tmp, which Lambda refuses; the amd64 one passes.
+    let ctx = fixture_copy();
+    std::fs::write(
+        ctx.path().join("function/handler.sh"),
+        "handler() {\n  if [ \"$(uname -m)\" = aarch64 ]; then echo x > /var/task/out.txt\n  \
+         else printf '{\"ok\":true}'; fi\n}\n",
+    )
+    .unwrap();
+    let sha = random_sha();
+    let out = deploy_in(ctx.path(), &repo, &sha, &[&fx86, &farm])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("linux/amd64: local smoke test passed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("linux/arm64: the local smoke test failed"),
+        "{stderr}"
+    );
+    // The layers went up while the images ran.
+    assert!(stderr.contains("linux/amd64: pushing"), "{stderr}");
+    let left = tags(&repo);
+    assert!(
+        !left.iter().any(|t| t.starts_with(&sha)),
+        "no tag of the commit is left, staged or not: {left:?}"
+    );
+    for f in [&fx86, &farm] {
+        let live = aws(&["lambda", "get-function", "--function-name", f]);
+        assert_eq!(
+            live["Code"]["ImageUri"],
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/previous:latest"
+        );
+    }
+}
