@@ -189,23 +189,6 @@ fn cache_sources_that_are_missing_of_another_architecture_or_unreadable_are_skip
     );
 }
 
-fn tags(repo: &str) -> Vec<String> {
-    let out = std::process::Command::new("curl")
-        .args(["-s", "-u", REGISTRY_AUTH])
-        .arg(format!("http://{REGISTRY}/v2/{repo}/tags/list"))
-        .output()
-        .unwrap();
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    list["tags"]
-        .as_array()
-        .map(|t| {
-            t.iter()
-                .filter_map(|t| t.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn an_image_failing_locally_after_its_layers_went_up_leaves_no_tag_and_no_function_changed() {
     let repo = unique("staged");
@@ -236,7 +219,7 @@ fn an_image_failing_locally_after_its_layers_went_up_leaves_no_tag_and_no_functi
     );
     // The layers went up while the images ran.
     assert!(stderr.contains("linux/amd64: pushing"), "{stderr}");
-    let left = tags(&repo);
+    let left = registry_tags(&repo);
     assert!(
         !left.iter().any(|t| t.starts_with(&sha)),
         "no tag of the commit is left, staged or not: {left:?}"

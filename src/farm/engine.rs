@@ -43,6 +43,15 @@ pub enum Support {
     No,
 }
 
+/// An engine behind `ssh://[USER@]HOST[:PORT]`.
+fn ssh_engine(endpoint: &str) -> Result<Docker, bollard::errors::Error> {
+    let target =
+        super::ssh::SshTarget::parse(endpoint).ok_or_else(|| bollard::errors::Error::IOError {
+            err: std::io::Error::other("not an ssh://[USER@]HOST[:PORT] address"),
+        })?;
+    super::ssh::connect(&target, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+}
+
 /// A connected engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -70,6 +79,7 @@ impl Engine {
             reason,
         };
         let docker = match endpoint {
+            Endpoint::Local if name.starts_with("ssh://") => ssh_engine(&name),
             Endpoint::Local => Docker::connect_with_defaults(),
             Endpoint::Unix(path) => Docker::connect_with_socket(
                 &path.to_string_lossy(),
@@ -77,9 +87,7 @@ impl Engine {
                 API_DEFAULT_VERSION,
             ),
             Endpoint::Tcp(addr) => connect_tcp(addr),
-            Endpoint::Ssh(addr) => {
-                Docker::connect_with_ssh(addr, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION, None)
-            }
+            Endpoint::Ssh(addr) => ssh_engine(addr),
         }
         .map_err(|e| unreachable(e.to_string()))?
         .with_timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS));
@@ -92,7 +100,17 @@ impl Engine {
         let (docker, info) = tokio::time::timeout(CONNECT_TIMEOUT, probe)
             .await
             .map_err(|_| unreachable(format!("no answer in {}s", CONNECT_TIMEOUT.as_secs())))?
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|e| {
+                unreachable(if name.starts_with("ssh://") {
+                    // ssh has said why on stderr; hyper only saw the pipe close.
+                    format!(
+                        "ssh opened no session to its docker ({e}); ssh's own message is above: \
+                         a key the host refuses, an unknown host key, or no docker CLI there"
+                    )
+                } else {
+                    e.to_string()
+                })
+            })?;
         Ok(Engine {
             api_version: docker.client_version().to_string(),
             docker,

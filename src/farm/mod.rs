@@ -9,6 +9,7 @@ pub mod context;
 pub mod dockerignore;
 pub mod engine;
 pub mod push;
+pub mod ssh;
 
 use crate::model::Platform;
 use crate::progress::{PlatformEvent, Progress};
@@ -235,7 +236,11 @@ pub async fn build(
     if let Some(e) = failure {
         let message = match e {
             bollard::errors::Error::DockerStreamError { error } => error,
-            other => other.to_string(),
+            // Not the engine's answer: the connection to it broke.
+            other => format!(
+                "the connection to the engine was lost mid-build ({other}); check that it is \
+                 up and reachable, then run again"
+            ),
         };
         // The step that failed is the one BuildKit marked with an error.
         let failed = order

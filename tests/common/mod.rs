@@ -182,6 +182,24 @@ pub fn layer_paths(repo: &str, tag: &str) -> Vec<String> {
     paths
 }
 
+/// The tags a repository of the registry holds (none when it has none).
+pub fn registry_tags(repo: &str) -> Vec<String> {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-u", REGISTRY_AUTH])
+        .arg(format!("http://{REGISTRY}/v2/{repo}/tags/list"))
+        .output()
+        .expect("curl runs");
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    list["tags"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The docker CLI against one engine.
 pub fn docker(socket: &str, args: &[&str]) -> std::process::Output {
     std::process::Command::new("docker")
