@@ -37,9 +37,95 @@ fn action_workflows_and_examples_match_their_published_schemas() {
             ".github/workflows/ci.yml",
             ".github/workflows/release.yml",
             ".github/examples/deploy.yml",
+            ".github/examples/matrix.yml",
         ],
     );
     schema_check("vendor.gitlab-ci", &[".github/examples/.gitlab-ci.yml"]);
+}
+
+/// Runs the action's build-and-deploy step with these inputs, as the runner
+/// does, in an environment where `DOCKER_HOST` is `docker_host`.
+fn run_action_step(inputs: &serde_json::Value, event: &Path, docker_host: &str) -> String {
+    let dir = event.parent().unwrap();
+    let out = Command::new("python3")
+        .arg(root().join("tests/action/run_step.py"))
+        .arg(root().join("action.yml"))
+        .arg("deploy")
+        .arg(inputs.to_string())
+        .env_clear()
+        .envs(testbed_env())
+        .env("DOCKER_HOST", docker_host)
+        .env(
+            "LAMBDA_SHIP_BIN",
+            assert_cmd::cargo::cargo_bin("lambda-ship"),
+        )
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", event)
+        .env("GITHUB_REPOSITORY", "acme/widgets")
+        .env("GITHUB_OUTPUT", dir.join("output"))
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{inputs}:\n{stderr}");
+    stderr
+}
+
+#[test]
+fn the_matrix_shape_builds_each_platform_on_its_own_runner_and_deploys_without_building() {
+    let repo = unique("matrix");
+    let (fx86, farm) = (unique("fn-mx-x86"), unique("fn-mx-arm"));
+    create_function(&fx86, "x86_64", false);
+    create_function(&farm, "arm64", false);
+    let dir = tempfile::tempdir().unwrap();
+    let head = random_sha();
+    let event = pull_request_event(dir.path(), 5, &head);
+    let context = fixture().display().to_string();
+    // One runner per architecture: engine A builds arm64, engine B amd64.
+    for (platform, engine) in [("linux/arm64", ENGINE_A), ("linux/amd64", ENGINE_B)] {
+        let inputs = serde_json::json!({
+            "command": "build", "repository": repo, "platforms": platform, "context": context,
+        });
+        let log = run_action_step(&inputs, &event, &format!("unix://{engine}"));
+        assert!(log.contains(&format!("{platform}: built")), "{log}");
+    }
+    // The deploy job has no engine at all: it finds both tags and builds nothing.
+    let inputs = serde_json::json!({
+        "repository": repo,
+        "functions": format!("{fx86},{farm}:arm64"),
+        "context": context,
+        "comment": "never",
+    });
+    let log = run_action_step(&inputs, &event, "unix:///nonexistent/docker.sock");
+    assert!(!log.contains("building on"), "{log}");
+    for (f, arch) in [(&fx86, "x86_64"), (&farm, "arm64")] {
+        let digest = manifest_digest(&repo, &format!("{head}-{arch}"));
+        let live = aws(&["lambda", "get-function", "--function-name", f]);
+        assert_eq!(
+            live["Code"]["ImageUri"],
+            format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/{repo}@{digest}"),
+            "{log}"
+        );
+    }
+}
+
+/// The digest the registry gives a tag.
+fn manifest_digest(repo: &str, tag: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-fsSI", "-u", REGISTRY_AUTH, "-H"])
+        .arg(format!("Accept: {MANIFEST_TYPES}"))
+        .arg(format!("http://{REGISTRY}/v2/{repo}/manifests/{tag}"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("docker-content-digest:")
+                .map(|d| d.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no digest for {repo}:{tag}"))
 }
 
 #[test]

@@ -30,7 +30,6 @@ pub async fn build(
     // Everything that can be wrong with the input is found before anything changes.
     let context = BuildContext::new(&config.context, &config.dockerfile)?;
     context.check_readable()?;
-    let engines = connect_farm(config, progress).await?;
 
     // Only reads until something is pushed: a build that fails leaves no
     // repository behind.
@@ -79,6 +78,23 @@ pub async fn build(
             existing.keys().map(|&p| target(p)),
         ));
     }
+    // The farm is reached only for what is to be built: a deploy job after
+    // the platforms were built elsewhere (one native runner each) needs no engine.
+    let to_build: Vec<Platform> = config
+        .platforms
+        .iter()
+        .copied()
+        .filter(|p| config.force_rebuild || !existing.contains_key(p))
+        .collect();
+    let engines = if to_build.is_empty() {
+        HashMap::new()
+    } else {
+        let building = BuildConfig {
+            platforms: to_build.clone(),
+            ..config.clone()
+        };
+        connect_farm(&building, progress).await?
+    };
     // Created once, by the first platform ready to push.
     let created = tokio::sync::OnceCell::new();
     let repository = Lazy {
@@ -91,17 +107,11 @@ pub async fn build(
         progress,
     };
 
-    let shipped = config
-        .platforms
-        .iter()
-        .filter(|p| config.force_rebuild || !existing.contains_key(p))
-        .count();
-    let gate = Gate::new(shipped);
+    let gate = Gate::new(to_build.len());
     let check = local.map(|c| (c, &gate));
     let jobs = config.platforms.iter().map(|&platform| {
         let image = target(platform);
-        let reuse = !config.force_rebuild && existing.contains_key(&platform);
-        let engine = &engines[&config.endpoint(platform)];
+        let engine = engines.get(&config.endpoint(platform));
         let mut spec = build_spec(
             config,
             &context,
@@ -109,11 +119,12 @@ pub async fn build(
             local_tag(&planned.name, &image.tag),
         );
         let sources = cache::candidates(&config.cache, platform, &image, &host, found.is_some());
-        let (session, repository, planned) = (&session, &repository, &planned);
+        let (session, repository, planned, to_build) = (&session, &repository, &planned, &to_build);
         async move {
-            if reuse {
-                reuse_image(session, planned, &image, platform, progress).await
-            } else {
+            let Some(engine) = engine.filter(|_| to_build.contains(&platform)) else {
+                return reuse_image(session, planned, &image, platform, progress).await;
+            };
+            {
                 spec.cache_from = cache::resolve(sources, platform, session, progress).await;
                 spec.registry_auth =
                     Some((session.registry().to_string(), session.credentials().await));
