@@ -84,6 +84,11 @@ pub enum PlatformError {
     Repository(EcrError),
     #[error("{0}: not pushed, because another architecture failed before its push")]
     Held(crate::model::Platform),
+    #[error("{platform}: the build context could not be read to its end: {message}")]
+    Inputs {
+        platform: crate::model::Platform,
+        message: String,
+    },
 }
 
 impl PlatformError {

@@ -39,6 +39,9 @@ pub struct ImageReport {
     pub size: Option<u64>,
     /// True when the tag existed and nothing was built or pushed.
     pub reused: bool,
+    /// When nothing that reaches the image changed: the earlier image, of
+    /// the same inputs digest, that this commit's tag now names.
+    pub unchanged_since: Option<String>,
     /// The engine that built it.
     pub engine: Option<String>,
     pub build_seconds: f64,
@@ -60,7 +63,9 @@ impl BuildReport {
         );
         // One field a line: a digest is never cut, whatever the width.
         for i in &self.images {
-            let how = if i.reused {
+            let how = if let Some(since) = &i.unchanged_since {
+                format!("unchanged since {since}: tagged, nothing was built or pushed")
+            } else if i.reused {
                 "reused: the tag existed, nothing was built or pushed".to_string()
             } else {
                 format!(
@@ -138,6 +143,7 @@ impl RunReport {
         for f in &self.functions {
             let state = match f.outcome() {
                 FunctionOutcome::Deployed => "deployed".to_string(),
+                FunctionOutcome::Unchanged => "unchanged: it already runs this image".to_string(),
                 FunctionOutcome::UpdatedThenFailed(e) => format!("updated, then failed: {e}"),
                 FunctionOutcome::NotUpdated(e) => format!("NOT updated: {e}"),
             };

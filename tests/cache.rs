@@ -232,3 +232,67 @@ fn an_image_failing_locally_after_its_layers_went_up_leaves_no_tag_and_no_functi
         );
     }
 }
+
+#[test]
+fn a_commit_that_changes_nothing_in_the_image_is_tagged_not_built_and_no_function_is_updated() {
+    let repo = unique("unchanged");
+    let (fx86, farm) = (unique("fn-un-x86"), unique("fn-un-arm"));
+    create_function(&fx86, "x86_64", false);
+    create_function(&farm, "arm64", false);
+    let ctx = fixture_copy();
+    let first = random_sha();
+    let (report, _) = build_ok(&mut deploy_in(ctx.path(), &repo, &first, &[&fx86, &farm]));
+    let digests: Vec<String> = ["x86_64", "arm64"]
+        .iter()
+        .map(|a| {
+            image(&report["build"], a)["digest"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+
+    // The next commit changes only what .dockerignore keeps out.
+    std::fs::write(ctx.path().join("notes.tmp"), "a docs-only change").unwrap();
+    let moto = Proxy::start(Some(&format!("http://{MOTO}")));
+    let second = random_sha();
+    let (report, log) = build_ok(
+        deploy_in(ctx.path(), &repo, &second, &[&fx86, &farm]).env("AWS_ENDPOINT_URL", &moto.url),
+    );
+    assert!(!log.contains("building on"), "nothing is built:\n{log}");
+    assert!(
+        log.contains("linux/amd64: nothing that reaches the image changed since"),
+        "{log}"
+    );
+    for (arch, digest) in ["x86_64", "arm64"].iter().zip(&digests) {
+        let img = image(&report["build"], arch);
+        assert_eq!(&img["digest"], digest, "{arch}: the same image");
+        assert!(img["unchanged_since"].is_string(), "{img}");
+        // This commit's tag names the earlier image.
+        let m = registry_get(&format!("{repo}/manifests/{second}-{arch}"), MANIFEST_TYPES);
+        let by_digest = registry_get(&format!("{repo}/manifests/{digest}"), MANIFEST_TYPES);
+        assert_eq!(m, by_digest);
+    }
+    for f in report["functions"].as_array().unwrap() {
+        assert_eq!(f["unchanged"], true, "{f}");
+        assert_eq!(f["updated"], false, "{f}");
+    }
+    assert!(
+        log.contains("unchanged: it already runs this image"),
+        "{log}"
+    );
+    assert!(
+        moto.seen_matching("PUT", "/code").is_empty(),
+        "no function was updated: {:?}",
+        moto.seen_matching("PUT", "/code")
+    );
+
+    // --force-rebuild builds all the same.
+    let (report, log) =
+        build_ok(deploy_in(ctx.path(), &repo, &random_sha(), &[&fx86]).arg("--force-rebuild"));
+    assert!(log.contains("building on"), "{log}");
+    assert_ne!(
+        image(&report["build"], "x86_64")["digest"],
+        digests[0].as_str()
+    );
+}

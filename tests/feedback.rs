@@ -29,6 +29,7 @@ fn sample_report(payload: &str, log: &str) -> RunReport {
         compressed_size: 1_071_218,
         size: Some(2_000_000),
         reused: p == Platform::Arm64,
+        unchanged_since: None,
         engine: Some("unix:///var/run/docker.sock".into()),
         build_seconds: 1.2,
         push_seconds: 0.4,
@@ -56,6 +57,7 @@ fn sample_report(payload: &str, log: &str) -> RunReport {
             image_before: Some(format!("{uri}:old")),
             image_after: Some(format!("{uri}@sha256:{}", "ab".repeat(32))),
             updated: true,
+            unchanged: false,
             version: Some("7".into()),
             alias: Some(AliasReport {
                 name: "live".into(),

@@ -30,6 +30,7 @@ fn image(p: Platform, reused: bool) -> ImageReport {
         compressed_size: 1_071_218,
         size: (!reused).then_some(2_000_000),
         reused,
+        unchanged_since: None,
         engine: (!reused).then(|| "unix:///var/run/docker.sock".into()),
         build_seconds: if reused { 0.0 } else { 1.2 },
         push_seconds: if reused { 0.0 } else { 0.4 },
@@ -76,6 +77,7 @@ fn function(name: &str, arch: &'static str) -> FunctionReport {
         image_before: Some(format!("{URI}:old")),
         image_after: Some(format!("{URI}@sha256:{}", "ab".repeat(32))),
         updated: true,
+        unchanged: false,
         version: Some("7".into()),
         alias: Some(AliasReport {
             name: "live".into(),

@@ -234,14 +234,18 @@ async fn deploy_stages(
     for f in &functions {
         let verdict = match f.outcome() {
             FunctionOutcome::Deployed => "deployed".to_string(),
+            FunctionOutcome::Unchanged => "unchanged: it already runs this image".to_string(),
             FunctionOutcome::UpdatedThenFailed(e) => format!("updated, then: {e}"),
             FunctionOutcome::NotUpdated(e) => format!("not updated: {e}"),
         };
         progress.stage(&format!("{} ({}): {verdict}", f.name, f.architecture));
     }
-    let all_deployed = functions
-        .iter()
-        .all(|f| f.outcome() == FunctionOutcome::Deployed);
+    let all_deployed = functions.iter().all(|f| {
+        matches!(
+            f.outcome(),
+            FunctionOutcome::Deployed | FunctionOutcome::Unchanged
+        )
+    });
     let message = (!all_deployed).then(|| deploy_failure(&functions));
     report.functions = functions;
     match message {
@@ -257,6 +261,12 @@ fn deploy_failure(functions: &[FunctionReport]) -> String {
         let line = match f.outcome() {
             FunctionOutcome::Deployed => format!(
                 "  {} ({}): updated to {}",
+                f.name,
+                f.architecture,
+                f.image_after.as_deref().unwrap_or("?")
+            ),
+            FunctionOutcome::Unchanged => format!(
+                "  {} ({}): unchanged, it already runs {}",
                 f.name,
                 f.architecture,
                 f.image_after.as_deref().unwrap_or("?")

@@ -144,7 +144,8 @@ impl BuildContext {
         Ok(names)
     }
 
-    fn write_tar(&self, writer: impl Write) -> io::Result<()> {
+    /// Writes the context as the engine receives it.
+    pub(super) fn write_tar(&self, writer: impl Write) -> io::Result<()> {
         let mut tar = tar::Builder::new(writer);
         tar.follow_symlinks(false);
         tar.mode(tar::HeaderMode::Deterministic);

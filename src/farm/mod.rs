@@ -8,6 +8,7 @@ pub mod container;
 pub mod context;
 pub mod dockerignore;
 pub mod engine;
+pub mod inputs;
 pub mod push;
 pub mod ssh;
 

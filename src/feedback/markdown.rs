@@ -250,6 +250,15 @@ fn body(report: &RunReport, limits: &Limits) -> String {
         for f in &report.functions {
             let failed = match f.outcome() {
                 FunctionOutcome::Deployed => None,
+                FunctionOutcome::Unchanged => {
+                    let _ = writeln!(
+                        out,
+                        "**{}**: unchanged: nothing that reaches its image changed, so it \
+                         was not updated\n",
+                        code(&f.name)
+                    );
+                    None
+                }
                 FunctionOutcome::UpdatedThenFailed(e) => Some(("updated, then failed", e)),
                 FunctionOutcome::NotUpdated(e) => Some(("not updated", e)),
             };

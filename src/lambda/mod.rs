@@ -137,6 +137,8 @@ pub struct FunctionReport {
     /// The image the function runs after this deploy; None when it was not updated.
     pub image_after: Option<String>,
     pub updated: bool,
+    /// It already ran the image by that digest: left as it was.
+    pub unchanged: bool,
     /// The version published for the alias.
     pub version: Option<String>,
     pub alias: Option<AliasReport>,
@@ -153,6 +155,8 @@ pub struct FunctionReport {
 pub enum FunctionOutcome<'a> {
     /// Updated, live, and everything after held.
     Deployed,
+    /// It already ran this image: not updated, and everything after held.
+    Unchanged,
     /// Updated to the new image, then a later step failed.
     UpdatedThenFailed(&'a str),
     /// Never updated: it still runs its previous image.
@@ -162,6 +166,7 @@ pub enum FunctionOutcome<'a> {
 impl FunctionReport {
     pub fn outcome(&self) -> FunctionOutcome<'_> {
         match (&self.error, self.updated) {
+            (None, _) if self.unchanged => FunctionOutcome::Unchanged,
             (None, _) => FunctionOutcome::Deployed,
             (Some(e), true) => FunctionOutcome::UpdatedThenFailed(e),
             (Some(e), false) => FunctionOutcome::NotUpdated(e),
@@ -176,6 +181,7 @@ impl FunctionReport {
             image_before: plan.image_before.clone(),
             image_after: None,
             updated: false,
+            unchanged: false,
             version: None,
             alias: None,
             url: None,

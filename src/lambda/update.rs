@@ -219,12 +219,21 @@ impl Lambda {
     ) -> Result<(), StepError> {
         let name = &job.plan.name;
         let deadline = Instant::now() + job.wait_timeout;
-        self.update_code(name, job.image_uri, job.plan.arch, deadline)
-            .await?;
-        report.updated = true;
-        report.image_after = Some(job.image_uri.to_string());
-        self.wait_until_updated(name, deadline).await?;
-        self.read_back(name, job.image_uri, job.plan.arch).await?;
+        // A function that runs this very image is left as it is: an update
+        // would only cost its users a cold start.
+        if job.plan.image_before.as_deref() == Some(job.image_uri)
+            && job.plan.arch == job.plan.arch_before
+        {
+            report.unchanged = true;
+            report.image_after = Some(job.image_uri.to_string());
+        } else {
+            self.update_code(name, job.image_uri, job.plan.arch, deadline)
+                .await?;
+            report.updated = true;
+            report.image_after = Some(job.image_uri.to_string());
+            self.wait_until_updated(name, deadline).await?;
+            self.read_back(name, job.image_uri, job.plan.arch).await?;
+        }
 
         let qualifier = match job.alias {
             Some(alias) => {

@@ -4,6 +4,7 @@
 //! build, BuildKit's inline cache metadata) that let it skip the steps the
 //! change did not touch.
 
+use crate::farm::inputs::INPUTS_LABEL;
 use crate::model::{CacheSources, Platform};
 use crate::progress::Progress;
 use crate::registry::ImageRef;
@@ -68,15 +69,26 @@ pub(super) fn candidates(
     found
 }
 
-/// The candidates that are there and of `platform`, by digest, as the engine
-/// is given them. Every other one is skipped with a line that says why:
-/// a cache source never fails a build.
+/// An earlier image found in the registry, of the build's platform.
+#[derive(Debug, Clone)]
+pub(super) struct Found {
+    /// By digest.
+    pub(super) image: ImageRef,
+    /// As it was named, and why: `REF (the image FN runs now)`.
+    pub(super) why: String,
+    /// Its inputs digest, when lambda-ship built it.
+    pub(super) inputs: Option<String>,
+}
+
+/// The candidates that are there and of `platform`, each once. Every other
+/// one is skipped with a line that says why: a cache source never fails a
+/// build.
 pub(super) async fn resolve(
     candidates: Vec<Candidate>,
     platform: Platform,
     session: &RegistrySession<'_>,
     progress: &Progress,
-) -> Vec<String> {
+) -> Vec<Found> {
     let checks = candidates.into_iter().map(|c| async move {
         // The session's token goes to the session's registry only.
         let reader = if c.image.registry == session.registry() {
@@ -87,14 +99,17 @@ pub(super) async fn resolve(
         let checked = reader.verify(&c.image, platform).await;
         (c, checked)
     });
-    let mut refs: Vec<String> = Vec::new();
+    let mut found: Vec<Found> = Vec::new();
     for (c, checked) in join_all(checks).await {
         match checked {
-            Ok(found) => {
-                let by_digest = c.image.at(&found.digest).to_string();
-                if !refs.contains(&by_digest) {
-                    progress.stage(&format!("{platform}: cache from {} ({})", c.image, c.why));
-                    refs.push(by_digest);
+            Ok(image) => {
+                let by_digest = c.image.at(&image.digest);
+                if !found.iter().any(|f| f.image == by_digest) {
+                    found.push(Found {
+                        image: by_digest,
+                        why: format!("{} ({})", c.image, c.why),
+                        inputs: image.labels.get(INPUTS_LABEL).cloned(),
+                    });
                 }
             }
             Err(e) => progress.stage(&format!(
@@ -105,7 +120,7 @@ pub(super) async fn resolve(
             )),
         }
     }
-    refs
+    found
 }
 
 fn skip_reason(e: &ManifestError) -> String {

@@ -10,6 +10,7 @@ use crate::config::{BuildConfig, Endpoint, Platform, TagMutability};
 use crate::error::Error;
 use crate::farm::context::BuildContext;
 use crate::farm::engine::{Engine, Support};
+use crate::farm::inputs::INPUTS_LABEL;
 use crate::progress::Progress;
 use crate::registry::ImageRef;
 use crate::registry::ecr::{Ecr, Repository};
@@ -18,7 +19,7 @@ use crate::report::BuildReport;
 use crate::sandbox::{self, Gate, LocalCheck};
 use futures_util::future::{join_all, try_join_all};
 pub(crate) use platform::build_spec;
-use platform::{Limits, reuse_image, ship_image};
+use platform::{Limits, inputs_digest, reuse_image, reuse_unchanged, ship_image};
 use std::collections::{BTreeMap, HashMap};
 
 pub async fn build(
@@ -124,8 +125,25 @@ pub async fn build(
             let Some(engine) = engine.filter(|_| to_build.contains(&platform)) else {
                 return reuse_image(session, planned, &image, platform, progress).await;
             };
+            let found = cache::resolve(sources, platform, session, progress).await;
+            let inputs = inputs_digest(&spec).await?;
+            // An earlier image of these very inputs is this commit's image too.
+            let same = found.iter().find(|f| {
+                f.inputs.as_deref() == Some(inputs.as_str())
+                    && f.image.registry == image.registry
+                    && f.image.repository == image.repository
+            });
+            if let (Some(same), false) = (same, config.force_rebuild) {
+                let gate = check.map(|(_, g)| g);
+                return reuse_unchanged(platform, same, gate, session, planned, &image, progress)
+                    .await;
+            }
+            spec.labels.insert(INPUTS_LABEL.to_string(), inputs);
+            for f in &found {
+                progress.stage(&format!("{platform}: cache from {}", f.why));
+            }
+            spec.cache_from = found.iter().map(|f| f.image.to_string()).collect();
             {
-                spec.cache_from = cache::resolve(sources, platform, session, progress).await;
                 spec.registry_auth =
                     Some((session.registry().to_string(), session.credentials().await));
                 ship_image(

@@ -71,6 +71,49 @@ pub(super) async fn reuse_image(
     ))
 }
 
+/// The inputs digest of a build (`farm::inputs`), read off the async threads.
+pub(super) async fn inputs_digest(spec: &BuildSpec) -> Result<String, PlatformError> {
+    let owned = spec.clone();
+    let unreadable = |message: String| PlatformError::Inputs {
+        platform: spec.platform,
+        message,
+    };
+    tokio::task::spawn_blocking(move || crate::farm::inputs::digest(&owned))
+        .await
+        .map_err(|e| unreadable(e.to_string()))?
+        .map_err(|e| unreadable(e.to_string()))
+}
+
+/// An earlier image built from the same inputs becomes this commit's image:
+/// tagged, not built, once every platform of the run has passed.
+pub(super) async fn reuse_unchanged(
+    platform: Platform,
+    same: &super::cache::Found,
+    gate: Option<&Gate>,
+    session: &RegistrySession<'_>,
+    repository: &Repository,
+    image: &ImageRef,
+    progress: &Progress,
+) -> Result<ImageReport, PlatformError> {
+    progress.stage(&format!(
+        "{platform}: nothing that reaches the image changed since {}: it is tagged {}, not built",
+        same.why, image.tag
+    ));
+    if let Some(gate) = gate
+        && !gate.pass(true).await
+    {
+        return Err(PlatformError::Held(platform));
+    }
+    session
+        .reader()
+        .await
+        .retag(&same.image, &image.tag)
+        .await?;
+    let mut report = reuse_image(session, repository, image, platform, progress).await?;
+    report.unchanged_since = Some(same.image.to_string());
+    Ok(report)
+}
+
 /// How long each platform's build and push may take.
 #[derive(Clone, Copy)]
 pub(super) struct Limits {
@@ -336,6 +379,7 @@ fn image_report(
         compressed_size: verified.compressed_size,
         size,
         reused,
+        unchanged_since: None,
         engine,
         build_seconds,
         push_seconds,
