@@ -296,3 +296,75 @@ fn a_commit_that_changes_nothing_in_the_image_is_tagged_not_built_and_no_functio
         digests[0].as_str()
     );
 }
+
+/// The digest of the layer of `repo:tag` that holds `path`.
+fn layer_holding(repo: &str, tag: &str, path: &str) -> String {
+    let m = manifest(repo, tag);
+    for layer in m["layers"].as_array().unwrap() {
+        let digest = layer["digest"].as_str().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("layer.tgz");
+        std::fs::write(&file, blob(repo, digest)).unwrap();
+        let out = std::process::Command::new("tar")
+            .arg("tzf")
+            .arg(&file)
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout).contains(path) {
+            return digest.to_string();
+        }
+    }
+    panic!("no layer of {repo}:{tag} holds {path}")
+}
+
+#[test]
+fn a_multi_stage_build_on_a_fresh_engine_keeps_its_builder_dependencies_after_a_code_change() {
+    let repo = unique("stages");
+    let ctx = fixture_copy();
+    // Dependencies first (a step whose output differs on every run), then
+    // the code, in a builder stage; the final stage copies both.
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM scratch AS builder\nARG TARGETARCH\nCOPY busybox/${TARGETARCH} /bin/busybox\n\
+         RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+         RUN mkdir -p /deps && head -c 32 /dev/urandom | od -An -tx1 > /deps/seed\n\
+         COPY function/ /src/\nRUN mkdir -p /out && cp /src/* /out/\n\
+         FROM scratch\nARG TARGETARCH\nCOPY busybox/${TARGETARCH} /bin/busybox\n\
+         RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+         RUN mkdir -p /tmp /var/task && chmod 1777 /tmp\nCOPY --from=builder /deps /deps\n\
+         COPY bootstrap /var/runtime/bootstrap\nCOPY --from=builder /out/ /var/task/\n\
+         WORKDIR /var/task\nENV LAMBDA_TASK_ROOT=/var/task\nENTRYPOINT [\"/var/runtime/bootstrap\"]\n",
+    )
+    .unwrap();
+    let (first, second) = (random_sha(), random_sha());
+    let build = |sha: &str, extra: &[&str]| {
+        let mut cmd = build_in(ctx.path(), &repo, sha);
+        cmd.args(["--platforms", "linux/amd64"]).args(extra);
+        build_ok(&mut cmd).1
+    };
+    let log = build(&first, &[]);
+    assert!(
+        log.contains(&format!(
+            "linux/amd64: stage builder cached as {REGISTRY}/{repo}:{first}-x86_64-cache-builder"
+        )),
+        "{log}"
+    );
+    empty_engine(ENGINE_A, &repo);
+    change_handler(ctx.path());
+    let log = build(
+        &second,
+        &["--cache-from", &format!("{REGISTRY}/{repo}:{first}-x86_64")],
+    );
+    assert!(
+        log.contains(&format!(
+            "cache from {REGISTRY}/{repo}:{first}-x86_64-cache-builder (stage builder of commit"
+        )),
+        "{log}"
+    );
+    assert!(log.contains("od -An -tx1 > /deps/seed (cached)"), "{log}");
+    assert_eq!(
+        layer_holding(&repo, &format!("{second}-x86_64"), "deps/seed"),
+        layer_holding(&repo, &format!("{first}-x86_64"), "deps/seed"),
+        "the dependencies step was not run again"
+    );
+}

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod inputs;
 pub mod push;
 pub mod ssh;
+pub mod stages;
 
 use crate::model::Platform;
 use crate::progress::{PlatformEvent, Progress};

@@ -4,7 +4,7 @@
 //! build, BuildKit's inline cache metadata) that let it skip the steps the
 //! change did not touch.
 
-use crate::farm::inputs::INPUTS_LABEL;
+use crate::farm::inputs::{INPUTS_LABEL, REVISION_LABEL};
 use crate::model::{CacheSources, Platform};
 use crate::progress::Progress;
 use crate::registry::ImageRef;
@@ -78,6 +78,8 @@ pub(super) struct Found {
     pub(super) why: String,
     /// Its inputs digest, when lambda-ship built it.
     pub(super) inputs: Option<String>,
+    /// The commit it was built from, by its revision label.
+    pub(super) revision: Option<String>,
 }
 
 /// The candidates that are there and of `platform`, each once. Every other
@@ -109,6 +111,7 @@ pub(super) async fn resolve(
                         image: by_digest,
                         why: format!("{} ({})", c.image, c.why),
                         inputs: image.labels.get(INPUTS_LABEL).cloned(),
+                        revision: image.labels.get(REVISION_LABEL).cloned(),
                     });
                 }
             }

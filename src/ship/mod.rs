@@ -5,9 +5,10 @@
 
 mod cache;
 mod platform;
+mod stages;
 
 use crate::config::{BuildConfig, Endpoint, Platform, TagMutability};
-use crate::error::Error;
+use crate::error::{Error, PlatformError};
 use crate::farm::context::BuildContext;
 use crate::farm::engine::{Engine, Support};
 use crate::farm::inputs::INPUTS_LABEL;
@@ -109,6 +110,14 @@ pub async fn build(
     };
 
     let gate = Gate::new(to_build.len());
+    // The stages the built one needs, each cached as an image of its own.
+    let needed = if config.cache.enabled {
+        std::fs::read_to_string(&config.dockerfile)
+            .map(|text| crate::farm::stages::needed_stages(&text, config.target.as_deref()))
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let check = local.map(|c| (c, &gate));
     let jobs = config.platforms.iter().map(|&platform| {
         let image = target(platform);
@@ -121,12 +130,24 @@ pub async fn build(
         );
         let sources = cache::candidates(&config.cache, platform, &image, &host, found.is_some());
         let (session, repository, planned, to_build) = (&session, &repository, &planned, &to_build);
+        let needed = &needed;
         async move {
             let Some(engine) = engine.filter(|_| to_build.contains(&platform)) else {
                 return reuse_image(session, planned, &image, platform, progress).await;
             };
             let found = cache::resolve(sources, platform, session, progress).await;
-            let inputs = inputs_digest(&spec).await?;
+            // A platform that fails before it reaches the gate still says so
+            // there: the others must not wait for it.
+            let fail = |e: PlatformError| async {
+                if let Some((_, gate)) = check {
+                    gate.pass(false).await;
+                }
+                Err(e)
+            };
+            let inputs = match inputs_digest(&spec).await {
+                Ok(inputs) => inputs,
+                Err(e) => return fail(e).await,
+            };
             // An earlier image of these very inputs is this commit's image too.
             let same = found.iter().find(|f| {
                 f.inputs.as_deref() == Some(inputs.as_str())
@@ -143,24 +164,31 @@ pub async fn build(
                 progress.stage(&format!("{platform}: cache from {}", f.why));
             }
             spec.cache_from = found.iter().map(|f| f.image.to_string()).collect();
-            {
-                spec.registry_auth =
-                    Some((session.registry().to_string(), session.credentials().await));
-                ship_image(
-                    engine,
-                    &spec,
-                    check,
-                    Limits {
-                        build: config.build_timeout,
-                        push: config.push_timeout,
-                    },
-                    session,
-                    repository,
-                    &image,
-                    progress,
+            spec.registry_auth =
+                Some((session.registry().to_string(), session.credentials().await));
+            let limits = Limits {
+                build: config.build_timeout,
+                push: config.push_timeout,
+            };
+            let previous = config.cache.previous_sha.as_ref().map(|s| s.as_str());
+            let stage_sources = stages::sources(
+                needed, &image, &found, previous, platform, session, progress,
+            )
+            .await;
+            spec.cache_from.extend(stage_sources);
+            let shipped = ship_image(
+                engine, &spec, check, limits, session, repository, &image, progress,
+            )
+            .await;
+            // The stages are built on their own only after the image: built
+            // first, they keep the image from its own registry cache.
+            if shipped.is_ok() && !needed.is_empty() {
+                stages::export(
+                    engine, &spec, needed, &image, limits, session, repository, progress,
                 )
-                .await
+                .await;
             }
+            shipped
         }
     });
     let results = join_all(jobs).await;

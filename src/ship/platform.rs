@@ -262,7 +262,7 @@ async fn local_run(
 }
 
 /// The push of a built image as `target`, bounded by `--push-timeout`.
-async fn push_within(
+pub(super) async fn push_within(
     engine: &Engine,
     built: &BuiltImage,
     limits: Limits,
