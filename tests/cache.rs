@@ -30,6 +30,10 @@ fn change_handler(ctx: &Path) {
     std::fs::write(handler, text).unwrap();
 }
 
+/// Tests that empty an engine take turns: one's prune must not fall between
+/// another's two builds.
+static FRESH_ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Empties an engine as a fresh runner's is: no build cache, no image of
 /// this repository.
 fn empty_engine(socket: &str, repo: &str) {
@@ -66,16 +70,17 @@ fn seed_layer(repo: &str, tag: &str) -> String {
 
 #[test]
 fn a_fresh_engine_reuses_the_previous_commits_layers_on_both_engine_versions() {
+    let _turn = FRESH_ENGINE.lock().unwrap_or_else(|e| e.into_inner());
     for (socket, api) in [(ENGINE_A, "1.41"), (ENGINE_B, "1.45")] {
         let repo = unique("fresh");
         let ctx = context_with_seed();
         let (before, head) = (random_sha(), random_sha());
-        let build = |sha: &str| {
+        let build = |sha: &str, previous: &str| {
             let dir = tempfile::tempdir().unwrap();
             let event = dir.path().join("event.json");
             // A `synchronize` event names the head the pull request had before.
             let payload = serde_json::json!({
-                "before": before,
+                "before": previous,
                 "pull_request": {"number": 7, "head": {"sha": sha}},
             });
             std::fs::write(&event, payload.to_string()).unwrap();
@@ -89,10 +94,10 @@ fn a_fresh_engine_reuses_the_previous_commits_layers_on_both_engine_versions() {
                 .env("GITHUB_EVENT_PATH", &event);
             build_ok(&mut cmd)
         };
-        build(&before);
+        build(&before, &random_sha());
         empty_engine(socket, &repo);
         change_handler(ctx.path());
-        let (_, log) = build(&head);
+        let (_, log) = build(&head, &before);
         assert!(
             log.contains(&format!(
                 "linux/amd64: cache from {REGISTRY}/{repo}:{before}-x86_64 (the previous commit's image)"
@@ -111,6 +116,19 @@ fn a_fresh_engine_reuses_the_previous_commits_layers_on_both_engine_versions() {
             seed_layer(&repo, &format!("{head}-x86_64")),
             seed_layer(&repo, &format!("{before}-x86_64")),
             "API {api}: the new image holds the previous commit's layer, not a rebuilt one"
+        );
+        // The next fresh runner too: the engine wrote into the image built
+        // from cache only its new steps' cache, and the rest is found in the
+        // image it names as its own cache source.
+        empty_engine(socket, &repo);
+        change_handler(ctx.path());
+        let next = random_sha();
+        let (_, log) = build(&next, &head);
+        assert!(log.contains("od -An -tx1 > /var/task/seed (cached)"), "API {api}: {log}");
+        assert_eq!(
+            seed_layer(&repo, &format!("{next}-x86_64")),
+            seed_layer(&repo, &format!("{before}-x86_64")),
+            "API {api}: a second fresh runner still reuses the layer"
         );
         // Without the registry's cache the step runs again.
         empty_engine(socket, &repo);
@@ -319,6 +337,7 @@ fn layer_holding(repo: &str, tag: &str, path: &str) -> String {
 
 #[test]
 fn a_multi_stage_build_on_a_fresh_engine_keeps_its_builder_dependencies_after_a_code_change() {
+    let _turn = FRESH_ENGINE.lock().unwrap_or_else(|e| e.into_inner());
     let repo = unique("stages");
     let ctx = fixture_copy();
     // Dependencies first (a step whose output differs on every run), then

@@ -14,6 +14,9 @@ use std::io::{self, Write};
 pub const INPUTS_LABEL: &str = "dev.lambda-ship.inputs";
 /// The label that differs on every commit, and is left out of the digest.
 pub const REVISION_LABEL: &str = "org.opencontainers.image.revision";
+/// The earlier images (digests, comma-separated) whose cache a build
+/// imported: left out of the digest too.
+pub const CACHE_SOURCES_LABEL: &str = "dev.lambda-ship.cache-sources";
 
 /// The inputs digest of `spec`, `sha256:<hex>`. Reads the whole context.
 pub fn digest(spec: &BuildSpec) -> io::Result<String> {
@@ -29,7 +32,7 @@ pub fn digest(spec: &BuildSpec) -> io::Result<String> {
     for (k, v) in spec
         .labels
         .iter()
-        .filter(|(k, _)| *k != REVISION_LABEL && *k != INPUTS_LABEL)
+        .filter(|(k, _)| ![REVISION_LABEL, INPUTS_LABEL, CACHE_SOURCES_LABEL].contains(&k.as_str()))
     {
         writeln!(hash, "label {k:?}={v:?}")?;
     }

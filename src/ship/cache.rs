@@ -4,7 +4,7 @@
 //! build, BuildKit's inline cache metadata) that let it skip the steps the
 //! change did not touch.
 
-use crate::farm::inputs::{INPUTS_LABEL, REVISION_LABEL};
+use crate::farm::inputs::{CACHE_SOURCES_LABEL, INPUTS_LABEL, REVISION_LABEL};
 use crate::model::{CacheSources, Platform};
 use crate::progress::Progress;
 use crate::registry::ImageRef;
@@ -80,6 +80,8 @@ pub(super) struct Found {
     pub(super) inputs: Option<String>,
     /// The commit it was built from, by its revision label.
     pub(super) revision: Option<String>,
+    /// The earlier images its own build imported cache from (digests).
+    pub(super) sources: Vec<String>,
 }
 
 /// The candidates that are there and of `platform`, each once. Every other
@@ -112,6 +114,11 @@ pub(super) async fn resolve(
                         why: format!("{} ({})", c.image, c.why),
                         inputs: image.labels.get(INPUTS_LABEL).cloned(),
                         revision: image.labels.get(REVISION_LABEL).cloned(),
+                        sources: image
+                            .labels
+                            .get(CACHE_SOURCES_LABEL)
+                            .map(|l| l.split(',').map(str::to_string).collect())
+                            .unwrap_or_default(),
                     });
                 }
             }
@@ -124,6 +131,49 @@ pub(super) async fn resolve(
         }
     }
     found
+}
+
+/// The images that hold the rest of the cache of those `found`. The engine
+/// writes into an image's inline cache only the steps its own build ran: an
+/// image built from cache holds the records of its new layers alone, and
+/// the records of the layers it reused stay in the images that built them.
+/// Each image names the images it imported cache from
+/// (`CACHE_SOURCES_LABEL`); these are imported too.
+pub(super) fn behind(found: &[Found], ours: &ImageRef) -> Vec<Candidate> {
+    let mut more = Vec::new();
+    for f in found.iter().filter(|f| f.image.name() == ours.name()) {
+        for digest in f.sources.iter().filter(|d| d.starts_with("sha256:")) {
+            let image = ours.at(digest);
+            if !found.iter().any(|g| g.image == image)
+                && !more.iter().any(|c: &Candidate| c.image == image)
+            {
+                more.push(Candidate {
+                    image,
+                    why: "an earlier image that holds part of its cache".to_string(),
+                });
+            }
+        }
+    }
+    more
+}
+
+/// The label value naming the images a build imports cache from, in this
+/// repository: the newest first, at most `MAX_SOURCES`, the oldest always
+/// kept (it built the layers that change least).
+pub(super) fn sources_label(found: &[Found], ours: &ImageRef) -> String {
+    const MAX_SOURCES: usize = 4;
+    let mut digests: Vec<&str> = Vec::new();
+    for f in found.iter().filter(|f| f.image.name() == ours.name()) {
+        if !digests.contains(&f.image.tag.as_str()) {
+            digests.push(&f.image.tag);
+        }
+    }
+    if digests.len() > MAX_SOURCES {
+        let oldest = digests[digests.len() - 1];
+        digests.truncate(MAX_SOURCES - 1);
+        digests.push(oldest);
+    }
+    digests.join(",")
 }
 
 fn skip_reason(e: &ManifestError) -> String {
@@ -182,5 +232,42 @@ mod tests {
             ..cache
         };
         assert!(candidates(&off, Platform::Amd64, &ours(), ecr, true).is_empty());
+    }
+
+    fn found(digest: &str, sources: &[&str]) -> Found {
+        Found {
+            image: ours().at(digest),
+            why: String::new(),
+            inputs: None,
+            revision: None,
+            sources: sources.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn an_image_built_from_cache_leads_to_the_images_that_hold_the_rest() {
+        let running = found("sha256:5", &["sha256:4", "sha256:1"]);
+        let behind: Vec<String> = behind(std::slice::from_ref(&running), &ours())
+            .into_iter()
+            .map(|c| c.image.tag)
+            .collect();
+        assert_eq!(behind, ["sha256:4", "sha256:1"]);
+        // The label: newest first, at most four, the oldest always kept.
+        let all: Vec<Found> = [
+            "sha256:6", "sha256:5", "sha256:4", "sha256:3", "sha256:2", "sha256:1",
+        ]
+        .iter()
+        .map(|d| found(d, &[]))
+        .collect();
+        assert_eq!(
+            sources_label(&all, &ours()),
+            "sha256:6,sha256:5,sha256:4,sha256:1"
+        );
+        // Images of other repositories are never named.
+        let other = Found {
+            image: ImageRef::parse("ghcr.io/acme/base@sha256:9").unwrap(),
+            ..found("sha256:9", &[])
+        };
+        assert_eq!(sources_label(&[other], &ours()), "");
     }
 }

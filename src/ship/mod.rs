@@ -11,7 +11,7 @@ use crate::config::{BuildConfig, Endpoint, Platform, TagMutability};
 use crate::error::{Error, PlatformError};
 use crate::farm::context::BuildContext;
 use crate::farm::engine::{Engine, Support};
-use crate::farm::inputs::INPUTS_LABEL;
+use crate::farm::inputs::{CACHE_SOURCES_LABEL, INPUTS_LABEL};
 use crate::progress::Progress;
 use crate::registry::ImageRef;
 use crate::registry::ecr::{Ecr, Repository};
@@ -135,7 +135,9 @@ pub async fn build(
             let Some(engine) = engine.filter(|_| to_build.contains(&platform)) else {
                 return reuse_image(session, planned, &image, platform, progress).await;
             };
-            let found = cache::resolve(sources, platform, session, progress).await;
+            let mut found = cache::resolve(sources, platform, session, progress).await;
+            let behind = cache::behind(&found, &image);
+            found.extend(cache::resolve(behind, platform, session, progress).await);
             // A platform that fails before it reaches the gate still says so
             // there: the others must not wait for it.
             let fail = |e: PlatformError| async {
@@ -160,6 +162,11 @@ pub async fn build(
                     .await;
             }
             spec.labels.insert(INPUTS_LABEL.to_string(), inputs);
+            let sources_label = cache::sources_label(&found, &image);
+            if !sources_label.is_empty() {
+                spec.labels
+                    .insert(CACHE_SOURCES_LABEL.to_string(), sources_label);
+            }
             for f in &found {
                 progress.stage(&format!("{platform}: cache from {}", f.why));
             }
