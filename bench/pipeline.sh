@@ -69,9 +69,9 @@ for who in stock ours; do
   done
 done
 
-# stock REPO SHA [PREVIOUS_SHA [CONTEXT]]: the recipe; with a previous commit,
-# its images are the --cache-from of the builds and every image carries the
-# inline cache (the "cached" contender).
+# stock REPO SHA [PREVIOUS_SHA|inline [CONTEXT]]: the recipe; with a previous
+# commit, its images are the --cache-from of the builds and every image
+# carries the inline cache (the "cached" contender); `inline` only writes it.
 stock() {
   local repo=$1 sha=$2 previous=${3:-} context=${4:-$ctx} arch platform
   local cache=()
@@ -81,7 +81,9 @@ stock() {
   for arch in x86_64 arm64; do
     platform=linux/amd64; [ "$arch" = arm64 ] && platform=linux/arm64
     cache=()
-    if [ -n "$previous" ]; then
+    if [ "$previous" = inline ]; then
+      cache=(--build-arg BUILDKIT_INLINE_CACHE=1)
+    elif [ -n "$previous" ]; then
       cache=(--build-arg BUILDKIT_INLINE_CACHE=1 --cache-from "$registry/$repo:$previous-$arch")
     fi
     "$docker_cli" build -q --platform "$platform" "${cache[@]}" -t "$registry/$repo:$sha-$arch" "$context" >/dev/null
@@ -172,7 +174,7 @@ for scenario in a b c d e; do
       base=$(sha)
       case $who in
         stock) stock "bench-stock-$scenario" "$base" "" "$context" ;;
-        cached) stock "bench-cached-$scenario" "$base" "" "$context" ;;
+        cached) stock "bench-cached-$scenario" "$base" inline "$context" ;;
         ours) ours "bench-ours-$scenario" "$base" "$context" ;;
       esac
       previous[$who]=$base
