@@ -18,6 +18,8 @@
 #       (no build cache, no image), a one-line change: stock, cached, lambda-ship
 #   (e) (d) for a multi-stage Dockerfile (bench/fixture-multistage), with the
 #       share of the builder stage's steps that lambda-ship took from the cache
+#   (f) a commit that changes only a file outside the build context (a README),
+#       on a warm cache, after a deployed commit
 # Also: lambda-ship's peak RSS, its start-up time, and the release binary's size.
 #
 # Usage: bench/pipeline.sh [RUNS]     (as root; starts the test bed)
@@ -158,9 +160,10 @@ PY
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
-declare -a rss_kb overheads floors shares
+declare -a rss_kb=() overheads=() floors=() shares=()
 declare -A med_stock med_ours med_cached
-for scenario in a b c d e; do
+scenarios=${SCENARIOS:-a b c d e f}
+for scenario in $scenarios; do
   t_stock=() t_ours=() t_cached=()
   context=$ctx
   [ "$scenario" = e ] && context=$ctx_ms
@@ -187,6 +190,7 @@ for scenario in a b c d e; do
         a) cold; repo="bench-$who-a-$(sha | head -c 8)"; s=$(sha) ;;
         b) change; s=$(sha) ;;
         c) s=${previous[$who]} ;;
+        f) printf 'notes %s\n' "$(sha)" >>"$work/README.md"; s=$(sha) ;;
         d | e) empty_engine; change "$context"; s=$(sha) ;;
       esac
       start=$(now)
@@ -226,25 +230,33 @@ size_mb=$(stat -c %s "$bin" | awk '{printf "%.1f", $1 / 1000000}')
 
 echo
 printf '%-44s %9s %9s %12s %7s %7s\n' "scenario (medians of $runs)" "stock" "cached" "lambda-ship" "÷stock" "÷cached"
-for scenario in a b c d e; do
+for scenario in $scenarios; do
   case $scenario in
     a) name="(a) cold cache, new repository" ;;
     b) name="(b) one-line change, warm cache" ;;
     c) name="(c) re-run of a deployed commit" ;;
     d) name="(d) fresh runner, one-line change" ;;
     e) name="(e) fresh runner, multi-stage" ;;
+    f) name="(f) a change outside the context" ;;
   esac
   cached=${med_cached[$scenario]:-}
+  [ -n "$cached" ] && cached=$(printf '%.2f' "$cached")
   printf '%-44s %8.2fs %9s %11.2fs %7s %7s\n' "$name" "${med_stock[$scenario]}" \
     "${cached:+${cached}s}" "${med_ours[$scenario]}" \
     "$(ratio "${med_ours[$scenario]}" "${med_stock[$scenario]}")" \
     "${cached:+$(ratio "${med_ours[$scenario]}" "$cached")}"
 done
-floor_med=$(median "${floors[@]}")
-printf '%-44s %8.2fs  lambda-ship (a) ÷ floor: %s\n' "floor of (a)" "$floor_med" "$(ratio "${med_ours[a]}" "$floor_med")"
-printf '%-44s %8s\n' "lambda-ship (d) ÷ its own cold (a)" "$(ratio "${med_ours[d]}" "${med_ours[a]}")"
-printf '%-44s %8s\n' "builder-stage steps from cache in (e)" "${shares[*]}"
-printf '%-44s %8ss\n' "lambda-ship overhead in (a), median" "$(median "${overheads[@]}")"
+if [ ${#floors[@]} -gt 0 ]; then
+  floor_med=$(median "${floors[@]}")
+  printf '%-44s %8.2fs  lambda-ship (a) ÷ floor: %s\n' "floor of (a)" "$floor_med" "$(ratio "${med_ours[a]}" "$floor_med")"
+  printf '%-44s %8ss\n' "lambda-ship overhead in (a), median" "$(median "${overheads[@]}")"
+fi
+if [ -n "${med_ours[a]:-}" ] && [ -n "${med_ours[d]:-}" ]; then
+  printf '%-44s %8s\n' "lambda-ship (d) ÷ its own cold (a)" "$(ratio "${med_ours[d]}" "${med_ours[a]}")"
+fi
+if [ ${#shares[@]} -gt 0 ]; then
+  printf '%-44s %8s\n' "builder-stage steps from cache in (e)" "${shares[*]}"
+fi
 printf '%-44s %8s\n' "lambda-ship peak RSS" "$peak_mb MB"
 printf '%-44s %8s\n' "lambda-ship start-up (--version)" "$startup_ms ms"
 printf '%-44s %8s\n' "release binary" "$size_mb MB"
