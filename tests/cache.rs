@@ -124,7 +124,10 @@ fn a_fresh_engine_reuses_the_previous_commits_layers_on_both_engine_versions() {
         change_handler(ctx.path());
         let next = random_sha();
         let (_, log) = build(&next, &head);
-        assert!(log.contains("od -An -tx1 > /var/task/seed (cached)"), "API {api}: {log}");
+        assert!(
+            log.contains("od -An -tx1 > /var/task/seed (cached)"),
+            "API {api}: {log}"
+        );
         assert_eq!(
             seed_layer(&repo, &format!("{next}-x86_64")),
             seed_layer(&repo, &format!("{before}-x86_64")),
