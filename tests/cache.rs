@@ -50,22 +50,7 @@ fn empty_engine(socket: &str, repo: &str) {
 
 /// The digest of the layer the seed step made.
 fn seed_layer(repo: &str, tag: &str) -> String {
-    let m = manifest(repo, tag);
-    for layer in m["layers"].as_array().unwrap() {
-        let digest = layer["digest"].as_str().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("layer.tgz");
-        std::fs::write(&file, blob(repo, digest)).unwrap();
-        let out = std::process::Command::new("tar")
-            .arg("tzf")
-            .arg(&file)
-            .output()
-            .unwrap();
-        if String::from_utf8_lossy(&out.stdout).contains("var/task/seed") {
-            return digest.to_string();
-        }
-    }
-    panic!("no layer of {repo}:{tag} holds the seed")
+    layer_holding(repo, tag, "var/task/seed")
 }
 
 #[test]
@@ -316,26 +301,6 @@ fn a_commit_that_changes_nothing_in_the_image_is_tagged_not_built_and_no_functio
         image(&report["build"], "x86_64")["digest"],
         digests[0].as_str()
     );
-}
-
-/// The digest of the layer of `repo:tag` that holds `path`.
-fn layer_holding(repo: &str, tag: &str, path: &str) -> String {
-    let m = manifest(repo, tag);
-    for layer in m["layers"].as_array().unwrap() {
-        let digest = layer["digest"].as_str().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("layer.tgz");
-        std::fs::write(&file, blob(repo, digest)).unwrap();
-        let out = std::process::Command::new("tar")
-            .arg("tzf")
-            .arg(&file)
-            .output()
-            .unwrap();
-        if String::from_utf8_lossy(&out.stdout).contains(path) {
-            return digest.to_string();
-        }
-    }
-    panic!("no layer of {repo}:{tag} holds {path}")
 }
 
 #[test]

@@ -158,10 +158,11 @@ pub fn blob(repo: &str, digest: &str) -> Vec<u8> {
     registry_get(&format!("{repo}/blobs/{digest}"), "*/*")
 }
 
-/// The paths in every layer of an image, as the registry holds it.
-pub fn layer_paths(repo: &str, tag: &str) -> Vec<String> {
+/// Each layer of an image, as the registry holds it: its digest and the
+/// paths in it.
+pub fn layers(repo: &str, tag: &str) -> Vec<(String, Vec<String>)> {
     let m = manifest(repo, tag);
-    let mut paths = Vec::new();
+    let mut layers = Vec::new();
     for layer in m["layers"].as_array().expect("layers") {
         let digest = layer["digest"].as_str().expect("digest");
         let dir = tempfile::tempdir().unwrap();
@@ -173,13 +174,27 @@ pub fn layer_paths(repo: &str, tag: &str) -> Vec<String> {
             .output()
             .expect("tar runs");
         assert!(out.status.success());
-        paths.extend(
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(str::to_string),
-        );
+        let paths = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        layers.push((digest.to_string(), paths));
     }
-    paths
+    layers
+}
+
+/// The paths in every layer of an image, as the registry holds it.
+pub fn layer_paths(repo: &str, tag: &str) -> Vec<String> {
+    layers(repo, tag).into_iter().flat_map(|(_, p)| p).collect()
+}
+
+/// The digest of the layer of `repo:tag` that holds `path`.
+pub fn layer_holding(repo: &str, tag: &str, path: &str) -> String {
+    layers(repo, tag)
+        .into_iter()
+        .find(|(_, paths)| paths.iter().any(|p| p.contains(path)))
+        .map(|(digest, _)| digest)
+        .unwrap_or_else(|| panic!("no layer of {repo}:{tag} holds {path}"))
 }
 
 /// The tags a repository of the registry holds (none when it has none).
