@@ -1,17 +1,18 @@
 //! Shipping the images of a commit: the farm checked, the repository read
 //! (and created only when the first push needs it), what is pushed already
 //! reused, then every platform built, checked, gated and pushed concurrently,
-//! each on its own engine (`platform.rs` is one platform's way).
+//! each on its own engine (`job.rs` is one platform's way, `platform.rs` its
+//! steps, `cache.rs` and `stages.rs` where its cache comes from).
 
 mod cache;
+mod job;
 mod platform;
 mod stages;
 
 use crate::config::{BuildConfig, Endpoint, Platform, TagMutability};
-use crate::error::{Error, PlatformError};
+use crate::error::Error;
 use crate::farm::context::BuildContext;
 use crate::farm::engine::{Engine, Support};
-use crate::farm::inputs::{CACHE_SOURCES_LABEL, INPUTS_LABEL};
 use crate::progress::Progress;
 use crate::registry::ImageRef;
 use crate::registry::ecr::{Ecr, Repository};
@@ -20,7 +21,6 @@ use crate::report::BuildReport;
 use crate::sandbox::{self, Gate, LocalCheck};
 use futures_util::future::{join_all, try_join_all};
 pub(crate) use platform::build_spec;
-use platform::{Limits, inputs_digest, reuse_image, reuse_unchanged, ship_image};
 use std::collections::{BTreeMap, HashMap};
 
 pub async fn build(
@@ -119,84 +119,27 @@ pub async fn build(
         Vec::new()
     };
     let check = local.map(|c| (c, &gate));
+    let run = job::Run {
+        config,
+        session: &session,
+        repository: &repository,
+        planned: &planned,
+        to_build: &to_build,
+        stages: &needed,
+        check,
+        progress,
+    };
     let jobs = config.platforms.iter().map(|&platform| {
         let image = target(platform);
-        let engine = engines.get(&config.endpoint(platform));
-        let mut spec = build_spec(
+        let spec = build_spec(
             config,
             &context,
             platform,
             local_tag(&planned.name, &image.tag),
         );
         let sources = cache::candidates(&config.cache, platform, &image, &host, found.is_some());
-        let (session, repository, planned, to_build) = (&session, &repository, &planned, &to_build);
-        let needed = &needed;
-        async move {
-            let Some(engine) = engine.filter(|_| to_build.contains(&platform)) else {
-                return reuse_image(session, planned, &image, platform, progress).await;
-            };
-            let mut found = cache::resolve(sources, platform, session, progress).await;
-            let behind = cache::behind(&found, &image);
-            found.extend(cache::resolve(behind, platform, session, progress).await);
-            // A platform that fails before it reaches the gate still says so
-            // there: the others must not wait for it.
-            let fail = |e: PlatformError| async {
-                if let Some((_, gate)) = check {
-                    gate.pass(false).await;
-                }
-                Err(e)
-            };
-            let inputs = match inputs_digest(&spec).await {
-                Ok(inputs) => inputs,
-                Err(e) => return fail(e).await,
-            };
-            // An earlier image of these very inputs is this commit's image too.
-            let same = found.iter().find(|f| {
-                f.inputs.as_deref() == Some(inputs.as_str())
-                    && f.image.registry == image.registry
-                    && f.image.repository == image.repository
-            });
-            if let (Some(same), false) = (same, config.force_rebuild) {
-                let gate = check.map(|(_, g)| g);
-                return reuse_unchanged(platform, same, gate, session, planned, &image, progress)
-                    .await;
-            }
-            spec.labels.insert(INPUTS_LABEL.to_string(), inputs);
-            let sources_label = cache::sources_label(&found, &image);
-            if !sources_label.is_empty() {
-                spec.labels
-                    .insert(CACHE_SOURCES_LABEL.to_string(), sources_label);
-            }
-            for f in &found {
-                progress.stage(&format!("{platform}: cache from {}", f.why));
-            }
-            spec.cache_from = found.iter().map(|f| f.image.to_string()).collect();
-            spec.registry_auth =
-                Some((session.registry().to_string(), session.credentials().await));
-            let limits = Limits {
-                build: config.build_timeout,
-                push: config.push_timeout,
-            };
-            let previous = config.cache.previous_sha.as_ref().map(|s| s.as_str());
-            let stage_sources = stages::sources(
-                needed, &image, &found, previous, platform, session, progress,
-            )
-            .await;
-            spec.cache_from.extend(stage_sources);
-            let shipped = ship_image(
-                engine, &spec, check, limits, session, repository, &image, progress,
-            )
-            .await;
-            // The stages are built on their own only after the image: built
-            // first, they keep the image from its own registry cache.
-            if shipped.is_ok() && !needed.is_empty() {
-                stages::export(
-                    engine, &spec, needed, &image, limits, session, repository, progress,
-                )
-                .await;
-            }
-            shipped
-        }
+        let engine = engines.get(&config.endpoint(platform));
+        run.platform(engine, spec, sources, image)
     });
     let results = join_all(jobs).await;
 
