@@ -4,7 +4,6 @@
 
 use super::{ImageRef, RegistryCredentials};
 use crate::model::Platform;
-use hyper::header::HeaderValue;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::manifest::{
@@ -87,9 +86,9 @@ struct ContainerConfig {
 
 /// A client of one registry with one set of credentials.
 pub struct RegistryReader {
-    client: Client,
-    auth: RegistryAuth,
-    plain_http: bool,
+    pub(super) client: Client,
+    pub(super) auth: RegistryAuth,
+    pub(super) plain_http: bool,
 }
 
 impl RegistryReader {
@@ -129,7 +128,7 @@ impl RegistryReader {
         }
     }
 
-    fn reference(image: &ImageRef) -> Reference {
+    pub(super) fn reference(image: &ImageRef) -> Reference {
         let (registry, repository) = (image.registry.clone(), image.repository.clone());
         if image.is_digest() {
             Reference::with_digest(registry, repository, image.tag.clone())
@@ -216,78 +215,15 @@ impl RegistryReader {
     }
 }
 
-impl RegistryReader {
-    /// Gives the image under `from` a second tag, `tag`. The registry holds
-    /// its layers and config already: only the manifest is sent, as it is,
-    /// so the digest stays the same.
-    pub async fn retag(&self, from: &ImageRef, tag: &str) -> Result<(), ManifestError> {
-        let target = ImageRef {
-            tag: tag.to_string(),
-            ..from.clone()
-        };
-        let reference = Self::reference(from);
-        let fail = |e| registry_error(&target, e);
-        self.client
-            .auth(&reference, &self.auth, RegistryOperation::Push)
-            .await
-            .map_err(fail)?;
-        let (raw, _) = self
-            .client
-            .pull_manifest_raw(
-                &reference,
-                &self.auth,
-                &[IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE],
-            )
-            .await
-            .map_err(fail)?;
-        let media_type = check_manifest(from, &raw)?.media_type;
-        let content_type =
-            HeaderValue::from_str(&media_type).map_err(|e| ManifestError::Malformed {
-                image: from.to_string(),
-                reason: e.to_string(),
-            })?;
-        self.client
-            .push_manifest_raw(&Self::reference(&target), raw, content_type)
-            .await
-            .map_err(fail)?;
-        Ok(())
-    }
-
-    /// Deletes an image by digest, every tag of it with it, where the
-    /// registry allows deletes (the distribution registry's
-    /// `storage.delete.enabled`). Through the registry API: for registries
-    /// other than ECR, whose own API removes a single tag.
-    pub async fn delete(&self, image: &ImageRef) -> Result<(), String> {
-        let scheme = if self.plain_http { "http" } else { "https" };
-        let url = format!(
-            "{scheme}://{}/v2/{}/manifests/{}",
-            image.registry, image.repository, image.tag
-        );
-        let mut request = reqwest::Client::new().delete(url);
-        if let RegistryAuth::Basic(user, password) = &self.auth {
-            request = request.basic_auth(user, Some(password));
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| e.without_url().to_string())?;
-        if response.status().is_success() || response.status() == reqwest::StatusCode::NOT_FOUND {
-            Ok(())
-        } else {
-            Err(format!("the registry answered {}", response.status()))
-        }
-    }
-}
-
 /// What `check_manifest` learns: the manifest's own type, the config's digest,
 /// and the size of config and layers.
-struct Checked {
-    media_type: String,
+pub(super) struct Checked {
+    pub(super) media_type: String,
     digest: String,
     size: u64,
 }
 
-fn check_manifest(image: &ImageRef, raw: &[u8]) -> Result<Checked, ManifestError> {
+pub(super) fn check_manifest(image: &ImageRef, raw: &[u8]) -> Result<Checked, ManifestError> {
     let malformed = |reason: String| ManifestError::Malformed {
         image: image.to_string(),
         reason,
@@ -338,7 +274,7 @@ fn is_not_found(e: &OciDistributionError) -> bool {
     }
 }
 
-fn registry_error(image: &ImageRef, e: OciDistributionError) -> ManifestError {
+pub(super) fn registry_error(image: &ImageRef, e: OciDistributionError) -> ManifestError {
     ManifestError::Registry {
         image: image.to_string(),
         message: e.to_string(),

@@ -1,10 +1,12 @@
 //! The registry side of a push: the ECR repository and its token
-//! (`ecr.rs`), one session holding the current token (`session.rs`), and the
-//! read-back of what the registry holds (`manifest.rs`).
+//! (`ecr.rs`), one session holding the current token (`session.rs`), the
+//! read-back of what the registry holds (`manifest.rs`), and a second tag or
+//! a removal for an image it holds (`tag.rs`).
 
 pub mod ecr;
 pub mod manifest;
 pub mod session;
+pub mod tag;
 
 use secrecy::SecretString;
 use std::fmt;
