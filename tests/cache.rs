@@ -30,9 +30,17 @@ fn change_handler(ctx: &Path) {
     std::fs::write(handler, text).unwrap();
 }
 
-/// Tests that empty an engine take turns: one's prune must not fall between
-/// another's two builds.
-static FRESH_ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// A test that empties an engine runs alone: its prune must fall neither
+/// between another's two builds nor in the middle of one. The others share.
+static FRESH_ENGINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn alone() -> std::sync::RwLockWriteGuard<'static, ()> {
+    FRESH_ENGINE.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    FRESH_ENGINE.read().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Empties an engine as a fresh runner's is: no build cache, no image of
 /// this repository.
@@ -55,7 +63,7 @@ fn seed_layer(repo: &str, tag: &str) -> String {
 
 #[test]
 fn a_fresh_engine_reuses_the_previous_commits_layers_on_both_engine_versions() {
-    let _turn = FRESH_ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = alone();
     for (socket, api) in [(ENGINE_A, "1.41"), (ENGINE_B, "1.45")] {
         let repo = unique("fresh");
         let ctx = context_with_seed();
@@ -137,6 +145,7 @@ fn a_fresh_engine_reuses_the_previous_commits_layers_on_both_engine_versions() {
 
 #[test]
 fn cache_sources_that_are_missing_of_another_architecture_or_unreadable_are_skipped() {
+    let _turn = shared();
     let repo = unique("cache-skip");
     let arm = random_sha();
     build_ok(build_fixture(&repo, &arm).args(["--platforms", "linux/arm64"]));
@@ -197,6 +206,7 @@ fn cache_sources_that_are_missing_of_another_architecture_or_unreadable_are_skip
 
 #[test]
 fn an_image_failing_locally_after_its_layers_went_up_leaves_no_tag_and_no_function_changed() {
+    let _turn = shared();
     let repo = unique("staged");
     let (fx86, farm) = (unique("fn-st-x86"), unique("fn-st-arm"));
     create_function(&fx86, "x86_64", false);
@@ -241,6 +251,7 @@ fn an_image_failing_locally_after_its_layers_went_up_leaves_no_tag_and_no_functi
 
 #[test]
 fn a_commit_that_changes_nothing_in_the_image_is_tagged_not_built_and_no_function_is_updated() {
+    let _turn = shared();
     let repo = unique("unchanged");
     let (fx86, farm) = (unique("fn-un-x86"), unique("fn-un-arm"));
     create_function(&fx86, "x86_64", false);
@@ -305,7 +316,7 @@ fn a_commit_that_changes_nothing_in_the_image_is_tagged_not_built_and_no_functio
 
 #[test]
 fn a_multi_stage_build_on_a_fresh_engine_keeps_its_builder_dependencies_after_a_code_change() {
-    let _turn = FRESH_ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = alone();
     let repo = unique("stages");
     let ctx = fixture_copy();
     // Dependencies first (a step whose output differs on every run), then

@@ -137,7 +137,7 @@ fn an_ssh_node_lost_mid_build_fails_the_build_and_leaves_nothing() {
     assert!(log.contains("linux/amd64"), "{log}");
     assert!(
         log.contains(&format!(
-            "linux/amd64: the build on {NODE} failed: the connection to the engine was lost mid-build"
+            "linux/amd64: the build on {NODE} failed: the engine's answer broke off mid-build"
         )),
         "the message names the node and what happened:\n{log}"
     );

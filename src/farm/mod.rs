@@ -240,8 +240,8 @@ pub async fn build(
             bollard::errors::Error::DockerStreamError { error } => error,
             // Not the engine's answer: the connection to it broke.
             other => format!(
-                "the connection to the engine was lost mid-build ({other}); check that it is \
-                 up and reachable, then run again"
+                "the engine's answer broke off mid-build ({other}): the engine stopped or the \
+                 connection to it broke; check that it is up and reachable, then run again"
             ),
         };
         // The step that failed is the one BuildKit marked with an error.
