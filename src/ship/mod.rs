@@ -314,6 +314,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_run_stages_under_a_tag_of_its_own() {
+        let (a, b) = (
+            platform::staging_tag("abc-x86_64"),
+            platform::staging_tag("abc-x86_64"),
+        );
+        assert!(a.starts_with("abc-x86_64-staging-") && b.starts_with("abc-x86_64-staging-"));
+        assert_ne!(a, b);
+    }
+
+    #[test]
     fn long_repository_names_get_a_local_name_docker_takes() {
         assert_eq!(local_tag("fn", "abc-x86_64"), "lambda-ship/fn:abc-x86_64");
         let long = format!("{}/{}", "a".repeat(127), "b".repeat(128));

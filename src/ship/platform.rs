@@ -161,7 +161,7 @@ pub(super) async fn ship_image(
     // While the image runs locally, its layers go up under a staging tag:
     // only its `<sha>-<arch>` tag waits for every platform to pass.
     let staging = ImageRef {
-        tag: format!("{}-staging", image.tag),
+        tag: staging_tag(&image.tag),
         ..image.clone()
     };
     let (local_result, staged) = match &built {
@@ -221,6 +221,14 @@ pub(super) async fn ship_image(
         progress,
     )
     .await
+}
+
+/// A staging tag of this run's own: a run cancelled mid-push leaves its
+/// staging tag behind, and in an IMMUTABLE repository a re-run of the same
+/// commit could never push under that name again.
+pub(super) fn staging_tag(tag: &str) -> String {
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    format!("{tag}-staging-{}", &run[..8])
 }
 
 /// The image run once in a sandbox of its engine, as Lambda would run it,
