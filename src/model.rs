@@ -11,6 +11,8 @@ use std::time::Duration;
 /// The defaults of the flags, shared by the command line and the settings
 /// that are made without it.
 pub mod defaults {
+    /// Lambda's default, and smallest, `/tmp`.
+    pub const EPHEMERAL_STORAGE_MB: u64 = 512;
     /// How long one platform's build may take, in seconds.
     pub const BUILD_TIMEOUT_SECS: u64 = 3600;
     /// How long one image's push may take, retries included, in seconds.
@@ -354,6 +356,19 @@ pub struct LocalSettings {
     pub region: String,
     /// The function's environment variables.
     pub environment: std::collections::BTreeMap<String, String>,
+    /// The function's `ImageConfig`: what it runs instead of the image's own
+    /// ENTRYPOINT, CMD and WORKDIR.
+    pub image_config: ImageOverrides,
+    /// The size of its writable `/tmp`.
+    pub ephemeral_storage_mb: u64,
+}
+
+/// A function's `ImageConfig` overrides; None keeps the image's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageOverrides {
+    pub entry_point: Option<Vec<String>>,
+    pub command: Option<Vec<String>>,
+    pub working_directory: Option<String>,
 }
 
 impl Default for LocalSettings {
@@ -364,6 +379,8 @@ impl Default for LocalSettings {
             timeout: Duration::from_secs(defaults::LOCAL_TIMEOUT_SECS),
             region: "us-east-1".to_string(),
             environment: std::collections::BTreeMap::new(),
+            image_config: ImageOverrides::default(),
+            ephemeral_storage_mb: defaults::EPHEMERAL_STORAGE_MB,
         }
     }
 }

@@ -329,3 +329,69 @@ fn local_serves_a_function_url_request() {
     assert!(text.contains(r#""arch":"aarch64""#), "{text}");
     assert!(status.success());
 }
+
+#[test]
+fn the_local_run_runs_what_the_function_would_its_command_environment_and_tmp() {
+    let repo = unique("image-config");
+    let (fx86, farm) = (unique("fn-ic-x86"), unique("fn-ic-arm"));
+    // Two handlers in one image; the function's ImageConfig picks one.
+    let ctx = variant(
+        "handler() { printf '{\"via\":\"handler\"}'; }\n\
+         other() {\n  printf '{\"via\":\"other\",\"greeting\":\"%s\",\"tmp_mb\":%s,\"cwd\":\"%s\"}' \
+         \"$GREETING\" \"$(df -m /tmp | tail -1 | awk '{print $2}')\" \"$(pwd)\"\n}\n",
+        None,
+    );
+    let bootstrap = ctx.path().join("bootstrap");
+    let text = std::fs::read_to_string(&bootstrap).unwrap().replace(
+        "out=$(handler \"$event\")",
+        "out=$(\"${_HANDLER:-handler}\" \"$event\")",
+    );
+    std::fs::write(&bootstrap, text).unwrap();
+    for (f, arch) in [(&fx86, "x86_64"), (&farm, "arm64")] {
+        aws(&[
+            "lambda",
+            "create-function",
+            "--function-name",
+            f,
+            "--package-type",
+            "Image",
+            "--code",
+            "ImageUri=123456789012.dkr.ecr.us-east-1.amazonaws.com/previous:latest",
+            "--role",
+            FUNCTION_ROLE,
+            "--architectures",
+            arch,
+            "--image-config",
+            "Command=other,WorkingDirectory=/tmp",
+            "--environment",
+            "Variables={GREETING=hello-from-the-function}",
+            "--ephemeral-storage",
+            "Size=1024",
+        ]);
+    }
+    let (report, log) = build_ok(&mut deploy_in(
+        ctx.path(),
+        &repo,
+        &random_sha(),
+        &[&fx86, &farm],
+    ));
+    for arch in ["x86_64", "arm64"] {
+        let local = &image(&report["build"], arch)["local_smoke"];
+        let answer: serde_json::Value =
+            serde_json::from_str(local["response"].as_str().unwrap_or_default())
+                .unwrap_or_else(|_| panic!("{arch}: {local}\n{log}"));
+        assert_eq!(
+            answer["via"], "other",
+            "{arch}: the ImageConfig command ran"
+        );
+        assert_eq!(answer["greeting"], "hello-from-the-function", "{arch}");
+        assert_eq!(
+            answer["tmp_mb"], 1024,
+            "{arch}: /tmp is the ephemeral storage"
+        );
+        assert_eq!(
+            answer["cwd"], "/tmp",
+            "{arch}: the ImageConfig working directory"
+        );
+    }
+}

@@ -31,6 +31,10 @@ pub struct ContainerSpec {
     /// The memory limit (and swap: none beyond it), in bytes.
     pub memory_bytes: Option<i64>,
     pub labels: HashMap<String, String>,
+    /// Instead of the image's ENTRYPOINT, CMD and WORKDIR, when given.
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    pub working_dir: Option<String>,
 }
 
 /// What an image runs when started.
@@ -85,6 +89,9 @@ impl Engine {
             user: Some(spec.user).filter(|u| !u.is_empty()),
             labels: Some(spec.labels),
             host_config: Some(host_config),
+            entrypoint: spec.entrypoint,
+            cmd: spec.cmd,
+            working_dir: spec.working_dir,
             ..Default::default()
         };
         let mut options = CreateContainerOptionsBuilder::default().name(&spec.name);

@@ -197,6 +197,11 @@ impl Lambda {
                     .and_then(|e| e.variables())
                     .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                     .unwrap_or_default(),
+                image_config: image_overrides(config),
+                ephemeral_storage_mb: config
+                    .and_then(|c| c.ephemeral_storage())
+                    .and_then(|e| u64::try_from(e.size()).ok())
+                    .unwrap_or(defaults.ephemeral_storage_mb),
             },
         })
     }
@@ -380,5 +385,23 @@ impl Lambda {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(3));
         }
+    }
+}
+
+/// The function's `ImageConfig`, as the local run applies it.
+fn image_overrides(
+    config: Option<&aws_sdk_lambda::types::FunctionConfiguration>,
+) -> crate::model::ImageOverrides {
+    let Some(image) = config
+        .and_then(|c| c.image_config_response())
+        .and_then(|r| r.image_config())
+    else {
+        return crate::model::ImageOverrides::default();
+    };
+    let list = |v: &[String]| (!v.is_empty()).then(|| v.to_vec());
+    crate::model::ImageOverrides {
+        entry_point: list(image.entry_point()),
+        command: list(image.command()),
+        working_directory: image.working_directory().map(str::to_string),
     }
 }

@@ -4,7 +4,7 @@
 use super::owner::{LABEL_HOST, LABEL_OWNER, LABEL_SANDBOX, host_id, owner_id};
 use super::runtime_api::{Answer, RuntimeApi};
 use super::{LocalSettings, OUTPUT_TAIL, SANDBOX_USER, millis};
-use crate::farm::container::{ContainerSpec, FileHead};
+use crate::farm::container::{ContainerSpec, FileHead, ImageCommand};
 use crate::farm::engine::Engine;
 use crate::model::Platform;
 use bytes::Bytes;
@@ -69,10 +69,16 @@ impl Instance {
         let api = RuntimeApi::start(arn)
             .await
             .map_err(|e| StartError::Sandbox(format!("cannot start the Runtime API: {e}")))?;
-        let command = engine
+        // What Lambda runs: the image's command, or the function's ImageConfig.
+        let own = engine
             .image_command(image)
             .await
             .map_err(StartError::Sandbox)?;
+        let overrides = &settings.image_config;
+        let command = ImageCommand {
+            entrypoint: overrides.entry_point.clone().unwrap_or(own.entrypoint),
+            cmd: overrides.command.clone().unwrap_or(own.cmd),
+        };
         let handler = command.cmd.first().cloned().unwrap_or_default();
         let memory = settings.memory_mb.to_string();
         let env = [
@@ -109,13 +115,19 @@ impl Instance {
             // The runtime reaches our Runtime API on this host's loopback.
             host_network: true,
             read_only: true,
-            tmpfs: HashMap::from([("/tmp".to_string(), "rw,size=512m,mode=1777".to_string())]),
+            tmpfs: HashMap::from([(
+                "/tmp".to_string(),
+                format!("rw,size={}m,mode=1777", settings.ephemeral_storage_mb),
+            )]),
             memory_bytes: Some(bytes),
             labels: HashMap::from([
                 (LABEL_SANDBOX.to_string(), "true".to_string()),
                 (LABEL_OWNER.to_string(), owner_id()),
                 (LABEL_HOST.to_string(), host_id()),
             ]),
+            entrypoint: overrides.entry_point.clone(),
+            cmd: overrides.command.clone(),
+            working_dir: overrides.working_directory.clone(),
         };
         let container = engine
             .create_container(spec)
