@@ -183,6 +183,12 @@ pub struct DeployArgs {
     #[arg(long, env = "LAMBDA_SHIP_ALIAS")]
     pub alias: Option<String>,
 
+    /// Make sure each function (its alias, with --alias) has a URL of this auth
+    /// type: public (auth NONE, with the two resource-policy statements a public
+    /// URL needs) or iam. Without it a URL is left as it is.
+    #[arg(long, env = "LAMBDA_SHIP_FUNCTION_URL", value_enum)]
+    pub function_url: Option<FunctionUrlArg>,
+
     /// The smoke-test event: JSON, or @FILE.
     #[arg(long, env = "LAMBDA_SHIP_SMOKE_EVENT", default_value = "{}")]
     pub smoke_event: String,
@@ -268,6 +274,12 @@ pub enum CommentArg {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FunctionUrlArg {
+    Public,
+    Iam,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

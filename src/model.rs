@@ -331,6 +331,15 @@ pub struct CacheSources {
     pub running: Vec<(Platform, String, String)>,
 }
 
+/// The auth type of a function URL lambda-ship makes sure of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlAuth {
+    /// `NONE`: anyone may call it (with the resource policy that allows it).
+    Public,
+    /// `AWS_IAM`: signed requests only.
+    Iam,
+}
+
 /// The smoke-test invocation.
 #[derive(Debug, Clone)]
 pub struct SmokeConfig {

@@ -223,6 +223,7 @@ async fn deploy_stages(
             plan,
             image_uri: image,
             alias: config.alias.as_deref(),
+            function_url: config.function_url,
             smoke: config.smoke.as_ref(),
             wait_timeout: config.wait_timeout,
             cancel,

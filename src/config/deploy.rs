@@ -13,6 +13,8 @@ pub struct DeployConfig {
     pub functions: Vec<FunctionTarget>,
     pub role: Option<RoleConfig>,
     pub alias: Option<String>,
+    /// The URL each function must have, when asked.
+    pub function_url: Option<crate::model::UrlAuth>,
     pub smoke: Option<SmokeConfig>,
     pub report_json: Option<PathBuf>,
     pub wait_timeout: std::time::Duration,
@@ -111,6 +113,10 @@ impl DeployConfig {
             functions,
             role,
             alias: args.alias,
+            function_url: args.function_url.map(|u| match u {
+                crate::cli::FunctionUrlArg::Public => crate::model::UrlAuth::Public,
+                crate::cli::FunctionUrlArg::Iam => crate::model::UrlAuth::Iam,
+            }),
             smoke,
             report_json: args.report_json,
             wait_timeout: std::time::Duration::from_secs(args.wait_timeout.clamp(1, 86_400)),

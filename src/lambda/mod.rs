@@ -208,6 +208,8 @@ pub struct DeployJob<'a> {
     /// `<repositoryUri>@<digest>`
     pub image_uri: &'a str,
     pub alias: Option<&'a str>,
+    /// The URL the function must have (`--function-url`).
+    pub function_url: Option<crate::model::UrlAuth>,
     pub smoke: Option<&'a SmokeConfig>,
     pub wait_timeout: Duration,
     /// Checked before each step that changes what users see.

@@ -297,7 +297,10 @@ impl Lambda {
                 a.moved = true;
             }
         }
-        report.url = self.function_url(name, job.alias).await?;
+        report.url = match job.function_url {
+            Some(auth) => Some(self.ensure_url(name, job.alias, auth).await?),
+            None => self.function_url(name, job.alias).await?,
+        };
         Ok(())
     }
 

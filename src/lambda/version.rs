@@ -4,7 +4,9 @@
 
 use super::StepError;
 use super::update::{Lambda, while_in_progress};
+use crate::model::UrlAuth;
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;
+use aws_sdk_lambda::types::FunctionUrlAuthType;
 use std::time::Instant;
 
 impl Lambda {
@@ -115,4 +117,128 @@ impl Lambda {
             }),
         }
     }
+
+    /// Makes sure the function (or its alias) has a URL of `auth`, and for a
+    /// public URL the two resource-policy statements it needs since October
+    /// 2025: `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction` (only
+    /// through the URL), each added once. Returns the URL.
+    pub(super) async fn ensure_url(
+        &self,
+        name: &str,
+        alias: Option<&str>,
+        auth: UrlAuth,
+    ) -> Result<String, StepError> {
+        let auth_type = match auth {
+            UrlAuth::Public => FunctionUrlAuthType::None,
+            UrlAuth::Iam => FunctionUrlAuthType::AwsIam,
+        };
+        let call = |operation: &'static str| {
+            move |e: String| StepError::Call {
+                operation,
+                message: e,
+            }
+        };
+        let qualifier = alias.map(str::to_string);
+        let current = self
+            .client
+            .get_function_url_config()
+            .function_name(name)
+            .set_qualifier(qualifier.clone())
+            .send()
+            .await;
+        let url = match current {
+            Ok(out) if *out.auth_type() == auth_type => out.function_url().to_string(),
+            Ok(_) => self
+                .client
+                .update_function_url_config()
+                .function_name(name)
+                .set_qualifier(qualifier.clone())
+                .auth_type(auth_type.clone())
+                .send()
+                .await
+                .map_err(|e| call("UpdateFunctionUrlConfig")(self.calls.describe(&e)))?
+                .function_url()
+                .to_string(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                self.client
+                    .create_function_url_config()
+                    .function_name(name)
+                    .set_qualifier(qualifier.clone())
+                    .auth_type(auth_type.clone())
+                    .send()
+                    .await
+                    .map_err(|e| call("CreateFunctionUrlConfig")(self.calls.describe(&e)))?
+                    .function_url()
+                    .to_string()
+            }
+            Err(e) => return Err(call("GetFunctionUrlConfig")(self.calls.describe(&e))),
+        };
+        if auth == UrlAuth::Public {
+            self.allow_public_url(name, qualifier).await?;
+        }
+        Ok(url)
+    }
+
+    /// The statements a public URL needs, added where the policy lacks them.
+    async fn allow_public_url(
+        &self,
+        name: &str,
+        qualifier: Option<String>,
+    ) -> Result<(), StepError> {
+        let policy = match self
+            .client
+            .get_policy()
+            .function_name(name)
+            .set_qualifier(qualifier.clone())
+            .send()
+            .await
+        {
+            Ok(out) => out.policy().unwrap_or_default().to_string(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                String::new()
+            }
+            Err(e) => {
+                return Err(StepError::Call {
+                    operation: "GetPolicy",
+                    message: self.calls.describe(&e),
+                });
+            }
+        };
+        for (sid, action) in [
+            (PUBLIC_URL_SID, "lambda:InvokeFunctionUrl"),
+            (PUBLIC_INVOKE_SID, "lambda:InvokeFunction"),
+        ] {
+            if policy.contains(&format!("\"{sid}\"")) {
+                continue;
+            }
+            let mut request = self
+                .client
+                .add_permission()
+                .function_name(name)
+                .set_qualifier(qualifier.clone())
+                .statement_id(sid)
+                .action(action)
+                .principal("*");
+            request = if action == "lambda:InvokeFunctionUrl" {
+                request.function_url_auth_type(FunctionUrlAuthType::None)
+            } else {
+                request.invoked_via_function_url(true)
+            };
+            request.send().await.map_err(|e| StepError::Call {
+                operation: "AddPermission",
+                message: self.calls.describe(&e),
+            })?;
+        }
+        Ok(())
+    }
 }
+
+/// The statement ids lambda-ship gives the public URL's permissions.
+const PUBLIC_URL_SID: &str = "lambda-ship-public-url";
+const PUBLIC_INVOKE_SID: &str = "lambda-ship-public-url-invoke";
