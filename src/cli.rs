@@ -183,6 +183,11 @@ pub struct DeployArgs {
     #[arg(long, env = "LAMBDA_SHIP_ALIAS")]
     pub alias: Option<String>,
 
+    /// Create a function that does not exist yet, running as this IAM role
+    /// (arn:aws:iam::ACCOUNT:role/NAME); name its architecture, --function NAME:ARCH.
+    #[arg(long, env = "LAMBDA_SHIP_EXECUTION_ROLE")]
+    pub execution_role: Option<String>,
+
     /// Make sure each function (its alias, with --alias) has a URL of this auth
     /// type: public (auth NONE, with the two resource-policy statements a public
     /// URL needs) or iam. Without it a URL is left as it is.

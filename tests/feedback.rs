@@ -57,6 +57,7 @@ fn sample_report(payload: &str, log: &str) -> RunReport {
             image_before: Some(format!("{uri}:old")),
             image_after: Some(format!("{uri}@sha256:{}", "ab".repeat(32))),
             updated: true,
+            created: false,
             unchanged: false,
             version: Some("7".into()),
             alias: Some(AliasReport {

@@ -77,6 +77,7 @@ fn function(name: &str, arch: &'static str) -> FunctionReport {
         image_before: Some(format!("{URI}:old")),
         image_after: Some(format!("{URI}@sha256:{}", "ab".repeat(32))),
         updated: true,
+        created: false,
         unchanged: false,
         version: Some("7".into()),
         alias: Some(AliasReport {

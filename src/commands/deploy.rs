@@ -136,7 +136,7 @@ async fn deploy_stages(
         config
             .functions
             .iter()
-            .map(|f| lambda.preflight(f, account.as_deref())),
+            .map(|f| lambda.preflight(f, account.as_deref(), config.execution_role.as_deref())),
     )
     .await
     .map_err(|e| (Stage::Preflight, e.into()))?;

@@ -13,6 +13,8 @@ pub struct DeployConfig {
     pub functions: Vec<FunctionTarget>,
     pub role: Option<RoleConfig>,
     pub alias: Option<String>,
+    /// The role a missing function is created with (`--execution-role`).
+    pub execution_role: Option<String>,
     /// The URL each function must have, when asked.
     pub function_url: Option<crate::model::UrlAuth>,
     pub smoke: Option<SmokeConfig>,
@@ -113,6 +115,10 @@ impl DeployConfig {
             functions,
             role,
             alias: args.alias,
+            execution_role: args
+                .execution_role
+                .map(|r| check_role_arn(&r).map(|()| r))
+                .transpose()?,
             function_url: args.function_url.map(|u| match u {
                 crate::cli::FunctionUrlArg::Public => crate::model::UrlAuth::Public,
                 crate::cli::FunctionUrlArg::Iam => crate::model::UrlAuth::Iam,
@@ -123,5 +129,46 @@ impl DeployConfig {
             feedback,
             local_smoke: !args.no_local_smoke,
         })
+    }
+}
+
+/// An IAM role ARN: `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
+fn check_role_arn(arn: &str) -> Result<(), ConfigError> {
+    let bad = || ConfigError::ExecutionRole(arn.to_string());
+    let rest = arn.strip_prefix("arn:").ok_or_else(bad)?;
+    let mut parts = rest.splitn(5, ':');
+    let (partition, service, region, account, resource) = (
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+    );
+    let name = resource.strip_prefix("role/").ok_or_else(bad)?;
+    let ok = partition.starts_with("aws")
+        && service == "iam"
+        && region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty()
+        && !name.ends_with('/');
+    if ok { Ok(()) } else { Err(bad()) }
+}
+
+#[cfg(test)]
+mod role_tests {
+    #[test]
+    fn execution_roles_are_role_arns() {
+        assert!(super::check_role_arn("arn:aws:iam::123456789012:role/fn-exec").is_ok());
+        assert!(super::check_role_arn("arn:aws:iam::123456789012:role/svc/fn-exec").is_ok());
+        for bad in [
+            "fn-exec",
+            "arn:aws:iam::123456789012:user/fn",
+            "arn:aws:iam::12345:role/fn",
+            "arn:aws:iam:us-east-1:123456789012:role/fn",
+            "arn:aws:sts::123456789012:role/fn",
+        ] {
+            assert!(super::check_role_arn(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -59,6 +59,11 @@ pub enum ConfigError {
     )]
     CacheFrom(String),
     #[error(
+        "--execution-role '{0}' is not an IAM role ARN: write \
+         arn:aws:iam::ACCOUNT:role/NAME, the role the new function runs as"
+    )]
+    ExecutionRole(String),
+    #[error(
         "this pull_request_target run would build a fork's code while it holds this \
          repository's secrets and write token: the fork's Dockerfile could steal them. Deploy \
          forks from pull_request runs (no secrets), or pass --allow-fork-code after a \

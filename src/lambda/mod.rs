@@ -4,6 +4,8 @@
 //! test passed (`version.rs`, `smoke.rs`), and what became of it
 //! (`FunctionReport`, `FunctionOutcome`).
 
+mod create;
+mod preflight;
 pub mod smoke;
 mod update;
 mod version;
@@ -17,10 +19,16 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum PreflightError {
     #[error(
-        "the function {0} does not exist (or this role may not read it): create it as a \
+        "the function {0} does not exist (or this role may not read it): pass \
+         --execution-role ARN (the role the function runs as) to create it, create it as a \
          container-image function, or fix --function"
     )]
     NotFound(String),
+    #[error(
+        "the function {0} does not exist and is to be created: name its architecture, \
+         --function {0}:x86_64 or --function {0}:arm64"
+    )]
+    NoArchitecture(String),
     #[error(
         "{0} is a .zip function: lambda-ship deploys container images, and a function's package \
          type cannot change. Create a new function with --package-type Image"
@@ -124,6 +132,8 @@ pub struct FunctionSpec {
     /// The architecture it had before.
     pub arch_before: Platform,
     pub image_before: Option<String>,
+    /// It does not exist yet: it is created, running as this role.
+    pub create_with_role: Option<String>,
     /// How Lambda runs it: the settings of its local run too.
     pub local: crate::sandbox::LocalSettings,
 }
@@ -137,6 +147,8 @@ pub struct FunctionReport {
     /// The image the function runs after this deploy; None when it was not updated.
     pub image_after: Option<String>,
     pub updated: bool,
+    /// It did not exist: this deploy created it.
+    pub created: bool,
     /// It already ran the image by that digest: left as it was.
     pub unchanged: bool,
     /// The version published for the alias.
@@ -181,6 +193,7 @@ impl FunctionReport {
             image_before: plan.image_before.clone(),
             image_after: None,
             updated: false,
+            created: false,
             unchanged: false,
             version: None,
             alias: None,

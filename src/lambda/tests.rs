@@ -85,6 +85,7 @@ fn lambda(events: Vec<ReplayEvent>) -> (Lambda, StaticReplayClient) {
 
 fn plan() -> FunctionSpec {
     FunctionSpec {
+        create_with_role: None,
         name: "orders".into(),
         arch: Platform::Arm64,
         arch_before: Platform::Arm64,

@@ -3,15 +3,13 @@
 //! moved only then, and the function URL found.
 
 use super::smoke;
-use super::{
-    AliasReport, DeployJob, FunctionReport, FunctionSpec, PreflightError, StepError, check_target,
-};
+use super::{AliasReport, DeployJob, FunctionReport, StepError};
 use crate::aws::CallContext;
-use crate::model::{FunctionTarget, Platform};
+use crate::model::Platform;
 use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError;
-use aws_sdk_lambda::types::{Architecture, LastUpdateStatus, PackageType};
+use aws_sdk_lambda::types::{Architecture, LastUpdateStatus};
 use std::time::{Duration, Instant};
 
 /// What a cancelled function deploy says: the alias never moves untested.
@@ -94,14 +92,14 @@ pub struct Lambda {
     pub(super) region: String,
 }
 
-fn platform_of(arch: &Architecture) -> Platform {
+pub(super) fn platform_of(arch: &Architecture) -> Platform {
     match arch {
         Architecture::Arm64 => Platform::Arm64,
         _ => Platform::Amd64,
     }
 }
 
-fn architecture(platform: Platform) -> Architecture {
+pub(super) fn architecture(platform: Platform) -> Architecture {
     match platform {
         Platform::Amd64 => Architecture::X8664,
         Platform::Arm64 => Architecture::Arm64,
@@ -136,76 +134,6 @@ impl Lambda {
         &self.region
     }
 
-    /// Reads each function: it must be in the run's Region and account
-    /// (`account`, when any function is named by ARN), exist and be a
-    /// container-image function.
-    pub async fn preflight(
-        &self,
-        target: &FunctionTarget,
-        account: Option<&str>,
-    ) -> Result<FunctionSpec, PreflightError> {
-        check_target(target, &self.region, account)?;
-        let out = self
-            .client
-            .get_function()
-            .function_name(&target.name)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception())
-                {
-                    PreflightError::NotFound(target.name.clone())
-                } else {
-                    PreflightError::Api {
-                        name: target.name.clone(),
-                        message: self.calls.describe(&e),
-                    }
-                }
-            })?;
-        let config = out.configuration();
-        if config.and_then(|c| c.package_type()) != Some(&PackageType::Image) {
-            return Err(PreflightError::Zip(target.name.clone()));
-        }
-        let current = config
-            .and_then(|c| c.architectures().first())
-            .map(platform_of)
-            .unwrap_or(Platform::Amd64);
-        let defaults = crate::sandbox::LocalSettings::default();
-        Ok(FunctionSpec {
-            name: target.name.clone(),
-            arch: target.arch.unwrap_or(current),
-            arch_before: current,
-            image_before: out.code().and_then(|c| c.image_uri()).map(str::to_string),
-            local: crate::sandbox::LocalSettings {
-                function_name: config
-                    .and_then(|c| c.function_name())
-                    .unwrap_or(&target.name)
-                    .to_string(),
-                memory_mb: config
-                    .and_then(|c| c.memory_size())
-                    .and_then(|m| u64::try_from(m).ok())
-                    .unwrap_or(defaults.memory_mb),
-                timeout: config
-                    .and_then(|c| c.timeout())
-                    .and_then(|t| u64::try_from(t).ok())
-                    .map_or(defaults.timeout, std::time::Duration::from_secs),
-                region: self.region.clone(),
-                // The function's own variables: its handler may need them.
-                environment: config
-                    .and_then(|c| c.environment())
-                    .and_then(|e| e.variables())
-                    .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                    .unwrap_or_default(),
-                image_config: image_overrides(config),
-                ephemeral_storage_mb: config
-                    .and_then(|c| c.ephemeral_storage())
-                    .and_then(|e| u64::try_from(e.size()).ok())
-                    .unwrap_or(defaults.ephemeral_storage_mb),
-            },
-        })
-    }
-
     /// Deploys one function; failures are kept in the report, never thrown.
     pub async fn deploy(&self, job: DeployJob<'_>) -> FunctionReport {
         let started = Instant::now();
@@ -226,7 +154,12 @@ impl Lambda {
         let deadline = Instant::now() + job.wait_timeout;
         // A function that runs this very image is left as it is: an update
         // would only cost its users a cold start.
-        if job.plan.image_before.as_deref() == Some(job.image_uri)
+        if let Some(role) = &job.plan.create_with_role {
+            self.create(job.plan, job.image_uri, role, deadline).await?;
+            report.updated = true;
+            report.created = true;
+            report.image_after = Some(job.image_uri.to_string());
+        } else if job.plan.image_before.as_deref() == Some(job.image_uri)
             && job.plan.arch == job.plan.arch_before
         {
             report.unchanged = true;
@@ -388,23 +321,5 @@ impl Lambda {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(3));
         }
-    }
-}
-
-/// The function's `ImageConfig`, as the local run applies it.
-fn image_overrides(
-    config: Option<&aws_sdk_lambda::types::FunctionConfiguration>,
-) -> crate::model::ImageOverrides {
-    let Some(image) = config
-        .and_then(|c| c.image_config_response())
-        .and_then(|r| r.image_config())
-    else {
-        return crate::model::ImageOverrides::default();
-    };
-    let list = |v: &[String]| (!v.is_empty()).then(|| v.to_vec());
-    crate::model::ImageOverrides {
-        entry_point: list(image.entry_point()),
-        command: list(image.command()),
-        working_directory: image.working_directory().map(str::to_string),
     }
 }

@@ -1,0 +1,132 @@
+//! A function read before anything is built: where it is, what it is, and
+//! how Lambda runs it (the settings of its local run too); or, when it does
+//! not exist and `--execution-role` is given, the function to create.
+
+use super::update::{Lambda, platform_of};
+use super::{FunctionSpec, PreflightError, check_target};
+use crate::model::{FunctionTarget, Platform};
+use aws_sdk_lambda::types::PackageType;
+
+impl Lambda {
+    /// Reads each function: it must be in the run's Region and account
+    /// (`account`, when any function is named by ARN), exist and be a
+    /// container-image function.
+    pub async fn preflight(
+        &self,
+        target: &FunctionTarget,
+        account: Option<&str>,
+        execution_role: Option<&str>,
+    ) -> Result<FunctionSpec, PreflightError> {
+        check_target(target, &self.region, account)?;
+        let found = self
+            .client
+            .get_function()
+            .function_name(&target.name)
+            .send()
+            .await;
+        let out = match found {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return match execution_role {
+                    Some(role) => self.to_create(target, role),
+                    None => Err(PreflightError::NotFound(target.name.clone())),
+                };
+            }
+            Err(e) => {
+                return Err(PreflightError::Api {
+                    name: target.name.clone(),
+                    message: self.calls.describe(&e),
+                });
+            }
+        };
+        let config = out.configuration();
+        if config.and_then(|c| c.package_type()) != Some(&PackageType::Image) {
+            return Err(PreflightError::Zip(target.name.clone()));
+        }
+        let current = config
+            .and_then(|c| c.architectures().first())
+            .map(platform_of)
+            .unwrap_or(Platform::Amd64);
+        let defaults = crate::sandbox::LocalSettings::default();
+        Ok(FunctionSpec {
+            create_with_role: None,
+            name: target.name.clone(),
+            arch: target.arch.unwrap_or(current),
+            arch_before: current,
+            image_before: out.code().and_then(|c| c.image_uri()).map(str::to_string),
+            local: crate::sandbox::LocalSettings {
+                function_name: config
+                    .and_then(|c| c.function_name())
+                    .unwrap_or(&target.name)
+                    .to_string(),
+                memory_mb: config
+                    .and_then(|c| c.memory_size())
+                    .and_then(|m| u64::try_from(m).ok())
+                    .unwrap_or(defaults.memory_mb),
+                timeout: config
+                    .and_then(|c| c.timeout())
+                    .and_then(|t| u64::try_from(t).ok())
+                    .map_or(defaults.timeout, std::time::Duration::from_secs),
+                region: self.region.clone(),
+                // The function's own variables: its handler may need them.
+                environment: config
+                    .and_then(|c| c.environment())
+                    .and_then(|e| e.variables())
+                    .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+                image_config: image_overrides(config),
+                ephemeral_storage_mb: config
+                    .and_then(|c| c.ephemeral_storage())
+                    .and_then(|e| u64::try_from(e.size()).ok())
+                    .unwrap_or(defaults.ephemeral_storage_mb),
+            },
+        })
+    }
+}
+
+impl Lambda {
+    /// A function that does not exist yet, to be created with `role`: its
+    /// architecture must be named, as `NAME:ARCH`.
+    fn to_create(
+        &self,
+        target: &FunctionTarget,
+        role: &str,
+    ) -> Result<FunctionSpec, PreflightError> {
+        let arch = target
+            .arch
+            .ok_or_else(|| PreflightError::NoArchitecture(target.name.clone()))?;
+        Ok(FunctionSpec {
+            name: target.name.clone(),
+            arch,
+            arch_before: arch,
+            image_before: None,
+            create_with_role: Some(role.to_string()),
+            local: crate::sandbox::LocalSettings {
+                function_name: target.name.clone(),
+                region: self.region.clone(),
+                ..crate::sandbox::LocalSettings::default()
+            },
+        })
+    }
+}
+
+/// The function's `ImageConfig`, as the local run applies it.
+fn image_overrides(
+    config: Option<&aws_sdk_lambda::types::FunctionConfiguration>,
+) -> crate::model::ImageOverrides {
+    let Some(image) = config
+        .and_then(|c| c.image_config_response())
+        .and_then(|r| r.image_config())
+    else {
+        return crate::model::ImageOverrides::default();
+    };
+    let list = |v: &[String]| (!v.is_empty()).then(|| v.to_vec());
+    crate::model::ImageOverrides {
+        entry_point: list(image.entry_point()),
+        command: list(image.command()),
+        working_directory: image.working_directory().map(str::to_string),
+    }
+}
