@@ -5,7 +5,7 @@
 use super::update::{Lambda, architecture};
 use super::{FunctionSpec, StepError};
 use aws_sdk_lambda::types::{FunctionCode, PackageType, State};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 impl Lambda {
     pub(super) async fn create(
@@ -28,35 +28,16 @@ impl Lambda {
                 operation: "CreateFunction",
                 message: self.calls.describe(&e),
             })?;
-        let mut pause = Duration::from_millis(200);
-        loop {
-            let config = self
-                .client
-                .get_function_configuration()
-                .function_name(&plan.name)
-                .send()
-                .await
-                .map_err(|e| StepError::Call {
-                    operation: "GetFunctionConfiguration",
-                    message: self.calls.describe(&e),
-                })?;
-            match config.state() {
-                Some(State::Active) | None => return Ok(()),
-                Some(State::Failed) => {
-                    return Err(StepError::UpdateFailed(
-                        config
-                            .state_reason()
-                            .unwrap_or("the new function failed to become active")
-                            .to_string(),
-                    ));
-                }
-                _ => {}
-            }
-            if Instant::now() + pause >= deadline {
-                return Err(StepError::WaitTimeout);
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(3));
-        }
+        self.poll_until(&plan.name, deadline, |config| match config.state() {
+            Some(State::Active) | None => Some(Ok(())),
+            Some(State::Failed) => Some(Err(StepError::UpdateFailed(
+                config
+                    .state_reason()
+                    .unwrap_or("the new function failed to become active")
+                    .to_string(),
+            ))),
+            _ => None,
+        })
+        .await
     }
 }

@@ -8,6 +8,7 @@ use crate::aws::CallContext;
 use crate::model::Platform;
 use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput as FunctionConfiguration;
 use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError;
 use aws_sdk_lambda::types::{Architecture, LastUpdateStatus};
 use std::time::{Duration, Instant};
@@ -291,6 +292,27 @@ impl Lambda {
 
     /// Polls until LastUpdateStatus is Successful; Failed gives its reason.
     async fn wait_until_updated(&self, name: &str, deadline: Instant) -> Result<(), StepError> {
+        self.poll_until(name, deadline, |config| match config.last_update_status() {
+            Some(LastUpdateStatus::Successful) | None => Some(Ok(())),
+            Some(LastUpdateStatus::Failed) => Some(Err(StepError::UpdateFailed(
+                config
+                    .last_update_status_reason()
+                    .unwrap_or("no reason given")
+                    .to_string(),
+            ))),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Reads the function's configuration, from 200 ms apart with a backoff,
+    /// until `done` has an answer, or the deadline passes.
+    pub(super) async fn poll_until(
+        &self,
+        name: &str,
+        deadline: Instant,
+        done: impl Fn(&FunctionConfiguration) -> Option<Result<(), StepError>>,
+    ) -> Result<(), StepError> {
         let mut pause = Duration::from_millis(200);
         loop {
             let config = self
@@ -303,17 +325,8 @@ impl Lambda {
                     operation: "GetFunctionConfiguration",
                     message: self.calls.describe(&e),
                 })?;
-            match config.last_update_status() {
-                Some(LastUpdateStatus::Successful) | None => return Ok(()),
-                Some(LastUpdateStatus::Failed) => {
-                    return Err(StepError::UpdateFailed(
-                        config
-                            .last_update_status_reason()
-                            .unwrap_or("no reason given")
-                            .to_string(),
-                    ));
-                }
-                _ => {}
+            if let Some(answer) = done(&config) {
+                return answer;
             }
             if Instant::now() + pause >= deadline {
                 return Err(StepError::WaitTimeout);
