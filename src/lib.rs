@@ -22,6 +22,7 @@ pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod sandbox;
+pub mod settings;
 pub mod ship;
 
 use cli::Command;

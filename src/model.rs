@@ -357,7 +357,7 @@ pub struct AssumedRole {
 }
 
 /// The function as Lambda would configure it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalSettings {
     pub function_name: String,
     pub memory_mb: u64,

@@ -148,8 +148,14 @@ impl RunReport {
                 FunctionOutcome::NotUpdated(e) => format!("NOT updated: {e}"),
             };
             let _ = writeln!(out, "function {} ({}): {state}", f.name, f.architecture);
+            if f.created {
+                let _ = writeln!(out, "  created");
+            }
             if let Some(image) = &f.image_after {
                 let _ = writeln!(out, "  image   {image}");
+            }
+            for change in &f.configured {
+                let _ = writeln!(out, "  config  {change}");
             }
             if let Some(alias) = &f.alias {
                 let _ = writeln!(

@@ -59,6 +59,7 @@ fn sample_report(payload: &str, log: &str) -> RunReport {
             updated: true,
             created: false,
             unchanged: false,
+            configured: Vec::new(),
             version: Some("7".into()),
             alias: Some(AliasReport {
                 name: "live".into(),

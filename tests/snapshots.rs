@@ -79,6 +79,7 @@ fn function(name: &str, arch: &'static str) -> FunctionReport {
         updated: true,
         created: false,
         unchanged: false,
+        configured: Vec::new(),
         version: Some("7".into()),
         alias: Some(AliasReport {
             name: "live".into(),

@@ -6,9 +6,10 @@
 use crate::cancel::Cancel;
 use crate::ci::{CiContext, Env};
 use crate::cli::{DeployArgs, OutputFormat};
-use crate::config::{ConfigError, DeployConfig, Platform};
+use crate::commands::plan::{self, Plan};
+use crate::config::{BuildConfig, ConfigError, DeployConfig, Platform};
 use crate::error::Error;
-use crate::lambda::{DeployJob, FunctionOutcome, FunctionReport, Lambda};
+use crate::lambda::{DeployJob, FunctionOutcome, FunctionReport, FunctionSpec, Lambda};
 use crate::progress::Progress;
 use crate::report::{Failure, RunReport, Stage};
 use crate::sandbox::LocalCheck;
@@ -31,6 +32,19 @@ pub async fn run(args: DeployArgs) -> Result<(), Error> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    if config.dry_run {
+        let planned = dry_run(&config, &ci, &env, &progress).await;
+        progress.finish();
+        let plan = planned.map_err(|(_, e)| e)?;
+        match config.build.output {
+            OutputFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&plan).unwrap_or_default()
+            ),
+            OutputFormat::Text => print!("{}", plan.to_text()),
+        }
+        return Ok(());
+    }
     let cancel = cancel::Cancel::on_signals();
     let (report, result) = deploy(&config, &ci, &env, &cancel, &progress).await;
     progress.finish();
@@ -92,83 +106,10 @@ async fn deploy_stages(
     progress: &Progress,
     report: &mut RunReport,
 ) -> Result<(), (Stage, Error)> {
-    let region = config.build.region.as_deref();
     let at = |stage: Stage| move |e: Error| (stage, e);
-
-    // Identity: the CI's OIDC token for the role's credentials.
-    let sdk = match &config.role {
-        Some(role) => {
-            let source = identity::token_source(role, ci, env)
-                .map_err(|e| (Stage::Configuration, e.into()))?;
-            let base = aws::sdk_config(region, config.build.aws_timeout)
-                .await
-                .map_err(|e| (Stage::Configuration, e.into()))?;
-            progress.stage(&format!("assuming {} as {}", role.arn, role.session_name));
-            let token = identity::web_identity_token(&source, &role.audience, env)
-                .await
-                .map_err(|e| (Stage::Identity, e.into()))?;
-            let assumed = identity::assume_role(&base, role, &token)
-                .await
-                .map_err(|e| (Stage::Identity, e.into()))?;
-            identity::mask_on_github(ci, &assumed);
-            aws::sdk_config_with(region, &assumed, config.build.aws_timeout)
-                .await
-                .map_err(|e| (Stage::Identity, e.into()))?
-        }
-        None => aws::sdk_config(region, config.build.aws_timeout)
-            .await
-            .map_err(|e| (Stage::Configuration, e.into()))?,
-    };
-
-    // Every function is read before anything is built: a wrong name fails now.
+    let sdk = sdk_for(config, ci, env, progress).await?;
     let lambda = Lambda::new(&sdk);
-    // A function named by ARN must be of this run's account: asked only then.
-    let account = if config.functions.iter().any(|f| f.name.starts_with("arn:")) {
-        Some(
-            identity::caller_account(&sdk)
-                .await
-                .map_err(|e| (Stage::Preflight, e.into()))?,
-        )
-    } else {
-        None
-    };
-    let plans = try_join_all(
-        config
-            .functions
-            .iter()
-            .map(|f| lambda.preflight(f, account.as_deref(), config.execution_role.as_deref())),
-    )
-    .await
-    .map_err(|e| (Stage::Preflight, e.into()))?;
-    for plan in plans.iter().filter(|p| p.arch != p.arch_before) {
-        progress.stage(&format!(
-            "{}: its architecture changes, {} → {}",
-            plan.name,
-            plan.arch_before.lambda_arch(),
-            plan.arch.lambda_arch()
-        ));
-    }
-    let mut build_config = config.build.clone();
-    if !build_config.platforms_explicit {
-        build_config.platforms = Platform::ALL
-            .into_iter()
-            .filter(|p| plans.iter().any(|f| f.arch == *p))
-            .collect();
-    }
-    // What the functions run now is the likeliest cache for their new image.
-    build_config.cache.running = plans
-        .iter()
-        .filter_map(|p| Some((p.arch, p.name.clone(), p.image_before.clone()?)))
-        .collect();
-    for plan in &plans {
-        if !build_config.platforms.contains(&plan.arch) {
-            let e = ConfigError::MissingPlatform {
-                platform: plan.arch,
-                function: plan.name.clone(),
-            };
-            return Err((Stage::Configuration, e.into()));
-        }
-    }
+    let (plans, build_config) = read_functions(config, &lambda, &sdk, progress).await?;
     let not_deployed = |why: &str| -> Vec<FunctionReport> {
         plans
             .iter()
@@ -253,6 +194,134 @@ async fn deploy_stages(
         Some(m) => Err(at(Stage::Deploy)(Error::Deploy(m))),
         None => Ok(()),
     }
+}
+
+/// The AWS configuration of the run: the role assumed with the CI's OIDC
+/// token, or the standard credential chain.
+async fn sdk_for(
+    config: &DeployConfig,
+    ci: &CiContext,
+    env: &Env,
+    progress: &Progress,
+) -> Result<aws_config::SdkConfig, (Stage, Error)> {
+    let region = config.build.region.as_deref();
+    // Identity: the CI's OIDC token for the role's credentials.
+    let sdk = match &config.role {
+        Some(role) => {
+            let source = identity::token_source(role, ci, env)
+                .map_err(|e| (Stage::Configuration, e.into()))?;
+            let base = aws::sdk_config(region, config.build.aws_timeout)
+                .await
+                .map_err(|e| (Stage::Configuration, e.into()))?;
+            progress.stage(&format!("assuming {} as {}", role.arn, role.session_name));
+            let token = identity::web_identity_token(&source, &role.audience, env)
+                .await
+                .map_err(|e| (Stage::Identity, e.into()))?;
+            let assumed = identity::assume_role(&base, role, &token)
+                .await
+                .map_err(|e| (Stage::Identity, e.into()))?;
+            identity::mask_on_github(ci, &assumed);
+            aws::sdk_config_with(region, &assumed, config.build.aws_timeout)
+                .await
+                .map_err(|e| (Stage::Identity, e.into()))?
+        }
+        None => aws::sdk_config(region, config.build.aws_timeout)
+            .await
+            .map_err(|e| (Stage::Configuration, e.into()))?,
+    };
+
+    Ok(sdk)
+}
+
+/// Every function read before anything is built (a wrong name fails now),
+/// and what is to be built for them.
+async fn read_functions(
+    config: &DeployConfig,
+    lambda: &Lambda,
+    sdk: &aws_config::SdkConfig,
+    progress: &Progress,
+) -> Result<(Vec<FunctionSpec>, BuildConfig), (Stage, Error)> {
+    // Every function is read before anything is built: a wrong name fails now.
+    // A function named by ARN must be of this run's account: asked only then.
+    let account = if config.functions.iter().any(|f| f.name.starts_with("arn:")) {
+        Some(
+            identity::caller_account(sdk)
+                .await
+                .map_err(|e| (Stage::Preflight, e.into()))?,
+        )
+    } else {
+        None
+    };
+    let plans = try_join_all(
+        config
+            .functions
+            .iter()
+            .zip(&config.settings)
+            .map(|(f, asked)| {
+                lambda.preflight(
+                    f,
+                    account.as_deref(),
+                    config.execution_role.as_deref(),
+                    asked,
+                )
+            }),
+    )
+    .await
+    .map_err(|e| (Stage::Preflight, e.into()))?;
+    for plan in plans.iter().filter(|p| p.arch != p.arch_before) {
+        progress.stage(&format!(
+            "{}: its architecture changes, {} → {}",
+            plan.name,
+            plan.arch_before.lambda_arch(),
+            plan.arch.lambda_arch()
+        ));
+    }
+    let mut build_config = config.build.clone();
+    if !build_config.platforms_explicit {
+        build_config.platforms = Platform::ALL
+            .into_iter()
+            .filter(|p| plans.iter().any(|f| f.arch == *p))
+            .collect();
+    }
+    // What the functions run now is the likeliest cache for their new image.
+    build_config.cache.running = plans
+        .iter()
+        .filter_map(|p| Some((p.arch, p.name.clone(), p.image_before.clone()?)))
+        .collect();
+    for plan in &plans {
+        if !build_config.platforms.contains(&plan.arch) {
+            let e = ConfigError::MissingPlatform {
+                platform: plan.arch,
+                function: plan.name.clone(),
+            };
+            return Err((Stage::Configuration, e.into()));
+        }
+    }
+    Ok((plans, build_config))
+}
+
+/// `--dry-run`: the plan, from read APIs only.
+async fn dry_run(
+    config: &DeployConfig,
+    ci: &CiContext,
+    env: &Env,
+    progress: &Progress,
+) -> Result<Plan, (Stage, Error)> {
+    let sdk = sdk_for(config, ci, env, progress).await?;
+    let lambda = Lambda::new(&sdk);
+    let (functions, build_config) = read_functions(config, &lambda, &sdk, progress).await?;
+    let survey = ship::survey(&build_config, &sdk)
+        .await
+        .map_err(|e| (Stage::Preflight, e))?;
+    plan::plan(
+        config,
+        &build_config.platforms,
+        &functions,
+        &survey,
+        &lambda,
+    )
+    .await
+    .map_err(|e| (Stage::Preflight, e))
 }
 
 /// Which functions were updated and which were not, one line each.

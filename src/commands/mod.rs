@@ -4,3 +4,4 @@
 pub mod build;
 pub mod deploy;
 pub mod local;
+pub mod plan;

@@ -1,9 +1,11 @@
 //! `lambda-ship deploy`'s settings.
 
+use super::function;
 use super::parse::{check_output_path, read_event, session_name_for, valid_session_name};
 use super::{BuildConfig, ConfigError, FunctionTarget, RoleConfig, SmokeConfig};
 use crate::ci::CiContext;
 use crate::cli::DeployArgs;
+use crate::settings::Settings;
 use std::path::PathBuf;
 
 /// Everything `lambda-ship deploy` needs, validated.
@@ -11,6 +13,8 @@ use std::path::PathBuf;
 pub struct DeployConfig {
     pub build: BuildConfig,
     pub functions: Vec<FunctionTarget>,
+    /// What is asked of each function's configuration, in the order of `functions`.
+    pub settings: Vec<Settings>,
     pub role: Option<RoleConfig>,
     pub alias: Option<String>,
     /// The role a missing function is created with (`--execution-role`).
@@ -23,17 +27,45 @@ pub struct DeployConfig {
     pub feedback: crate::feedback::FeedbackConfig,
     /// Invoke each image locally before pushing it.
     pub local_smoke: bool,
+    /// Only read, and print the plan.
+    pub dry_run: bool,
 }
 
 impl DeployConfig {
-    pub fn from_args(args: DeployArgs, ci: &CiContext) -> Result<Self, ConfigError> {
-        let mut functions: Vec<FunctionTarget> = Vec::new();
-        for f in args.functions.iter().filter(|f| !f.trim().is_empty()) {
-            let target: FunctionTarget = f.parse()?;
-            if functions.iter().any(|t| t.name == target.name) {
-                return Err(ConfigError::DuplicateFunction(target.name));
-            }
-            functions.push(target);
+    pub fn from_args(mut args: DeployArgs, ci: &CiContext) -> Result<Self, ConfigError> {
+        let file = function::read_file(args.config.as_deref(), &args.build.source.context)?;
+        let s = &args.settings;
+        let flags = function::Flags {
+            memory: s.memory,
+            timeout: s.timeout,
+            ephemeral_storage: s.ephemeral_storage,
+            env: &s.env,
+            env_file: s.env_file.as_deref(),
+            image_command: s.image_command.as_deref(),
+            image_entrypoint: s.image_entrypoint.as_deref(),
+            image_workdir: s.image_workdir.as_deref(),
+            description: s.description.as_deref(),
+        };
+        let (functions, settings): (Vec<FunctionTarget>, Vec<Settings>) =
+            function::functions(&args.functions, &file, &flags)?
+                .into_iter()
+                .unzip();
+        // Flags win over the file.
+        args.build.repository = args.build.repository.or(file.repository);
+        args.execution_role = args.execution_role.or(file.execution_role);
+        args.alias = args.alias.or(file.alias);
+        if args.function_url.is_none()
+            && let Some(url) = &file.function_url
+        {
+            args.function_url = Some(match url.as_str() {
+                "public" => crate::cli::FunctionUrlArg::Public,
+                "iam" => crate::cli::FunctionUrlArg::Iam,
+                other => {
+                    return Err(ConfigError::FileValue(format!(
+                        "function-url '{other}' is not public or iam"
+                    )));
+                }
+            });
         }
         let role = match args.role_arn {
             Some(arn) => {
@@ -113,6 +145,7 @@ impl DeployConfig {
         Ok(DeployConfig {
             build,
             functions,
+            settings,
             role,
             alias: args.alias,
             execution_role: args
@@ -128,6 +161,7 @@ impl DeployConfig {
             wait_timeout: std::time::Duration::from_secs(args.wait_timeout.clamp(1, 86_400)),
             feedback,
             local_smoke: !args.no_local_smoke,
+            dry_run: args.dry_run,
         })
     }
 }

@@ -2,12 +2,15 @@
 //! side effect. The stages never see a raw string they would have to re-check.
 
 mod deploy;
+mod error;
+pub mod function;
 mod local;
 mod parse;
 #[cfg(test)]
 mod tests;
 
 pub use deploy::DeployConfig;
+pub use error::ConfigError;
 pub use local::LocalConfig;
 pub use parse::{
     ShaSource, check_output_path, parse_build_arg, parse_env, parse_registry, resolve_sha,
@@ -25,95 +28,6 @@ pub use crate::model::{
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// A user error in a flag, an environment variable or a file named by one.
-/// Its text says what is wrong and how to fix it.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error(transparent)]
-    Parse(#[from] ParseError),
-    #[error("no platform to build: pass --platforms linux/amd64, linux/arm64 or both")]
-    NoPlatform,
-    #[error(
-        "no commit SHA found: pass --sha, run inside a CI job, or run from a git checkout \
-         ({0})"
-    )]
-    NoSha(String),
-    #[error("the build context '{0}' is not a directory: pass --context DIR")]
-    Context(String),
-    #[error(
-        "no Dockerfile at '{0}': pass --file PATH, or --context DIR for a directory that has one"
-    )]
-    Dockerfile(String),
-    #[error("'{0}' is not a build argument: write --build-arg NAME=VALUE")]
-    BuildArg(String),
-    #[error("two builders are named for {0}: keep one --builder per platform")]
-    DuplicateBuilder(Platform),
-    #[error("'{0}' is not a registry host: write HOST or HOST:PORT, without a scheme or path")]
-    Registry(String),
-    #[error("the build target '{0}' is not a valid stage name")]
-    Target(String),
-    #[error(
-        "--cache-from '{0}' is not an image reference: write HOST/REPOSITORY:TAG or \
-         HOST/REPOSITORY@sha256:DIGEST, with the registry host"
-    )]
-    CacheFrom(String),
-    #[error(
-        "--execution-role '{0}' is not an IAM role ARN: write \
-         arn:aws:iam::ACCOUNT:role/NAME, the role the new function runs as"
-    )]
-    ExecutionRole(String),
-    #[error(
-        "this pull_request_target run would build a fork's code while it holds this \
-         repository's secrets and write token: the fork's Dockerfile could steal them. Deploy \
-         forks from pull_request runs (no secrets), or pass --allow-fork-code after a \
-         maintainer has reviewed the change"
-    )]
-    ForkCode,
-    #[error("--function {0} is given twice: name each function once")]
-    DuplicateFunction(String),
-    #[error(
-        "'{0}' is not an IAM role ARN: write arn:aws:iam::123456789012:role/NAME (the role the \
-         CI's OIDC identity may assume)"
-    )]
-    RoleArn(String),
-    #[error(
-        "'{0}' is not a valid role session name: use 2 to 64 letters, digits and + = , . @ - _"
-    )]
-    SessionName(String),
-    #[error("'{0}' is not a valid alias name: use letters, digits, - and _, not only digits")]
-    Alias(String),
-    #[error(
-        "'{0}' is not an environment variable: write --env KEY=VALUE, where KEY starts with a \
-         letter and has only letters, digits and _"
-    )]
-    Env(String),
-    #[error("{flag} is not JSON ({reason}): pass a JSON document, or @FILE with one")]
-    Event { flag: &'static str, reason: String },
-    #[error(
-        "the working tree has changes that reach the build context, which the commit {sha} does \
-         not have: {}. Commit them, or pass --allow-dirty to build them under a tag of their own \
-         ({sha}-dirty-…)",
-        .files.join(", ")
-    )]
-    Dirty { sha: String, files: Vec<String> },
-    #[error(
-        "{flag} {path} cannot be written: {reason}. Pass a path in a folder that exists and \
-         that this user may write to"
-    )]
-    OutputPath {
-        flag: &'static str,
-        path: String,
-        reason: String,
-    },
-    #[error(
-        "--platforms leaves out {platform}, which --function {function} needs: add it, or drop --platforms"
-    )]
-    MissingPlatform {
-        platform: Platform,
-        function: String,
-    },
-}
 
 /// The source every command builds, validated: the context and Dockerfile
 /// found on disk, the platforms, build arguments, target and engines parsed.
@@ -259,7 +173,11 @@ impl BuildConfig {
         if ci.fork_code_with_write && !args.allow_fork_code {
             return Err(ConfigError::ForkCode);
         }
-        let repository: RepositoryName = args.repository.parse()?;
+        let repository: RepositoryName = args
+            .repository
+            .as_deref()
+            .ok_or(ConfigError::NoRepository)?
+            .parse()?;
         let registry_override = args.registry.map(|r| parse_registry(&r)).transpose()?;
         let source = Source::from_args(args.source)?;
         let (sha, how) = resolve_sha(args.sha.as_deref(), ci, &source.context)?;

@@ -2,6 +2,7 @@
 //! container-image function of its architecture, running the image by
 //! digest, waited on until it is active.
 
+use super::configure::{environment, ephemeral_storage, image_config, int};
 use super::update::{Lambda, architecture};
 use super::{FunctionSpec, StepError};
 use aws_sdk_lambda::types::{FunctionCode, PackageType, State};
@@ -15,6 +16,10 @@ impl Lambda {
         role: &str,
         deadline: Instant,
     ) -> Result<(), StepError> {
+        let (asked, next) = (&plan.asked, &plan.local);
+        let image_asked = asked.image_command.is_some()
+            || asked.image_entrypoint.is_some()
+            || asked.image_workdir.is_some();
         self.client
             .create_function()
             .function_name(&plan.name)
@@ -22,6 +27,16 @@ impl Lambda {
             .code(FunctionCode::builder().image_uri(image_uri).build())
             .architectures(architecture(plan.arch))
             .role(role)
+            .set_memory_size(asked.memory_mb.map(|_| int(next.memory_mb)))
+            .set_timeout(asked.timeout_secs.map(|_| int(next.timeout.as_secs())))
+            .set_ephemeral_storage(
+                asked
+                    .ephemeral_storage_mb
+                    .and_then(|_| ephemeral_storage(next.ephemeral_storage_mb)),
+            )
+            .set_environment((!next.environment.is_empty()).then(|| environment(next)))
+            .set_image_config(image_asked.then(|| image_config(&next.image_config)))
+            .set_description(asked.description.clone())
             .send()
             .await
             .map_err(|e| StepError::Call {

@@ -4,6 +4,7 @@
 //! test passed (`version.rs`, `smoke.rs`), and what became of it
 //! (`FunctionReport`, `FunctionOutcome`).
 
+mod configure;
 mod create;
 mod preflight;
 pub mod smoke;
@@ -45,6 +46,11 @@ pub enum PreflightError {
         theirs: String,
         ours: String,
     },
+    #[error(
+        "the environment of {name}, its own variables with those asked, would be {size} bytes, \
+         over Lambda's 4 KB: drop variables, or move large values out of the environment"
+    )]
+    EnvTooLarge { name: String, size: usize },
     #[error("reading the function {name} failed: {message}")]
     Api { name: String, message: String },
 }
@@ -134,7 +140,14 @@ pub struct FunctionSpec {
     pub image_before: Option<String>,
     /// It does not exist yet: it is created, running as this role.
     pub create_with_role: Option<String>,
-    /// How Lambda runs it: the settings of its local run too.
+    /// What the flags and lambda-ship.toml ask of its configuration.
+    pub asked: crate::settings::Settings,
+    /// How its configuration differs from what is asked: what the update changes.
+    pub changes: Vec<crate::settings::Change>,
+    /// Its description before.
+    pub description: Option<String>,
+    /// How Lambda runs it once deployed (what it has, with what is asked
+    /// applied): the settings of its local run too.
     pub local: crate::sandbox::LocalSettings,
 }
 
@@ -149,8 +162,11 @@ pub struct FunctionReport {
     pub updated: bool,
     /// It did not exist: this deploy created it.
     pub created: bool,
-    /// It already ran the image by that digest: left as it was.
+    /// It already ran the image by that digest: its code was left as it was.
     pub unchanged: bool,
+    /// What changed of its configuration, one line each (environment keys,
+    /// never values).
+    pub configured: Vec<String>,
     /// The version published for the alias.
     pub version: Option<String>,
     pub alias: Option<AliasReport>,
@@ -195,6 +211,7 @@ impl FunctionReport {
             updated: false,
             created: false,
             unchanged: false,
+            configured: Vec::new(),
             version: None,
             alias: None,
             url: None,

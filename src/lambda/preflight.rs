@@ -5,6 +5,7 @@
 use super::update::{Lambda, platform_of};
 use super::{FunctionSpec, PreflightError, check_target};
 use crate::model::{FunctionTarget, Platform};
+use crate::settings::Settings;
 use aws_sdk_lambda::types::PackageType;
 
 impl Lambda {
@@ -12,6 +13,29 @@ impl Lambda {
     /// (`account`, when any function is named by ARN), exist and be a
     /// container-image function.
     pub async fn preflight(
+        &self,
+        target: &FunctionTarget,
+        account: Option<&str>,
+        execution_role: Option<&str>,
+        asked: &Settings,
+    ) -> Result<FunctionSpec, PreflightError> {
+        let spec = self
+            .read(target, account, execution_role)
+            .await?
+            .asking(asked);
+        let size = crate::settings::environment_bytes(&spec.local.environment);
+        if size > crate::settings::ENVIRONMENT_MAX_BYTES {
+            return Err(PreflightError::EnvTooLarge {
+                name: spec.name,
+                size,
+            });
+        }
+        Ok(spec)
+    }
+
+    /// The function as it is (or, when it is to be created, as Lambda would
+    /// make it), before anything is asked of it.
+    async fn read(
         &self,
         target: &FunctionTarget,
         account: Option<&str>,
@@ -53,6 +77,9 @@ impl Lambda {
         let defaults = crate::sandbox::LocalSettings::default();
         Ok(FunctionSpec {
             create_with_role: None,
+            asked: Settings::default(),
+            changes: Vec::new(),
+            description: config.and_then(|c| c.description()).map(str::to_string),
             name: target.name.clone(),
             arch: target.arch.unwrap_or(current),
             arch_before: current,
@@ -104,12 +131,27 @@ impl Lambda {
             arch_before: arch,
             image_before: None,
             create_with_role: Some(role.to_string()),
+            asked: Settings::default(),
+            changes: Vec::new(),
+            description: None,
             local: crate::sandbox::LocalSettings {
                 function_name: target.name.clone(),
                 region: self.region.clone(),
                 ..crate::sandbox::LocalSettings::default()
             },
         })
+    }
+}
+
+impl FunctionSpec {
+    /// The function once `asked` is applied: how it will run (its local
+    /// run too), and each difference from how it runs now.
+    fn asking(mut self, asked: &Settings) -> FunctionSpec {
+        let (next, changes) = asked.apply(&self.local, self.description.as_deref());
+        self.local = next;
+        self.changes = changes;
+        self.asked = asked.clone();
+        self
     }
 }
 

@@ -86,6 +86,9 @@ fn lambda(events: Vec<ReplayEvent>) -> (Lambda, StaticReplayClient) {
 fn plan() -> FunctionSpec {
     FunctionSpec {
         create_with_role: None,
+        asked: crate::settings::Settings::default(),
+        changes: Vec::new(),
+        description: None,
         name: "orders".into(),
         arch: Platform::Arm64,
         arch_before: Platform::Arm64,

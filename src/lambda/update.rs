@@ -159,13 +159,19 @@ impl Lambda {
             self.create(job.plan, job.image_uri, role, deadline).await?;
             report.updated = true;
             report.created = true;
+            report.configured = job.plan.changes.iter().map(ToString::to_string).collect();
             report.image_after = Some(job.image_uri.to_string());
         } else if job.plan.image_before.as_deref() == Some(job.image_uri)
             && job.plan.arch == job.plan.arch_before
         {
+            self.configure(job.plan, deadline).await?;
+            report.configured = job.plan.changes.iter().map(ToString::to_string).collect();
             report.unchanged = true;
             report.image_after = Some(job.image_uri.to_string());
         } else {
+            // The configuration first: the new code starts with what it needs.
+            self.configure(job.plan, deadline).await?;
+            report.configured = job.plan.changes.iter().map(ToString::to_string).collect();
             self.update_code(name, job.image_uri, job.plan.arch, deadline)
                 .await?;
             report.updated = true;
@@ -291,7 +297,11 @@ impl Lambda {
     }
 
     /// Polls until LastUpdateStatus is Successful; Failed gives its reason.
-    async fn wait_until_updated(&self, name: &str, deadline: Instant) -> Result<(), StepError> {
+    pub(super) async fn wait_until_updated(
+        &self,
+        name: &str,
+        deadline: Instant,
+    ) -> Result<(), StepError> {
         self.poll_until(name, deadline, |config| match config.last_update_status() {
             Some(LastUpdateStatus::Successful) | None => Some(Ok(())),
             Some(LastUpdateStatus::Failed) => Some(Err(StepError::UpdateFailed(

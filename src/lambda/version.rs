@@ -24,7 +24,7 @@ impl Lambda {
             .ok_or(StepError::NoVersion)
     }
 
-    pub(super) async fn alias_version(
+    pub async fn alias_version(
         &self,
         name: &str,
         alias: &str,

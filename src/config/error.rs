@@ -1,0 +1,130 @@
+//! The user errors of configuration: each says what is wrong and how to fix it.
+
+use crate::model::{ParseError, Platform};
+
+/// A user error in a flag, an environment variable or a file named by one.
+/// Its text says what is wrong and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error("no platform to build: pass --platforms linux/amd64, linux/arm64 or both")]
+    NoPlatform,
+    #[error(
+        "no commit SHA found: pass --sha, run inside a CI job, or run from a git checkout \
+         ({0})"
+    )]
+    NoSha(String),
+    #[error("the build context '{0}' is not a directory: pass --context DIR")]
+    Context(String),
+    #[error(
+        "no Dockerfile at '{0}': pass --file PATH, or --context DIR for a directory that has one"
+    )]
+    Dockerfile(String),
+    #[error("'{0}' is not a build argument: write --build-arg NAME=VALUE")]
+    BuildArg(String),
+    #[error("two builders are named for {0}: keep one --builder per platform")]
+    DuplicateBuilder(Platform),
+    #[error("'{0}' is not a registry host: write HOST or HOST:PORT, without a scheme or path")]
+    Registry(String),
+    #[error("the build target '{0}' is not a valid stage name")]
+    Target(String),
+    #[error(
+        "--cache-from '{0}' is not an image reference: write HOST/REPOSITORY:TAG or \
+         HOST/REPOSITORY@sha256:DIGEST, with the registry host"
+    )]
+    CacheFrom(String),
+    #[error(
+        "--execution-role '{0}' is not an IAM role ARN: write \
+         arn:aws:iam::ACCOUNT:role/NAME, the role the new function runs as"
+    )]
+    ExecutionRole(String),
+    #[error(
+        "this pull_request_target run would build a fork's code while it holds this \
+         repository's secrets and write token: the fork's Dockerfile could steal them. Deploy \
+         forks from pull_request runs (no secrets), or pass --allow-fork-code after a \
+         maintainer has reviewed the change"
+    )]
+    ForkCode,
+    #[error("--function {0} is given twice: name each function once")]
+    DuplicateFunction(String),
+    #[error(
+        "'{0}' is not an IAM role ARN: write arn:aws:iam::123456789012:role/NAME (the role the \
+         CI's OIDC identity may assume)"
+    )]
+    RoleArn(String),
+    #[error(
+        "'{0}' is not a valid role session name: use 2 to 64 letters, digits and + = , . @ - _"
+    )]
+    SessionName(String),
+    #[error("'{0}' is not a valid alias name: use letters, digits, - and _, not only digits")]
+    Alias(String),
+    #[error(
+        "'{0}' is not an environment variable: write --env KEY=VALUE, where KEY starts with a \
+         letter and has only letters, digits and _"
+    )]
+    Env(String),
+    #[error("{flag} is not JSON ({reason}): pass a JSON document, or @FILE with one")]
+    Event { flag: &'static str, reason: String },
+    #[error(
+        "the working tree has changes that reach the build context, which the commit {sha} does \
+         not have: {}. Commit them, or pass --allow-dirty to build them under a tag of their own \
+         ({sha}-dirty-…)",
+        .files.join(", ")
+    )]
+    Dirty { sha: String, files: Vec<String> },
+    #[error(
+        "{flag} {path} cannot be written: {reason}. Pass a path in a folder that exists and \
+         that this user may write to"
+    )]
+    OutputPath {
+        flag: &'static str,
+        path: String,
+        reason: String,
+    },
+    #[error(
+        "--platforms leaves out {platform}, which --function {function} needs: add it, or drop --platforms"
+    )]
+    MissingPlatform {
+        platform: Platform,
+        function: String,
+    },
+    #[error("{path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("lambda-ship.toml: {0}")]
+    FileValue(String),
+    #[error(
+        "no function to deploy: pass --function NAME[:ARCH], or list [functions.NAME] tables in \
+         lambda-ship.toml"
+    )]
+    NoFunction,
+    #[error(
+        "no ECR repository named: pass --repository NAME, or (for deploy) set repository in \
+         lambda-ship.toml"
+    )]
+    NoRepository,
+    #[error(
+        "the {what} of {function} is {value}, outside Lambda's range {low}–{high}: give a value \
+         in that range"
+    )]
+    OutOfRange {
+        what: &'static str,
+        value: u32,
+        low: u32,
+        high: u32,
+        function: String,
+    },
+    #[error(
+        "{0} is set by Lambda itself and cannot be a function's environment variable: rename it"
+    )]
+    ReservedKey(String),
+    #[error(
+        "the environment of {function} would be {size} bytes, over Lambda's 4 KB (keys and values \
+         together): move large values to a parameter store or a file in the image"
+    )]
+    EnvTooLarge { function: String, size: usize },
+    #[error(
+        "{flag} '{value}' is not a command: write words (app.handler) or a JSON array ([\"app.handler\"])"
+    )]
+    Command { flag: &'static str, value: String },
+}

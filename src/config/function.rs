@@ -1,0 +1,460 @@
+//! What deploy asks of each function's configuration: `lambda-ship.toml`
+//! (in the context, or `--config PATH`) with its defaults and per-function
+//! tables, then the flags over it. Every value is checked against Lambda's
+//! limits here, before any call.
+
+use super::ConfigError;
+use crate::model::FunctionTarget;
+use crate::settings::{self, Settings};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The file's name in the build context.
+pub const FILE_NAME: &str = "lambda-ship.toml";
+
+/// `lambda-ship.toml`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    pub repository: Option<String>,
+    pub execution_role: Option<String>,
+    pub function_url: Option<String>,
+    pub alias: Option<String>,
+    #[serde(default)]
+    pub defaults: Table,
+    #[serde(default)]
+    pub functions: BTreeMap<String, Table>,
+}
+
+/// `[defaults]` or `[functions.NAME]`.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Table {
+    /// Only in a function's table: the architecture it is deployed as.
+    pub architecture: Option<String>,
+    pub memory: Option<u32>,
+    pub timeout: Option<u32>,
+    pub ephemeral_storage: Option<u32>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub image_command: Option<Vec<String>>,
+    pub image_entrypoint: Option<Vec<String>>,
+    pub image_workdir: Option<String>,
+    pub description: Option<String>,
+}
+
+impl Table {
+    fn settings(&self) -> Settings {
+        Settings {
+            memory_mb: self.memory,
+            timeout_secs: self.timeout,
+            ephemeral_storage_mb: self.ephemeral_storage,
+            environment: self.env.clone(),
+            image_command: self.image_command.clone(),
+            image_entrypoint: self.image_entrypoint.clone(),
+            image_workdir: self.image_workdir.clone(),
+            description: self.description.clone(),
+        }
+    }
+}
+
+/// Reads `--config PATH`, else `lambda-ship.toml` in the context when there is one.
+pub fn read_file(explicit: Option<&Path>, context: &Path) -> Result<ConfigFile, ConfigError> {
+    let path: PathBuf = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = context.join(FILE_NAME);
+            if !p.is_file() {
+                return Ok(ConfigFile::default());
+            }
+            p
+        }
+    };
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
+        path: shown.clone(),
+        reason: format!("it cannot be read ({e})"),
+    })?;
+    parse_file(&text).map_err(|reason| ConfigError::File {
+        path: shown,
+        reason,
+    })
+}
+
+/// Parses the file's text; the error names the line and what is wrong there.
+pub fn parse_file(text: &str) -> Result<ConfigFile, String> {
+    toml::from_str::<ConfigFile>(text).map_err(|e| {
+        let message = e.message().trim().replace('\n', " ");
+        match e.span() {
+            Some(span) => {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!("line {line}: {message}")
+            }
+            None => message,
+        }
+    })
+}
+
+/// The flags that set a configuration value: they apply to every function.
+pub struct Flags<'a> {
+    pub memory: Option<u32>,
+    pub timeout: Option<u32>,
+    pub ephemeral_storage: Option<u32>,
+    pub env: &'a [String],
+    pub env_file: Option<&'a Path>,
+    pub image_command: Option<&'a str>,
+    pub image_entrypoint: Option<&'a str>,
+    pub image_workdir: Option<&'a str>,
+    pub description: Option<&'a str>,
+}
+
+impl Flags<'_> {
+    fn settings(&self) -> Result<Settings, ConfigError> {
+        let mut environment = BTreeMap::new();
+        if let Some(path) = self.env_file {
+            environment.extend(read_env_file(path)?);
+        }
+        for pair in self.env.iter().filter(|p| !p.is_empty()) {
+            let (k, v) = super::parse_env(pair)?;
+            environment.insert(k, v);
+        }
+        Ok(Settings {
+            memory_mb: self.memory,
+            timeout_secs: self.timeout,
+            ephemeral_storage_mb: self.ephemeral_storage,
+            environment,
+            image_command: self
+                .image_command
+                .map(|c| parse_command("--image-command", c))
+                .transpose()?,
+            image_entrypoint: self
+                .image_entrypoint
+                .map(|c| parse_command("--image-entrypoint", c))
+                .transpose()?,
+            image_workdir: self.image_workdir.map(str::to_string),
+            description: self.description.map(str::to_string),
+        })
+    }
+}
+
+/// The functions to deploy, each with what is asked of its configuration:
+/// `--function` names them, else the file's `[functions.NAME]` tables do.
+pub fn functions(
+    named: &[String],
+    file: &ConfigFile,
+    flags: &Flags<'_>,
+) -> Result<Vec<(FunctionTarget, Settings)>, ConfigError> {
+    if file.defaults.architecture.is_some() {
+        return Err(ConfigError::FileValue(
+            "defaults.architecture: an architecture belongs in a [functions.NAME] table".into(),
+        ));
+    }
+    let flags = flags.settings()?;
+    let from_file;
+    let names: Vec<&String> = if named.iter().any(|n| !n.trim().is_empty()) {
+        named.iter().filter(|n| !n.trim().is_empty()).collect()
+    } else {
+        from_file = file.functions.keys().cloned().collect::<Vec<_>>();
+        from_file.iter().collect()
+    };
+    let mut out: Vec<(FunctionTarget, Settings)> = Vec::new();
+    for name in names {
+        let mut target: FunctionTarget = name.parse()?;
+        let table = file.functions.get(&target.name);
+        if target.arch.is_none()
+            && let Some(arch) = table.and_then(|t| t.architecture.as_deref())
+        {
+            target.arch = Some(arch.parse().map_err(|_| {
+                ConfigError::FileValue(format!(
+                    "functions.{}.architecture '{arch}' is not x86_64 or arm64",
+                    target.name
+                ))
+            })?);
+        }
+        if out.iter().any(|(t, _)| t.name == target.name) {
+            return Err(ConfigError::DuplicateFunction(target.name));
+        }
+        let own = table.map(Table::settings).unwrap_or_default();
+        let settings = file.defaults.settings().overlay(&own).overlay(&flags);
+        check(&target.name, &settings)?;
+        out.push((target, settings));
+    }
+    if out.is_empty() {
+        return Err(ConfigError::NoFunction);
+    }
+    Ok(out)
+}
+
+/// Lambda's limits, checked before any call.
+fn check(function: &str, s: &Settings) -> Result<(), ConfigError> {
+    let range =
+        |what: &'static str, value: Option<u32>, range: std::ops::RangeInclusive<u32>| match value
+            .filter(|v| !range.contains(v))
+        {
+            Some(v) => Err(ConfigError::OutOfRange {
+                what,
+                value: v,
+                low: *range.start(),
+                high: *range.end(),
+                function: function.to_string(),
+            }),
+            None => Ok(()),
+        };
+    range("memory (MB)", s.memory_mb, settings::MEMORY_MB)?;
+    range("timeout (seconds)", s.timeout_secs, settings::TIMEOUT_SECS)?;
+    range(
+        "ephemeral storage (MB)",
+        s.ephemeral_storage_mb,
+        settings::EPHEMERAL_STORAGE_MB,
+    )?;
+    for key in s.environment.keys() {
+        super::parse_env(&format!("{key}="))?;
+        if settings::RESERVED_KEYS.contains(&key.as_str()) {
+            return Err(ConfigError::ReservedKey(key.clone()));
+        }
+    }
+    let size = settings::environment_bytes(&s.environment);
+    if size > settings::ENVIRONMENT_MAX_BYTES {
+        return Err(ConfigError::EnvTooLarge {
+            function: function.to_string(),
+            size,
+        });
+    }
+    if s.description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > settings::DESCRIPTION_MAX_CHARS)
+    {
+        return Err(ConfigError::FileValue(format!(
+            "the description of {function} is longer than Lambda's 256 characters"
+        )));
+    }
+    for list in [&s.image_command, &s.image_entrypoint]
+        .into_iter()
+        .flatten()
+    {
+        if list.is_empty() || list.len() > 1_500 {
+            return Err(ConfigError::FileValue(format!(
+                "an image command or entrypoint of {function} is empty: give at least one word"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `--image-command` / `--image-entrypoint`: a JSON array of strings, or words.
+pub fn parse_command(flag: &'static str, text: &str) -> Result<Vec<String>, ConfigError> {
+    let text = text.trim();
+    let words: Vec<String> = if text.starts_with('[') {
+        serde_json::from_str(text).map_err(|_| ConfigError::Command {
+            flag,
+            value: text.to_string(),
+        })?
+    } else {
+        text.split_whitespace().map(str::to_string).collect()
+    };
+    if words.is_empty() {
+        return Err(ConfigError::Command {
+            flag,
+            value: text.to_string(),
+        });
+    }
+    Ok(words)
+}
+
+/// `--env-file`: `KEY=VALUE` lines; blank lines and `#` comments skipped,
+/// one pair of surrounding quotes taken off a value.
+pub fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        path: shown.clone(),
+        reason: format!("it cannot be read ({e})"),
+    })?;
+    let mut env = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let (k, v) = super::parse_env(line).map_err(|_| ConfigError::File {
+            path: shown.clone(),
+            reason: format!(
+                "line {}: not KEY=VALUE with a KEY of letters, digits and _",
+                n + 1
+            ),
+        })?;
+        let v = ['"', '\'']
+            .iter()
+            .find_map(|q| v.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
+            .map_or(v.clone(), str::to_string);
+        env.insert(k, v);
+    }
+    Ok(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+repository = "orders"
+execution-role = "arn:aws:iam::123456789012:role/orders-fn"
+
+[defaults]
+memory = 512
+timeout = 30
+[defaults.env]
+LOG_LEVEL = "info"
+
+[functions.orders-api]
+architecture = "arm64"
+image-command = ["app.api"]
+memory = 1024
+[functions.orders-api.env]
+TABLE_NAME = "orders"
+
+[functions.orders-worker]
+architecture = "x86_64"
+image-command = ["app.worker"]
+"#;
+
+    fn no_flags() -> Flags<'static> {
+        Flags {
+            memory: None,
+            timeout: None,
+            ephemeral_storage: None,
+            env: &[],
+            env_file: None,
+            image_command: None,
+            image_entrypoint: None,
+            image_workdir: None,
+            description: None,
+        }
+    }
+
+    #[test]
+    fn the_file_gives_each_function_its_own_settings_over_the_defaults() {
+        let file = parse_file(FULL).unwrap();
+        let fns = functions(&[], &file, &no_flags()).unwrap();
+        let (api, api_s) = &fns[0];
+        assert_eq!(api.name, "orders-api");
+        assert_eq!(api.arch, Some(crate::model::Platform::Arm64));
+        assert_eq!(api_s.memory_mb, Some(1024));
+        assert_eq!(api_s.timeout_secs, Some(30));
+        assert_eq!(api_s.environment.len(), 2);
+        assert_eq!(api_s.image_command, Some(vec!["app.api".to_string()]));
+        let (worker, worker_s) = &fns[1];
+        assert_eq!(worker.arch, Some(crate::model::Platform::Amd64));
+        assert_eq!(worker_s.memory_mb, Some(512));
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_name_the_functions() {
+        let file = parse_file(FULL).unwrap();
+        let env = ["LOG_LEVEL=debug".to_string()];
+        let flags = Flags {
+            memory: Some(2048),
+            env: &env,
+            ..no_flags()
+        };
+        let fns = functions(&["orders-worker".into()], &file, &flags).unwrap();
+        assert_eq!(fns.len(), 1);
+        assert_eq!(fns[0].1.memory_mb, Some(2048));
+        assert_eq!(fns[0].1.environment["LOG_LEVEL"], "debug");
+        assert_eq!(fns[0].1.image_command, Some(vec!["app.worker".to_string()]));
+    }
+
+    #[test]
+    fn a_bad_file_is_named_by_line_and_key() {
+        let e = parse_file("repository = \"x\"\n[defaults]\nmemroy = 512\n").unwrap_err();
+        assert!(e.starts_with("line 3:") && e.contains("memroy"), "{e}");
+        let e = parse_file("repository = \n").unwrap_err();
+        assert!(e.starts_with("line 1:"), "{e}");
+        let e = parse_file("[functions.api]\nmemory = -1\n").unwrap_err();
+        assert!(e.starts_with("line 2:"), "{e}");
+    }
+
+    #[test]
+    fn values_outside_lambdas_limits_are_refused() {
+        let file = ConfigFile::default();
+        let named = ["fn".to_string()];
+        for flags in [
+            Flags {
+                memory: Some(64),
+                ..no_flags()
+            },
+            Flags {
+                memory: Some(10_241),
+                ..no_flags()
+            },
+            Flags {
+                timeout: Some(0),
+                ..no_flags()
+            },
+            Flags {
+                timeout: Some(901),
+                ..no_flags()
+            },
+            Flags {
+                ephemeral_storage: Some(511),
+                ..no_flags()
+            },
+            Flags {
+                image_command: Some("  "),
+                ..no_flags()
+            },
+            Flags {
+                image_entrypoint: Some("[1,2]"),
+                ..no_flags()
+            },
+        ] {
+            assert!(functions(&named, &file, &flags).is_err());
+        }
+        for env in ["NOEQUALS", "1KEY=x", "AWS_REGION=x", "K-EY=x"] {
+            let env = [env.to_string()];
+            let flags = Flags {
+                env: &env,
+                ..no_flags()
+            };
+            assert!(functions(&named, &file, &flags).is_err(), "{}", env[0]);
+        }
+        let big = [format!("BIG={}", "x".repeat(4_100))];
+        let e = functions(
+            &named,
+            &file,
+            &Flags {
+                env: &big,
+                ..no_flags()
+            },
+        )
+        .unwrap_err();
+        assert!(!e.to_string().contains("xxxx"), "{e}");
+        assert!(functions(&[], &file, &no_flags()).is_err(), "no function");
+        let e = functions(&["bad name!".into()], &file, &no_flags()).unwrap_err();
+        assert!(e.to_string().contains("bad name!"), "{e}");
+    }
+
+    #[test]
+    fn commands_are_words_or_a_json_array() {
+        assert_eq!(parse_command("f", "app.handler").unwrap(), ["app.handler"]);
+        assert_eq!(
+            parse_command("f", r#"["/bin/sh", "-c", "echo hi"]"#).unwrap(),
+            ["/bin/sh", "-c", "echo hi"]
+        );
+        assert!(parse_command("f", "[oops").is_err());
+    }
+
+    #[test]
+    fn an_env_file_has_pairs_comments_and_quotes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fn.env");
+        std::fs::write(&path, "# c\n\nAA=1\nexport BB=\"two words\"\nCC='x=y'\n").unwrap();
+        let env = read_env_file(&path).unwrap();
+        assert_eq!(env["AA"], "1");
+        assert_eq!(env["BB"], "two words");
+        assert_eq!(env["CC"], "x=y");
+        std::fs::write(&path, "AA=1\nSECRET-VALUE\n").unwrap();
+        let e = read_env_file(&path).unwrap_err().to_string();
+        assert!(e.contains("line 2") && !e.contains("SECRET"), "{e}");
+    }
+}

@@ -1,0 +1,94 @@
+//! A function's configuration brought to what is asked: only what differs
+//! is sent (UpdateFunctionConfiguration), waited on until live, before the
+//! code changes. A new function gets it with CreateFunction (`create.rs`).
+
+use super::update::{Lambda, while_in_progress};
+use super::{FunctionSpec, StepError};
+use crate::model::{ImageOverrides, LocalSettings};
+use crate::settings::Field;
+use aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError;
+use aws_sdk_lambda::types::{Environment, EphemeralStorage, ImageConfig};
+use std::time::Instant;
+
+/// The function's environment as Lambda takes it.
+pub(super) fn environment(settings: &LocalSettings) -> Environment {
+    Environment::builder()
+        .set_variables(Some(
+            settings
+                .environment
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ))
+        .build()
+}
+
+/// The function's `ImageConfig` as Lambda takes it.
+pub(super) fn image_config(image: &ImageOverrides) -> ImageConfig {
+    ImageConfig::builder()
+        .set_entry_point(image.entry_point.clone())
+        .set_command(image.command.clone())
+        .set_working_directory(image.working_directory.clone())
+        .build()
+}
+
+pub(super) fn ephemeral_storage(mb: u64) -> Option<EphemeralStorage> {
+    EphemeralStorage::builder()
+        .size(i32::try_from(mb).unwrap_or(i32::MAX))
+        .build()
+        .ok()
+}
+
+pub(super) fn int(value: u64) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+impl Lambda {
+    /// Sends what differs from what is asked, and waits until it is live.
+    pub(super) async fn configure(
+        &self,
+        plan: &FunctionSpec,
+        deadline: Instant,
+    ) -> Result<(), StepError> {
+        let fields: std::collections::BTreeSet<Field> =
+            plan.changes.iter().map(|c| c.field()).collect();
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let next = &plan.local;
+        let has = |f: Field| fields.contains(&f);
+        while_in_progress(
+            &self.calls,
+            "UpdateFunctionConfiguration",
+            deadline,
+            |e: &UpdateFunctionConfigurationError| e.is_resource_conflict_exception(),
+            || {
+                let mut call = self
+                    .client
+                    .update_function_configuration()
+                    .function_name(&plan.name);
+                if has(Field::Memory) {
+                    call = call.memory_size(int(next.memory_mb));
+                }
+                if has(Field::Timeout) {
+                    call = call.timeout(int(next.timeout.as_secs()));
+                }
+                if has(Field::EphemeralStorage) {
+                    call = call.set_ephemeral_storage(ephemeral_storage(next.ephemeral_storage_mb));
+                }
+                if has(Field::Environment) {
+                    call = call.environment(environment(next));
+                }
+                if fields.iter().any(|f| f.is_image_config()) {
+                    call = call.image_config(image_config(&next.image_config));
+                }
+                if has(Field::Description) {
+                    call = call.set_description(plan.asked.description.clone());
+                }
+                call.send()
+            },
+        )
+        .await?;
+        self.wait_until_updated(&plan.name, deadline).await
+    }
+}

@@ -1,0 +1,313 @@
+//! A function's configuration as the flags and `lambda-ship.toml` ask for it
+//! (`Settings`: every value optional, since what is not asked is left as the
+//! function has it), and how it differs from what the function has
+//! (`Change`). Plain values: no I/O.
+
+use crate::model::LocalSettings;
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+
+/// Lambda's limits.
+pub const MEMORY_MB: RangeInclusive<u32> = 128..=10_240;
+pub const TIMEOUT_SECS: RangeInclusive<u32> = 1..=900;
+pub const EPHEMERAL_STORAGE_MB: RangeInclusive<u32> = 512..=10_240;
+/// The total size of a function's environment variables, keys and values.
+pub const ENVIRONMENT_MAX_BYTES: usize = 4_096;
+pub const DESCRIPTION_MAX_CHARS: usize = 256;
+
+/// Keys Lambda sets itself and refuses in a function's environment.
+pub const RESERVED_KEYS: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_REGION",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "LAMBDA_RUNTIME_DIR",
+    "LAMBDA_TASK_ROOT",
+];
+
+/// What is asked of a function's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub memory_mb: Option<u32>,
+    pub timeout_secs: Option<u32>,
+    pub ephemeral_storage_mb: Option<u32>,
+    /// Set beside the variables the function has (a key given wins).
+    pub environment: BTreeMap<String, String>,
+    pub image_command: Option<Vec<String>>,
+    pub image_entrypoint: Option<Vec<String>>,
+    pub image_workdir: Option<String>,
+    pub description: Option<String>,
+}
+
+/// The size Lambda counts for an environment: its keys and values.
+pub fn environment_bytes(env: &BTreeMap<String, String>) -> usize {
+    env.iter().map(|(k, v)| k.len() + v.len()).sum()
+}
+
+impl Settings {
+    /// These settings with `over`'s values where it has them; the
+    /// environments merge, `over`'s keys winning.
+    pub fn overlay(&self, over: &Settings) -> Settings {
+        let mut environment = self.environment.clone();
+        environment.extend(over.environment.clone());
+        Settings {
+            memory_mb: over.memory_mb.or(self.memory_mb),
+            timeout_secs: over.timeout_secs.or(self.timeout_secs),
+            ephemeral_storage_mb: over.ephemeral_storage_mb.or(self.ephemeral_storage_mb),
+            environment,
+            image_command: over.image_command.clone().or(self.image_command.clone()),
+            image_entrypoint: over
+                .image_entrypoint
+                .clone()
+                .or(self.image_entrypoint.clone()),
+            image_workdir: over.image_workdir.clone().or(self.image_workdir.clone()),
+            description: over.description.clone().or(self.description.clone()),
+        }
+    }
+
+    /// How the function runs once these settings are applied to what it
+    /// has (`current`, `description`), and each difference.
+    pub fn apply(
+        &self,
+        current: &LocalSettings,
+        description: Option<&str>,
+    ) -> (LocalSettings, Vec<Change>) {
+        let mut next = current.clone();
+        let mut changes = Vec::new();
+        let mut number = |field: Field, asked: Option<u32>, have: &mut u64| {
+            if let Some(asked) = asked.map(u64::from).filter(|a| a != have) {
+                changes.push(Change::Number(field, *have, asked));
+                *have = asked;
+            }
+        };
+        number(Field::Memory, self.memory_mb, &mut next.memory_mb);
+        let mut timeout = current.timeout.as_secs();
+        number(Field::Timeout, self.timeout_secs, &mut timeout);
+        next.timeout = std::time::Duration::from_secs(timeout);
+        number(
+            Field::EphemeralStorage,
+            self.ephemeral_storage_mb,
+            &mut next.ephemeral_storage_mb,
+        );
+        for (key, value) in &self.environment {
+            match next.environment.insert(key.clone(), value.clone()) {
+                None => changes.push(Change::EnvAdded(key.clone())),
+                Some(old) if old != *value => changes.push(Change::EnvChanged(key.clone())),
+                Some(_) => {}
+            }
+        }
+        let image = &mut next.image_config;
+        let mut list =
+            |field: Field, asked: &Option<Vec<String>>, have: &mut Option<Vec<String>>| {
+                if let Some(asked) = asked.as_ref().filter(|a| have.as_ref() != Some(*a)) {
+                    changes.push(Change::Text(
+                        field,
+                        have.as_ref().map(|h| quoted(h)),
+                        quoted(asked),
+                    ));
+                    *have = Some(asked.clone());
+                }
+            };
+        list(
+            Field::ImageEntrypoint,
+            &self.image_entrypoint,
+            &mut image.entry_point,
+        );
+        list(Field::ImageCommand, &self.image_command, &mut image.command);
+        if let Some(dir) = self
+            .image_workdir
+            .as_ref()
+            .filter(|d| image.working_directory.as_ref() != Some(*d))
+        {
+            changes.push(Change::Text(
+                Field::ImageWorkdir,
+                image.working_directory.clone(),
+                dir.clone(),
+            ));
+            image.working_directory = Some(dir.clone());
+        }
+        if let Some(text) = self
+            .description
+            .as_ref()
+            .filter(|d| description.unwrap_or_default() != d.as_str())
+        {
+            let before = description.filter(|d| !d.is_empty()).map(str::to_string);
+            changes.push(Change::Text(Field::Description, before, text.clone()));
+        }
+        (next, changes)
+    }
+}
+
+fn quoted(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_default()
+}
+
+/// A part of a function's configuration, as UpdateFunctionConfiguration sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Field {
+    Memory,
+    Timeout,
+    EphemeralStorage,
+    Environment,
+    ImageEntrypoint,
+    ImageCommand,
+    ImageWorkdir,
+    Description,
+}
+
+impl Field {
+    fn label(self) -> &'static str {
+        match self {
+            Field::Memory => "memory",
+            Field::Timeout => "timeout",
+            Field::EphemeralStorage => "ephemeral storage",
+            Field::Environment => "environment",
+            Field::ImageEntrypoint => "image entrypoint",
+            Field::ImageCommand => "image command",
+            Field::ImageWorkdir => "image workdir",
+            Field::Description => "description",
+        }
+    }
+
+    /// Whether it is a part of the function's `ImageConfig`.
+    pub fn is_image_config(self) -> bool {
+        matches!(
+            self,
+            Field::ImageEntrypoint | Field::ImageCommand | Field::ImageWorkdir
+        )
+    }
+}
+
+/// One difference between a function's configuration and what is asked.
+/// Its text never holds an environment value: values may be secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Number(Field, u64, u64),
+    EnvAdded(String),
+    EnvChanged(String),
+    Text(Field, Option<String>, String),
+}
+
+impl Change {
+    pub fn field(&self) -> Field {
+        match self {
+            Change::Number(f, ..) | Change::Text(f, ..) => *f,
+            Change::EnvAdded(_) | Change::EnvChanged(_) => Field::Environment,
+        }
+    }
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Change::Number(field, before, after) => {
+                let unit = if *field == Field::Timeout {
+                    " s"
+                } else {
+                    " MB"
+                };
+                write!(f, "{} {before} → {after}{unit}", field.label())
+            }
+            Change::EnvAdded(key) => write!(f, "environment {key} added"),
+            Change::EnvChanged(key) => write!(f, "environment {key} changed"),
+            Change::Text(field, before, after) => write!(
+                f,
+                "{} {} → {after}",
+                field.label(),
+                before.as_deref().unwrap_or("(none)")
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn current() -> LocalSettings {
+        let mut s = LocalSettings {
+            memory_mb: 256,
+            ..LocalSettings::default()
+        };
+        s.environment.insert("TABLE".into(), "orders".into());
+        s.environment.insert("TOKEN".into(), "s3cr3t-value".into());
+        s
+    }
+
+    #[test]
+    fn what_is_not_asked_stays_as_the_function_has_it() {
+        let (next, changes) = Settings::default().apply(&current(), Some("kept"));
+        assert_eq!(next, current());
+        assert!(changes.is_empty());
+    }
+
+    #[test]
+    fn each_difference_is_one_change_and_env_values_never_show() {
+        let asked = Settings {
+            memory_mb: Some(512),
+            timeout_secs: Some(3),
+            environment: [
+                ("TOKEN".to_string(), "n3w-s3cr3t".to_string()),
+                ("TABLE".to_string(), "orders".to_string()),
+                ("MODE".to_string(), "fast-secret-mode".to_string()),
+            ]
+            .into(),
+            image_command: Some(vec!["app.worker".into()]),
+            description: Some("orders".into()),
+            ..Settings::default()
+        };
+        let (next, changes) = asked.apply(&current(), None);
+        let text: Vec<String> = changes.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "memory 256 → 512 MB",
+                "timeout 30 → 3 s",
+                "environment MODE added",
+                "environment TOKEN changed",
+                "image command (none) → [\"app.worker\"]",
+                "description (none) → orders",
+            ]
+        );
+        assert!(!text.join(" ").contains("s3cr3t") && !text.join(" ").contains("fast-secret"));
+        assert_eq!(next.memory_mb, 512);
+        assert_eq!(
+            next.environment.len(),
+            3,
+            "the function's own keys are kept"
+        );
+        assert_eq!(next.image_config.command, Some(vec!["app.worker".into()]));
+    }
+
+    #[test]
+    fn flags_override_the_file_and_environments_merge() {
+        let file = Settings {
+            memory_mb: Some(512),
+            timeout_secs: Some(30),
+            environment: [("A".into(), "1".into()), ("B".into(), "2".into())].into(),
+            ..Settings::default()
+        };
+        let flags = Settings {
+            memory_mb: Some(1024),
+            environment: [("B".into(), "3".into())].into(),
+            ..Settings::default()
+        };
+        let merged = file.overlay(&flags);
+        assert_eq!(merged.memory_mb, Some(1024));
+        assert_eq!(merged.timeout_secs, Some(30));
+        assert_eq!(merged.environment["A"], "1");
+        assert_eq!(merged.environment["B"], "3");
+    }
+}
