@@ -114,6 +114,9 @@ impl Lambda {
     }
 }
 
+/// The timeout Lambda gives a function created without one.
+const NEW_FUNCTION_TIMEOUT_SECS: u64 = 3;
+
 impl Lambda {
     /// A function that does not exist yet, to be created with `role`: its
     /// architecture must be named, as `NAME:ARCH`.
@@ -134,9 +137,12 @@ impl Lambda {
             asked: Settings::default(),
             changes: Vec::new(),
             description: None,
+            // What Lambda gives a new function where nothing is asked.
             local: crate::sandbox::LocalSettings {
                 function_name: target.name.clone(),
                 region: self.region.clone(),
+                memory_mb: u64::from(*crate::settings::MEMORY_MB.start()),
+                timeout: std::time::Duration::from_secs(NEW_FUNCTION_TIMEOUT_SECS),
                 ..crate::sandbox::LocalSettings::default()
             },
         })
