@@ -28,6 +28,9 @@ pub enum Command {
     /// then serve each on 127.0.0.1 behind a Function-URL-compatible endpoint
     /// until stopped. Needs no AWS account.
     Local(LocalArgs),
+    /// Print the IAM role a deploy needs: its trust policy for the CI's OIDC
+    /// provider, narrowed to one repository, and its least-privilege permissions.
+    Policy(PolicyArgs),
 }
 
 /// What to build and where: shared by build, deploy and local.
@@ -333,6 +336,48 @@ pub struct LocalArgs {
     /// How to show progress on stderr.
     #[arg(long, env = "LAMBDA_SHIP_PROGRESS", value_enum, default_value_t = ProgressArg::Auto)]
     pub progress: ProgressArg,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// The ECR repository [default: the repository of lambda-ship.toml].
+    #[arg(long, env = "LAMBDA_SHIP_REPOSITORY")]
+    pub repository: Option<String>,
+    /// A function the role deploys, NAME or ARN (repeatable) [default: the
+    /// [functions.NAME] tables of lambda-ship.toml].
+    #[arg(
+        long = "function",
+        env = "LAMBDA_SHIP_FUNCTIONS",
+        value_delimiter = ','
+    )]
+    pub functions: Vec<String>,
+    /// The role new functions run as: the deploy role may pass it to Lambda, and create functions.
+    #[arg(long, env = "LAMBDA_SHIP_EXECUTION_ROLE")]
+    pub execution_role: Option<String>,
+    /// The GitHub repository that deploys, OWNER/REPO.
+    #[arg(long, conflicts_with = "gitlab_project")]
+    pub github_repository: Option<String>,
+    /// The GitLab project that deploys, GROUP/PROJECT.
+    #[arg(long)]
+    pub gitlab_project: Option<String>,
+    /// The GitLab instance whose OIDC provider issues the token.
+    #[arg(long, default_value = "https://gitlab.com")]
+    pub gitlab_url: String,
+    /// The AWS account ID [default: that of --execution-role or a function ARN].
+    #[arg(long)]
+    pub account: Option<String>,
+    /// The AWS Region of the repository and functions.
+    #[arg(long, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// The audience the CI's OIDC token is requested for.
+    #[arg(long, default_value = "sts.amazonaws.com")]
+    pub audience: String,
+    /// The configuration file [default: ./lambda-ship.toml, when there is one].
+    #[arg(long, env = "LAMBDA_SHIP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// How to print the documents: text, or one JSON object with both.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -18,6 +18,7 @@ pub mod http;
 pub mod identity;
 pub mod lambda;
 pub mod model;
+pub mod policy;
 pub mod progress;
 pub mod registry;
 pub mod report;
@@ -34,5 +35,6 @@ pub async fn run(command: Command) -> Result<(), Error> {
         Command::Build(args) => commands::build::run(args).await,
         Command::Deploy(args) => commands::deploy::run(args).await,
         Command::Local(args) => commands::local::run(args).await,
+        Command::Policy(args) => commands::policy::run(args).await,
     }
 }

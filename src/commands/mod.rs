@@ -5,3 +5,4 @@ pub mod build;
 pub mod deploy;
 pub mod local;
 pub mod plan;
+pub mod policy;

@@ -167,7 +167,7 @@ impl DeployConfig {
 }
 
 /// An IAM role ARN: `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
-fn check_role_arn(arn: &str) -> Result<(), ConfigError> {
+pub(super) fn check_role_arn(arn: &str) -> Result<(), ConfigError> {
     let bad = || ConfigError::ExecutionRole(arn.to_string());
     let rest = arn.strip_prefix("arn:").ok_or_else(bad)?;
     let mut parts = rest.splitn(5, ':');

@@ -127,4 +127,6 @@ pub enum ConfigError {
         "{flag} '{value}' is not a command: write words (app.handler) or a JSON array ([\"app.handler\"])"
     )]
     Command { flag: &'static str, value: String },
+    #[error("{0}")]
+    Policy(String),
 }

@@ -6,6 +6,7 @@ mod error;
 pub mod function;
 mod local;
 mod parse;
+mod policy;
 #[cfg(test)]
 mod tests;
 
@@ -17,6 +18,7 @@ pub use parse::{
     session_name_for,
 };
 use parse::{dirty_digest, parse_cache_from, previous_sha};
+pub use policy::policy_request;
 
 use crate::ci::CiContext;
 use crate::cli::{BuildArgs, OutputFormat, ProgressArg, SourceArgs, TagMutabilityArg};

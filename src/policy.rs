@@ -1,0 +1,240 @@
+//! The IAM a deploy needs (`lambda-ship policy`): the role's trust policy
+//! for the CI's OIDC provider, narrowed to one repository or project, and
+//! its least-privilege permissions, narrowed to one ECR repository, the
+//! named functions (their versions and aliases) and one execution role.
+//! Plain values in, JSON documents out.
+
+use serde_json::{Value, json};
+
+/// Where the OIDC token comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forge {
+    /// `OWNER/REPO` on GitHub Actions.
+    GitHub { repository: String },
+    /// A GitLab project path, on the GitLab at `host` (e.g. `gitlab.com`).
+    GitLab { host: String, project: String },
+}
+
+/// What the documents are narrowed to.
+#[derive(Debug, Clone)]
+pub struct PolicyRequest {
+    pub partition: String,
+    pub account: String,
+    pub region: String,
+    pub repository: String,
+    /// Names or function ARNs.
+    pub functions: Vec<String>,
+    pub execution_role: Option<String>,
+    pub forge: Forge,
+    pub audience: String,
+}
+
+/// The ECR API actions a deploy calls on its repository, and the registry
+/// actions a push and the cache's reads need.
+pub const ECR_REPOSITORY_ACTIONS: &[&str] = &[
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchDeleteImage",
+    "ecr:BatchGetImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:CreateRepository",
+    "ecr:DescribeRepositories",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+];
+
+/// The Lambda actions a deploy calls on its functions.
+pub const LAMBDA_ACTIONS: &[&str] = &[
+    "lambda:AddPermission",
+    "lambda:CreateAlias",
+    "lambda:CreateFunctionUrlConfig",
+    "lambda:GetAlias",
+    "lambda:GetFunction",
+    "lambda:GetFunctionConfiguration",
+    "lambda:GetFunctionUrlConfig",
+    "lambda:GetPolicy",
+    "lambda:InvokeFunction",
+    "lambda:PublishVersion",
+    "lambda:UpdateAlias",
+    "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration",
+    "lambda:UpdateFunctionUrlConfig",
+];
+
+impl PolicyRequest {
+    fn function_arn(&self, name: &str) -> String {
+        if name.starts_with("arn:") {
+            name.to_string()
+        } else {
+            format!(
+                "arn:{}:lambda:{}:{}:function:{name}",
+                self.partition, self.region, self.account
+            )
+        }
+    }
+
+    /// The role's trust policy: the CI's OIDC provider, this repository only.
+    pub fn trust(&self) -> Value {
+        let (host, subject) = match &self.forge {
+            Forge::GitHub { repository } => (
+                "token.actions.githubusercontent.com".to_string(),
+                format!("repo:{repository}:*"),
+            ),
+            Forge::GitLab { host, project } => (host.clone(), format!("project_path:{project}:*")),
+        };
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "DeployFromCi",
+                "Effect": "Allow",
+                "Principal": {
+                    "Federated": format!(
+                        "arn:{}:iam::{}:oidc-provider/{host}",
+                        self.partition, self.account
+                    )
+                },
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": { format!("{host}:aud"): self.audience },
+                    "StringLike": { format!("{host}:sub"): subject }
+                }
+            }]
+        })
+    }
+
+    /// The role's permissions: what a deploy calls, on what it names.
+    pub fn permissions(&self) -> Value {
+        // Each function, then its versions and aliases.
+        let arns: Vec<String> = self
+            .functions
+            .iter()
+            .map(|f| self.function_arn(f))
+            .collect();
+        let functions: Vec<String> = arns
+            .iter()
+            .cloned()
+            .chain(arns.iter().map(|a| format!("{a}:*")))
+            .collect();
+        let mut lambda: Vec<&str> = LAMBDA_ACTIONS.to_vec();
+        let mut statements = vec![
+            json!({
+                "Sid": "EcrLogin",
+                "Effect": "Allow",
+                "Action": "ecr:GetAuthorizationToken",
+                // GetAuthorizationToken has no resource to narrow to.
+                "Resource": "*"
+            }),
+            json!({
+                "Sid": "EcrRepository",
+                "Effect": "Allow",
+                "Action": ECR_REPOSITORY_ACTIONS,
+                "Resource": format!(
+                    "arn:{}:ecr:{}:{}:repository/{}",
+                    self.partition, self.region, self.account, self.repository
+                )
+            }),
+        ];
+        if let Some(role) = &self.execution_role {
+            lambda.push("lambda:CreateFunction");
+            lambda.sort_unstable();
+            statements.push(json!({
+                "Sid": "PassExecutionRole",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": role,
+                "Condition": {
+                    "StringEquals": { "iam:PassedToService": "lambda.amazonaws.com" }
+                }
+            }));
+        }
+        statements.insert(
+            2,
+            json!({
+                "Sid": "LambdaFunctions",
+                "Effect": "Allow",
+                "Action": lambda,
+                "Resource": functions
+            }),
+        );
+        json!({ "Version": "2012-10-17", "Statement": statements })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> PolicyRequest {
+        PolicyRequest {
+            partition: "aws".into(),
+            account: "123456789012".into(),
+            region: "eu-west-1".into(),
+            repository: "orders".into(),
+            functions: vec![
+                "orders-api".into(),
+                "arn:aws:lambda:eu-west-1:123456789012:function:orders-worker".into(),
+            ],
+            execution_role: Some("arn:aws:iam::123456789012:role/orders-fn".into()),
+            forge: Forge::GitHub {
+                repository: "acme/orders".into(),
+            },
+            audience: "sts.amazonaws.com".into(),
+        }
+    }
+
+    #[test]
+    fn only_the_login_is_on_every_resource() {
+        let doc = request().permissions();
+        let statements = doc["Statement"].as_array().unwrap();
+        let star: Vec<&Value> = statements.iter().filter(|s| s["Resource"] == "*").collect();
+        assert_eq!(star.len(), 1);
+        assert_eq!(star[0]["Action"], "ecr:GetAuthorizationToken");
+        let lambda = &statements[2];
+        assert_eq!(
+            lambda["Resource"][0],
+            "arn:aws:lambda:eu-west-1:123456789012:function:orders-worker"
+        );
+        assert!(
+            lambda["Action"]
+                .to_string()
+                .contains("lambda:CreateFunction\"")
+        );
+        let pass = &statements[3];
+        assert_eq!(pass["Resource"], "arn:aws:iam::123456789012:role/orders-fn");
+        assert_eq!(
+            pass["Condition"]["StringEquals"]["iam:PassedToService"],
+            "lambda.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn without_an_execution_role_nothing_is_created_or_passed() {
+        let doc = PolicyRequest {
+            execution_role: None,
+            ..request()
+        }
+        .permissions()
+        .to_string();
+        assert!(!doc.contains("CreateFunction\"") && !doc.contains("iam:PassRole"));
+    }
+
+    #[test]
+    fn the_trust_is_narrowed_to_the_repository_or_project() {
+        let github = request().trust().to_string();
+        assert!(
+            github.contains("\"token.actions.githubusercontent.com:sub\":\"repo:acme/orders:*\"")
+        );
+        let gitlab = PolicyRequest {
+            forge: Forge::GitLab {
+                host: "gitlab.example.com".into(),
+                project: "acme/orders".into(),
+            },
+            ..request()
+        }
+        .trust()
+        .to_string();
+        assert!(gitlab.contains("oidc-provider/gitlab.example.com"));
+        assert!(gitlab.contains("\"gitlab.example.com:sub\":\"project_path:acme/orders:*\""));
+    }
+}
