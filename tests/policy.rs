@@ -264,3 +264,28 @@ fn the_policy_command_refuses_what_it_cannot_narrow() {
         assert!(err.contains(expected), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn the_examples_are_what_the_command_prints() {
+    let out = lambda_ship()
+        .args(["policy", "--repository", "orders"])
+        .args(["--function", "orders-x86", "--function", "orders-arm"])
+        .args(["--github-repository", "acme/orders", "--account", ACCOUNT])
+        .args(["--region", "eu-west-1", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/examples");
+    for (file, key) in [
+        ("iam-trust-policy.json", "trust_policy"),
+        ("iam-permissions-policy.json", "permissions_policy"),
+    ] {
+        let text = std::fs::read_to_string(examples.join(file)).unwrap();
+        let example: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            example, printed[key],
+            "{file}: regenerate it with lambda-ship policy"
+        );
+    }
+}

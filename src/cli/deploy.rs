@@ -1,0 +1,167 @@
+//! `lambda-ship deploy`'s flags: the functions, the identity, each function's
+//! configuration, the smoke test and where the results go.
+
+use super::{BuildArgs, CommentArg, FunctionUrlArg};
+use crate::model::defaults;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+
+    /// A function to update, NAME[:ARCH] (repeatable). NAME is a function name or
+    /// ARN; ARCH (x86_64 or arm64) defaults to the function's current architecture
+    /// [default: the [functions.NAME] tables of lambda-ship.toml].
+    #[arg(
+        long = "function",
+        env = "LAMBDA_SHIP_FUNCTIONS",
+        value_delimiter = ','
+    )]
+    pub functions: Vec<String>,
+
+    /// The configuration file [default: lambda-ship.toml in the context, when there is one].
+    #[arg(long, env = "LAMBDA_SHIP_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+
+    /// Validate everything, call only read APIs and print what would change:
+    /// nothing is built, pushed, created or updated.
+    #[arg(long, env = "LAMBDA_SHIP_DRY_RUN")]
+    pub dry_run: bool,
+
+    /// IAM role to assume with the CI's OIDC token (AssumeRoleWithWebIdentity).
+    /// Without it, the standard AWS credential chain is used.
+    #[arg(long, env = "LAMBDA_SHIP_ROLE_ARN")]
+    pub role_arn: Option<String>,
+
+    /// Audience of the OIDC token requested from GitHub Actions.
+    #[arg(
+        long,
+        env = "LAMBDA_SHIP_AUDIENCE",
+        default_value = "sts.amazonaws.com"
+    )]
+    pub audience: String,
+
+    /// STS role session name [default: derived from the CI run].
+    #[arg(long, env = "LAMBDA_SHIP_ROLE_SESSION_NAME")]
+    pub role_session_name: Option<String>,
+
+    /// Environment variable that holds the OIDC token (a GitLab `id_tokens` entry).
+    #[arg(long, env = "LAMBDA_SHIP_WEB_IDENTITY_TOKEN_ENV")]
+    pub web_identity_token_env: Option<String>,
+
+    /// Publish a version, smoke-test it, and only then point this alias at it.
+    #[arg(long, env = "LAMBDA_SHIP_ALIAS")]
+    pub alias: Option<String>,
+
+    /// Create a function that does not exist yet, running as this IAM role
+    /// (arn:aws:iam::ACCOUNT:role/NAME); name its architecture, --function NAME:ARCH.
+    #[arg(long, env = "LAMBDA_SHIP_EXECUTION_ROLE")]
+    pub execution_role: Option<String>,
+
+    /// Make sure each function (its alias, with --alias) has a URL of this auth
+    /// type: public (auth NONE, with the two resource-policy statements a public
+    /// URL needs) or iam. Without it a URL is left as it is.
+    #[arg(long, env = "LAMBDA_SHIP_FUNCTION_URL", value_enum)]
+    pub function_url: Option<FunctionUrlArg>,
+
+    /// The smoke-test event: JSON, or @FILE.
+    #[arg(long, env = "LAMBDA_SHIP_SMOKE_EVENT", default_value = "{}")]
+    pub smoke_event: String,
+
+    /// Text the smoke-test response must contain.
+    #[arg(long, env = "LAMBDA_SHIP_SMOKE_EXPECT")]
+    pub smoke_expect: Option<String>,
+
+    /// Skip the smoke-test invocation.
+    #[arg(long, env = "LAMBDA_SHIP_NO_SMOKE")]
+    pub no_smoke: bool,
+
+    /// Skip the local smoke test: invoking each image as Lambda would, on the
+    /// engine that built it, before anything is pushed.
+    #[arg(long, env = "LAMBDA_SHIP_NO_LOCAL_SMOKE")]
+    pub no_local_smoke: bool,
+
+    /// Write the whole run's report as JSON to this file, on success or failure.
+    #[arg(long, env = "LAMBDA_SHIP_REPORT_JSON")]
+    pub report_json: Option<PathBuf>,
+
+    /// How long to wait for each function update to become live, in seconds.
+    #[arg(long, env = "LAMBDA_SHIP_WAIT_TIMEOUT", default_value_t = defaults::WAIT_TIMEOUT_SECS)]
+    pub wait_timeout: u64,
+
+    /// Post the living pull-request comment (GitHub) or merge-request note
+    /// (GitLab): auto, only on pull and merge requests; always, and warn when it
+    /// cannot; never.
+    #[arg(long, env = "LAMBDA_SHIP_COMMENT", value_enum, default_value_t = CommentArg::Auto)]
+    pub comment: CommentArg,
+
+    /// Keeps this deploy's comment apart from other deploys' on the same pull
+    /// request [default: the functions' names].
+    #[arg(long, env = "LAMBDA_SHIP_COMMENT_KEY")]
+    pub comment_key: Option<String>,
+
+    /// Token for the GitHub comment.
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
+    pub github_token: Option<String>,
+
+    /// Token for the GitLab merge-request note (api scope).
+    #[arg(long, env = "GITLAB_TOKEN", hide_env_values = true)]
+    pub gitlab_token: Option<String>,
+
+    /// Also write the outputs to this dotenv file (GitLab `artifacts:reports:dotenv`).
+    #[arg(long, env = "LAMBDA_SHIP_DOTENV")]
+    pub dotenv: Option<PathBuf>,
+}
+
+/// A function's configuration, for every function deployed (over lambda-ship.toml).
+/// A value not given is left as the function has it.
+#[derive(Debug, Clone, Args)]
+pub struct SettingsArgs {
+    /// Memory, in MB (128–10240).
+    #[arg(long, env = "LAMBDA_SHIP_MEMORY")]
+    pub memory: Option<u32>,
+
+    /// Timeout, in seconds (1–900).
+    #[arg(long, env = "LAMBDA_SHIP_TIMEOUT")]
+    pub timeout: Option<u32>,
+
+    /// Ephemeral storage (/tmp), in MB (512–10240).
+    #[arg(long, env = "LAMBDA_SHIP_EPHEMERAL_STORAGE")]
+    pub ephemeral_storage: Option<u32>,
+
+    /// An environment variable, KEY=VALUE (repeatable), set beside the ones the
+    /// function has. Values are never printed.
+    #[arg(
+        long = "env",
+        value_name = "KEY=VALUE",
+        env = "LAMBDA_SHIP_ENV",
+        value_delimiter = '\n',
+        hide_env_values = true
+    )]
+    pub env: Vec<String>,
+
+    /// A file of KEY=VALUE lines to set as environment variables (--env wins).
+    #[arg(long, env = "LAMBDA_SHIP_ENV_FILE")]
+    pub env_file: Option<PathBuf>,
+
+    /// The image's command for this function (ImageConfig): words, or a JSON array.
+    #[arg(long, env = "LAMBDA_SHIP_IMAGE_COMMAND")]
+    pub image_command: Option<String>,
+
+    /// The image's entrypoint for this function (ImageConfig): words, or a JSON array.
+    #[arg(long, env = "LAMBDA_SHIP_IMAGE_ENTRYPOINT")]
+    pub image_entrypoint: Option<String>,
+
+    /// The image's working directory for this function (ImageConfig).
+    #[arg(long, env = "LAMBDA_SHIP_IMAGE_WORKDIR")]
+    pub image_workdir: Option<String>,
+
+    /// The function's description.
+    #[arg(long, env = "LAMBDA_SHIP_DESCRIPTION")]
+    pub description: Option<String>,
+}

@@ -1,0 +1,165 @@
+//! `lambda-ship.toml` and the configuration flags.
+
+use super::*;
+
+const FULL: &str = r#"
+repository = "orders"
+execution-role = "arn:aws:iam::123456789012:role/orders-fn"
+
+[defaults]
+memory = 512
+timeout = 30
+[defaults.env]
+LOG_LEVEL = "info"
+
+[functions.orders-api]
+architecture = "arm64"
+image-command = ["app.api"]
+memory = 1024
+[functions.orders-api.env]
+TABLE_NAME = "orders"
+
+[functions.orders-worker]
+architecture = "x86_64"
+image-command = ["app.worker"]
+"#;
+
+fn no_flags() -> Flags<'static> {
+    Flags {
+        memory: None,
+        timeout: None,
+        ephemeral_storage: None,
+        env: &[],
+        env_file: None,
+        image_command: None,
+        image_entrypoint: None,
+        image_workdir: None,
+        description: None,
+    }
+}
+
+#[test]
+fn the_file_gives_each_function_its_own_settings_over_the_defaults() {
+    let file = parse_file(FULL).unwrap();
+    let fns = functions(&[], &file, &no_flags()).unwrap();
+    let (api, api_s) = &fns[0];
+    assert_eq!(api.name, "orders-api");
+    assert_eq!(api.arch, Some(crate::model::Platform::Arm64));
+    assert_eq!(api_s.memory_mb, Some(1024));
+    assert_eq!(api_s.timeout_secs, Some(30));
+    assert_eq!(api_s.environment.len(), 2);
+    assert_eq!(api_s.image_command, Some(vec!["app.api".to_string()]));
+    let (worker, worker_s) = &fns[1];
+    assert_eq!(worker.arch, Some(crate::model::Platform::Amd64));
+    assert_eq!(worker_s.memory_mb, Some(512));
+}
+
+#[test]
+fn flags_win_over_the_file_and_name_the_functions() {
+    let file = parse_file(FULL).unwrap();
+    let env = ["LOG_LEVEL=debug".to_string()];
+    let flags = Flags {
+        memory: Some(2048),
+        env: &env,
+        ..no_flags()
+    };
+    let fns = functions(&["orders-worker".into()], &file, &flags).unwrap();
+    assert_eq!(fns.len(), 1);
+    assert_eq!(fns[0].1.memory_mb, Some(2048));
+    assert_eq!(fns[0].1.environment["LOG_LEVEL"], "debug");
+    assert_eq!(fns[0].1.image_command, Some(vec!["app.worker".to_string()]));
+}
+
+#[test]
+fn a_bad_file_is_named_by_line_and_key() {
+    let e = parse_file("repository = \"x\"\n[defaults]\nmemroy = 512\n").unwrap_err();
+    assert!(e.starts_with("line 3:") && e.contains("memroy"), "{e}");
+    let e = parse_file("repository = \n").unwrap_err();
+    assert!(e.starts_with("line 1:"), "{e}");
+    let e = parse_file("[functions.api]\nmemory = -1\n").unwrap_err();
+    assert!(e.starts_with("line 2:"), "{e}");
+}
+
+#[test]
+fn values_outside_lambdas_limits_are_refused() {
+    let file = ConfigFile::default();
+    let named = ["fn".to_string()];
+    for flags in [
+        Flags {
+            memory: Some(64),
+            ..no_flags()
+        },
+        Flags {
+            memory: Some(10_241),
+            ..no_flags()
+        },
+        Flags {
+            timeout: Some(0),
+            ..no_flags()
+        },
+        Flags {
+            timeout: Some(901),
+            ..no_flags()
+        },
+        Flags {
+            ephemeral_storage: Some(511),
+            ..no_flags()
+        },
+        Flags {
+            image_command: Some("  "),
+            ..no_flags()
+        },
+        Flags {
+            image_entrypoint: Some("[1,2]"),
+            ..no_flags()
+        },
+    ] {
+        assert!(functions(&named, &file, &flags).is_err());
+    }
+    for env in ["NOEQUALS", "1KEY=x", "AWS_REGION=x", "K-EY=x"] {
+        let env = [env.to_string()];
+        let flags = Flags {
+            env: &env,
+            ..no_flags()
+        };
+        assert!(functions(&named, &file, &flags).is_err(), "{}", env[0]);
+    }
+    let big = [format!("BIG={}", "x".repeat(4_100))];
+    let e = functions(
+        &named,
+        &file,
+        &Flags {
+            env: &big,
+            ..no_flags()
+        },
+    )
+    .unwrap_err();
+    assert!(!e.to_string().contains("xxxx"), "{e}");
+    assert!(functions(&[], &file, &no_flags()).is_err(), "no function");
+    let e = functions(&["bad name!".into()], &file, &no_flags()).unwrap_err();
+    assert!(e.to_string().contains("bad name!"), "{e}");
+}
+
+#[test]
+fn commands_are_words_or_a_json_array() {
+    assert_eq!(parse_command("f", "app.handler").unwrap(), ["app.handler"]);
+    assert_eq!(
+        parse_command("f", r#"["/bin/sh", "-c", "echo hi"]"#).unwrap(),
+        ["/bin/sh", "-c", "echo hi"]
+    );
+    assert!(parse_command("f", "[oops").is_err());
+}
+
+#[test]
+fn an_env_file_has_pairs_comments_and_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fn.env");
+    std::fs::write(&path, "# c\n\nAA=1\nexport BB=\"two words\"\nCC='x=y'\n").unwrap();
+    let env = read_env_file(&path).unwrap();
+    assert_eq!(env["AA"], "1");
+    assert_eq!(env["BB"], "two words");
+    assert_eq!(env["CC"], "x=y");
+    std::fs::write(&path, "AA=1\nSECRET-VALUE\n").unwrap();
+    let e = read_env_file(&path).unwrap_err().to_string();
+    assert!(e.contains("line 2") && !e.contains("SECRET"), "{e}");
+}
