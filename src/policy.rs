@@ -192,8 +192,13 @@ mod tests {
         assert_eq!(star[0]["Action"], "ecr:GetAuthorizationToken");
         let lambda = &statements[2];
         assert_eq!(
-            lambda["Resource"][0],
-            "arn:aws:lambda:eu-west-1:123456789012:function:orders-worker"
+            lambda["Resource"],
+            json!([
+                "arn:aws:lambda:eu-west-1:123456789012:function:orders-api",
+                "arn:aws:lambda:eu-west-1:123456789012:function:orders-worker",
+                "arn:aws:lambda:eu-west-1:123456789012:function:orders-api:*",
+                "arn:aws:lambda:eu-west-1:123456789012:function:orders-worker:*",
+            ])
         );
         assert!(
             lambda["Action"]
