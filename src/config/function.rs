@@ -87,7 +87,8 @@ pub fn parse_file(text: &str) -> Result<ConfigFile, String> {
         let message = e.message().trim().replace('\n', " ");
         match e.span() {
             Some(span) => {
-                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                let newlines = text.bytes().take(span.start).filter(|&b| b == b'\n');
+                let line = newlines.count() + 1;
                 format!("line {line}: {message}")
             }
             None => message,

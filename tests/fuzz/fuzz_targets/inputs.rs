@@ -9,6 +9,7 @@ use lambda_ship::config::{
     CommitSha, Endpoint, FunctionTarget, Platform, RepositoryName, parse_build_arg, parse_env,
     parse_registry,
 };
+use lambda_ship::config::function::{parse_command, parse_file};
 use lambda_ship::lambda::arn_region_account;
 use lambda_ship::feedback::markdown::fence;
 use lambda_ship::sandbox::url::{HttpRequest, event};
@@ -26,6 +27,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse_build_arg(text);
     let _ = parse_registry(text);
     let _ = parse_env(text);
+    let _ = parse_file(text);
+    let _ = parse_command("--image-command", text);
     let _ = arn_region_account(text);
     // An HTTP request to the local Function URL, from anyone on the host.
     let headers = [("cookie".to_string(), text.to_string()), (text.to_string(), text.to_string())];
