@@ -13,7 +13,7 @@ use crate::lambda::{DeployJob, FunctionOutcome, FunctionReport, FunctionSpec, La
 use crate::progress::Progress;
 use crate::report::{Failure, RunReport, Stage};
 use crate::sandbox::LocalCheck;
-use crate::{aws, cancel, ci, config, feedback, identity, progress, ship};
+use crate::{cancel, ci, config, feedback, identity, progress, ship};
 use futures_util::future::{join_all, try_join_all};
 
 pub async fn run(args: DeployArgs) -> Result<(), Error> {
@@ -107,7 +107,15 @@ async fn deploy_stages(
     report: &mut RunReport,
 ) -> Result<(), (Stage, Error)> {
     let at = |stage: Stage| move |e: Error| (stage, e);
-    let sdk = sdk_for(config, ci, env, progress).await?;
+    let sdk = super::aws_session(
+        config.role.as_ref(),
+        config.build.region.as_deref(),
+        config.build.aws_timeout,
+        ci,
+        env,
+        progress,
+    )
+    .await?;
     let lambda = Lambda::new(&sdk);
     let (plans, build_config) = read_functions(config, &lambda, &sdk, progress).await?;
     let not_deployed = |why: &str| -> Vec<FunctionReport> {
@@ -196,43 +204,6 @@ async fn deploy_stages(
     }
 }
 
-/// The AWS configuration of the run: the role assumed with the CI's OIDC
-/// token, or the standard credential chain.
-async fn sdk_for(
-    config: &DeployConfig,
-    ci: &CiContext,
-    env: &Env,
-    progress: &Progress,
-) -> Result<aws_config::SdkConfig, (Stage, Error)> {
-    let region = config.build.region.as_deref();
-    // Identity: the CI's OIDC token for the role's credentials.
-    let sdk = match &config.role {
-        Some(role) => {
-            let source = identity::token_source(role, ci, env)
-                .map_err(|e| (Stage::Configuration, e.into()))?;
-            let base = aws::sdk_config(region, config.build.aws_timeout)
-                .await
-                .map_err(|e| (Stage::Configuration, e.into()))?;
-            progress.stage(&format!("assuming {} as {}", role.arn, role.session_name));
-            let token = identity::web_identity_token(&source, &role.audience, env)
-                .await
-                .map_err(|e| (Stage::Identity, e.into()))?;
-            let assumed = identity::assume_role(&base, role, &token)
-                .await
-                .map_err(|e| (Stage::Identity, e.into()))?;
-            identity::mask_on_github(ci, &assumed);
-            aws::sdk_config_with(region, &assumed, config.build.aws_timeout)
-                .await
-                .map_err(|e| (Stage::Identity, e.into()))?
-        }
-        None => aws::sdk_config(region, config.build.aws_timeout)
-            .await
-            .map_err(|e| (Stage::Configuration, e.into()))?,
-    };
-
-    Ok(sdk)
-}
-
 /// Every function read before anything is built (a wrong name fails now),
 /// and what is to be built for them.
 async fn read_functions(
@@ -307,7 +278,15 @@ async fn dry_run(
     env: &Env,
     progress: &Progress,
 ) -> Result<Plan, (Stage, Error)> {
-    let sdk = sdk_for(config, ci, env, progress).await?;
+    let sdk = super::aws_session(
+        config.role.as_ref(),
+        config.build.region.as_deref(),
+        config.build.aws_timeout,
+        ci,
+        env,
+        progress,
+    )
+    .await?;
     let lambda = Lambda::new(&sdk);
     let (functions, build_config) = read_functions(config, &lambda, &sdk, progress).await?;
     let survey = ship::survey(&build_config, &sdk)

@@ -6,3 +6,43 @@ pub mod deploy;
 pub mod local;
 pub mod plan;
 pub mod policy;
+
+use crate::ci::{CiContext, Env};
+use crate::config::RoleConfig;
+use crate::error::Error;
+use crate::progress::Progress;
+use crate::report::Stage;
+use crate::{aws, identity};
+
+/// The AWS configuration of a run: the role assumed with the CI's OIDC
+/// token, or the standard credential chain.
+pub(crate) async fn aws_session(
+    role: Option<&RoleConfig>,
+    region: Option<&str>,
+    aws_timeout: std::time::Duration,
+    ci: &CiContext,
+    env: &Env,
+    progress: &Progress,
+) -> Result<aws_config::SdkConfig, (Stage, Error)> {
+    let Some(role) = role else {
+        return aws::sdk_config(region, aws_timeout)
+            .await
+            .map_err(|e| (Stage::Configuration, e.into()));
+    };
+    let source =
+        identity::token_source(role, ci, env).map_err(|e| (Stage::Configuration, e.into()))?;
+    let base = aws::sdk_config(region, aws_timeout)
+        .await
+        .map_err(|e| (Stage::Configuration, e.into()))?;
+    progress.stage(&format!("assuming {} as {}", role.arn, role.session_name));
+    let token = identity::web_identity_token(&source, &role.audience, env)
+        .await
+        .map_err(|e| (Stage::Identity, e.into()))?;
+    let assumed = identity::assume_role(&base, role, &token)
+        .await
+        .map_err(|e| (Stage::Identity, e.into()))?;
+    identity::mask_on_github(ci, &assumed);
+    aws::sdk_config_with(region, &assumed, aws_timeout)
+        .await
+        .map_err(|e| (Stage::Identity, e.into()))
+}

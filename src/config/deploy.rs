@@ -1,7 +1,7 @@
 //! `lambda-ship deploy`'s settings.
 
 use super::function;
-use super::parse::{check_output_path, read_event, session_name_for, valid_session_name};
+use super::parse::{check_output_path, read_event};
 use super::{BuildConfig, ConfigError, FunctionTarget, RoleConfig, SmokeConfig};
 use crate::ci::CiContext;
 use crate::cli::DeployArgs;
@@ -67,33 +67,13 @@ impl DeployConfig {
                 }
             });
         }
-        let role = match args.role_arn {
-            Some(arn) => {
-                let re = regex::Regex::new(
-                    r"^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$",
-                )
-                .map_err(|_| ConfigError::RoleArn(arn.clone()))?;
-                if !re.is_match(&arn) || arn.len() > 2048 {
-                    return Err(ConfigError::RoleArn(arn));
-                }
-                let session_name = match args.role_session_name {
-                    Some(name) => {
-                        if !valid_session_name(&name) {
-                            return Err(ConfigError::SessionName(name));
-                        }
-                        name
-                    }
-                    None => session_name_for(ci),
-                };
-                Some(RoleConfig {
-                    arn,
-                    audience: args.audience,
-                    session_name,
-                    token_env: args.web_identity_token_env,
-                })
-            }
-            None => None,
-        };
+        let role = super::parse::role_config(
+            args.role_arn,
+            args.role_session_name,
+            args.audience,
+            args.web_identity_token_env,
+            ci,
+        )?;
         if let Some(alias) = &args.alias {
             let ok = (1..=128).contains(&alias.len())
                 && alias

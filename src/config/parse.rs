@@ -269,3 +269,32 @@ pub fn parse_registry(s: &str) -> Result<String, ConfigError> {
         Err(bad())
     }
 }
+
+/// `--role-arn` and its companions, when a role is to be assumed.
+pub(super) fn role_config(
+    arn: Option<String>,
+    session_name: Option<String>,
+    audience: String,
+    token_env: Option<String>,
+    ci: &CiContext,
+) -> Result<Option<super::RoleConfig>, ConfigError> {
+    let Some(arn) = arn else {
+        return Ok(None);
+    };
+    let re = regex::Regex::new(r"^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$")
+        .map_err(|_| ConfigError::RoleArn(arn.clone()))?;
+    if !re.is_match(&arn) || arn.len() > 2048 {
+        return Err(ConfigError::RoleArn(arn));
+    }
+    let session_name = match session_name {
+        Some(name) if !valid_session_name(&name) => return Err(ConfigError::SessionName(name)),
+        Some(name) => name,
+        None => session_name_for(ci),
+    };
+    Ok(Some(super::RoleConfig {
+        arn,
+        audience,
+        session_name,
+        token_env,
+    }))
+}
