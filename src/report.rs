@@ -148,6 +148,9 @@ impl RunReport {
                 FunctionOutcome::NotUpdated(e) => format!("NOT updated: {e}"),
             };
             let _ = writeln!(out, "function {} ({}): {state}", f.name, f.architecture);
+            if let Some(of) = &f.preview_of {
+                let _ = writeln!(out, "  preview of {of}");
+            }
             if f.created {
                 let _ = writeln!(out, "  created");
             }

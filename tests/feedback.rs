@@ -60,6 +60,7 @@ fn sample_report(payload: &str, log: &str) -> RunReport {
             created: false,
             unchanged: false,
             configured: Vec::new(),
+            preview_of: None,
             version: Some("7".into()),
             alias: Some(AliasReport {
                 name: "live".into(),

@@ -80,6 +80,7 @@ fn function(name: &str, arch: &'static str) -> FunctionReport {
         created: false,
         unchanged: false,
         configured: Vec::new(),
+        preview_of: None,
         version: Some("7".into()),
         alias: Some(AliasReport {
             name: "live".into(),

@@ -54,6 +54,12 @@ pub struct DeployArgs {
     #[arg(long, env = "LAMBDA_SHIP_WEB_IDENTITY_TOKEN_ENV")]
     pub web_identity_token_env: Option<String>,
 
+    /// On a pull request: deploy each function's preview instead, a function
+    /// <NAME>-pr<N> of its configuration running this pull request's image,
+    /// behind its own URL; the function itself is not touched.
+    #[arg(long, env = "LAMBDA_SHIP_PREVIEW", conflicts_with = "alias")]
+    pub preview: bool,
+
     /// Publish a version, smoke-test it, and only then point this alias at it.
     #[arg(long, env = "LAMBDA_SHIP_ALIAS")]
     pub alias: Option<String>,

@@ -172,7 +172,7 @@ async fn deploy_stages(
             plan,
             image_uri: image,
             alias: config.alias.as_deref(),
-            function_url: config.function_url,
+            function_url: plan.url.or(config.function_url),
             smoke: config.smoke.as_ref(),
             wait_timeout: config.wait_timeout,
             cancel,
@@ -239,6 +239,20 @@ async fn read_functions(
     )
     .await
     .map_err(|e| (Stage::Preflight, e.into()))?;
+    // A preview is deployed in place of its function, which stays as it is.
+    let plans = match config.preview {
+        None => plans,
+        Some(pr) => {
+            progress.stage(&format!("deploying the previews of #{pr}"));
+            try_join_all(
+                plans
+                    .iter()
+                    .map(|p| lambda.preview(p, pr, config.function_url)),
+            )
+            .await
+            .map_err(|e| (Stage::Preflight, e.into()))?
+        }
+    };
     for plan in plans.iter().filter(|p| p.arch != p.arch_before) {
         progress.stage(&format!(
             "{}: its architecture changes, {} → {}",

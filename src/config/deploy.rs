@@ -29,6 +29,8 @@ pub struct DeployConfig {
     pub local_smoke: bool,
     /// Only read, and print the plan.
     pub dry_run: bool,
+    /// Deploy the previews of this pull request.
+    pub preview: Option<u64>,
 }
 
 impl DeployConfig {
@@ -74,6 +76,15 @@ impl DeployConfig {
             args.web_identity_token_env,
             ci,
         )?;
+        let preview = match (args.preview, ci.change_number) {
+            (false, _) => None,
+            (true, Some(n)) => Some(n),
+            (true, None) => return Err(ConfigError::PreviewOutsideChange),
+        };
+        // A preview leaves the function's aliases alone, the file's included.
+        if preview.is_some() {
+            args.alias = None;
+        }
         if let Some(alias) = &args.alias {
             let ok = (1..=128).contains(&alias.len())
                 && alias
@@ -142,6 +153,7 @@ impl DeployConfig {
             feedback,
             local_smoke: !args.no_local_smoke,
             dry_run: args.dry_run,
+            preview,
         })
     }
 }

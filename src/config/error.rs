@@ -129,4 +129,10 @@ pub enum ConfigError {
     Command { flag: &'static str, value: String },
     #[error("{0}")]
     Policy(String),
+    #[error(
+        "--preview deploys a pull request's preview, but this run is not for a pull request \
+         (GitHub pull_request), merge request (GitLab) or change (Jenkins): drop --preview, or \
+         run it in a pull-request job"
+    )]
+    PreviewOutsideChange,
 }

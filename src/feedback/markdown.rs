@@ -239,10 +239,13 @@ fn body(report: &RunReport, limits: &Limits) -> String {
                 (None, FunctionOutcome::NotUpdated(_)) => "not updated".to_string(),
                 (None, _) => "skipped".to_string(),
             };
+            let name = match &f.preview_of {
+                Some(of) => format!("{} preview {}", code(of), code(&f.name)),
+                None => code(&f.name),
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | {version} | {url} | {smoke} |",
-                code(&f.name),
+                "| {name} | {} | {version} | {url} | {smoke} |",
                 f.architecture
             );
         }

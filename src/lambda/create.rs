@@ -5,7 +5,7 @@
 use super::configure::{environment, ephemeral_storage, image_config, int};
 use super::update::{Lambda, architecture};
 use super::{FunctionSpec, StepError};
-use aws_sdk_lambda::types::{FunctionCode, PackageType, State};
+use aws_sdk_lambda::types::{FunctionCode, PackageType, State, VpcConfig};
 use std::time::Instant;
 
 impl Lambda {
@@ -37,6 +37,13 @@ impl Lambda {
             .set_environment((!next.environment.is_empty()).then(|| environment(next)))
             .set_image_config(image_asked.then(|| image_config(&next.image_config)))
             .set_description(asked.description.clone())
+            .set_tags((!plan.tags.is_empty()).then(|| plan.tags.clone().into_iter().collect()))
+            .set_vpc_config(plan.vpc.as_ref().map(|(subnets, groups)| {
+                VpcConfig::builder()
+                    .set_subnet_ids(Some(subnets.clone()))
+                    .set_security_group_ids(Some(groups.clone()))
+                    .build()
+            }))
             .send()
             .await
             .map_err(|e| StepError::Call {

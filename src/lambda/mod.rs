@@ -7,6 +7,7 @@
 mod configure;
 mod create;
 mod preflight;
+pub mod preview;
 pub mod smoke;
 mod update;
 mod version;
@@ -51,6 +52,11 @@ pub enum PreflightError {
          over Lambda's 4 KB: drop variables, or move large values out of the environment"
     )]
     EnvTooLarge { name: String, size: usize },
+    #[error(
+        "the preview of {function} would be {preview}, but a function of that name exists \
+         that is not a lambda-ship preview of it: rename or delete it"
+    )]
+    NotAPreview { function: String, preview: String },
     #[error("reading the function {name} failed: {message}")]
     Api { name: String, message: String },
 }
@@ -146,6 +152,16 @@ pub struct FunctionSpec {
     pub changes: Vec<crate::settings::Change>,
     /// Its description before.
     pub description: Option<String>,
+    /// The role it runs as, as read (a preview runs as its function does).
+    pub role: Option<String>,
+    /// Its VPC subnets and security groups, as read (a preview gets them too).
+    pub vpc: Option<(Vec<String>, Vec<String>)>,
+    /// Tags a function created by this deploy gets.
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// It is the pull request's preview of this function.
+    pub preview_of: Option<String>,
+    /// The URL this deploy makes sure it has (a preview's own).
+    pub url: Option<crate::model::UrlAuth>,
     /// How Lambda runs it once deployed (what it has, with what is asked
     /// applied): the settings of its local run too.
     pub local: crate::sandbox::LocalSettings,
@@ -162,6 +178,8 @@ pub struct FunctionReport {
     pub updated: bool,
     /// It did not exist: this deploy created it.
     pub created: bool,
+    /// It is the pull request's preview of this function.
+    pub preview_of: Option<String>,
     /// It already ran the image by that digest: its code was left as it was.
     pub unchanged: bool,
     /// What changed of its configuration, one line each (environment keys,
@@ -210,6 +228,7 @@ impl FunctionReport {
             image_after: None,
             updated: false,
             created: false,
+            preview_of: plan.preview_of.clone(),
             unchanged: false,
             configured: Vec::new(),
             version: None,

@@ -35,7 +35,7 @@ impl Lambda {
 
     /// The function as it is (or, when it is to be created, as Lambda would
     /// make it), before anything is asked of it.
-    async fn read(
+    pub(super) async fn read(
         &self,
         target: &FunctionTarget,
         account: Option<&str>,
@@ -80,6 +80,14 @@ impl Lambda {
             asked: Settings::default(),
             changes: Vec::new(),
             description: config.and_then(|c| c.description()).map(str::to_string),
+            role: config.and_then(|c| c.role()).map(str::to_string),
+            vpc: config.and_then(|c| c.vpc_config()).and_then(|v| {
+                let subnets = v.subnet_ids().to_vec();
+                (!subnets.is_empty()).then(|| (subnets, v.security_group_ids().to_vec()))
+            }),
+            tags: Default::default(),
+            preview_of: None,
+            url: None,
             name: target.name.clone(),
             arch: target.arch.unwrap_or(current),
             arch_before: current,
@@ -120,7 +128,7 @@ const NEW_FUNCTION_TIMEOUT_SECS: u64 = 3;
 impl Lambda {
     /// A function that does not exist yet, to be created with `role`: its
     /// architecture must be named, as `NAME:ARCH`.
-    fn to_create(
+    pub(super) fn to_create(
         &self,
         target: &FunctionTarget,
         role: &str,
@@ -137,6 +145,11 @@ impl Lambda {
             asked: Settings::default(),
             changes: Vec::new(),
             description: None,
+            role: Some(role.to_string()),
+            vpc: None,
+            tags: Default::default(),
+            preview_of: None,
+            url: None,
             // What Lambda gives a new function where nothing is asked.
             local: crate::sandbox::LocalSettings {
                 function_name: target.name.clone(),
@@ -152,7 +165,7 @@ impl Lambda {
 impl FunctionSpec {
     /// The function once `asked` is applied: how it will run (its local
     /// run too), and each difference from how it runs now.
-    fn asking(mut self, asked: &Settings) -> FunctionSpec {
+    pub(super) fn asking(mut self, asked: &Settings) -> FunctionSpec {
         let (next, changes) = asked.apply(&self.local, self.description.as_deref());
         self.local = next;
         self.changes = changes;
