@@ -51,6 +51,11 @@ pub enum Error {
     /// exactly which were updated and which were not.
     #[error("{0}")]
     Deploy(String),
+    #[error(transparent)]
+    Housekeeping(#[from] crate::lambda::housekeeping::HousekeepingError),
+    /// Cleanup or prune did part of its work: what it did is reported.
+    #[error("{0}")]
+    Incomplete(String),
     /// A deploy that stopped before any function was changed.
     #[error("{0}\nNothing was deployed.")]
     NotDeployed(Box<Error>),
@@ -136,12 +141,15 @@ impl Error {
             | Error::Conflict(_) => 2,
             Error::Identity(e) if e.is_config() => 2,
             Error::Preflight(e) if e.is_config() => 2,
+            Error::Housekeeping(crate::lambda::housekeeping::HousekeepingError::NoFunction(_)) => 2,
             Error::Ecr(_)
             | Error::Manifest(_)
             | Error::Platforms { .. }
             | Error::Identity(_)
             | Error::Preflight(_)
             | Error::Deploy(_)
+            | Error::Housekeeping(_)
+            | Error::Incomplete(_)
             | Error::Cancelled(_)
             | Error::LocalCancelled(_) => 1,
         }

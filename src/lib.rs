@@ -36,5 +36,7 @@ pub async fn run(command: Command) -> Result<(), Error> {
         Command::Deploy(args) => commands::deploy::run(args).await,
         Command::Local(args) => commands::local::run(args).await,
         Command::Policy(args) => commands::policy::run(args).await,
+        Command::Cleanup(args) => commands::cleanup::run(args).await,
+        Command::Prune(args) => commands::prune::run(args).await,
     }
 }

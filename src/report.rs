@@ -185,3 +185,46 @@ impl RunReport {
         out
     }
 }
+
+/// What `lambda-ship cleanup` did for one pull request.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CleanupReport {
+    pub pull_request: u64,
+    pub previews: Vec<crate::lambda::housekeeping::PreviewRemoval>,
+    /// Digests of the images deleted.
+    pub deleted: Vec<String>,
+    /// Images of the pull request kept, and who still runs them.
+    pub kept: Vec<KeptImage>,
+    /// What could not be done.
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeptImage {
+    pub digest: String,
+    pub why: String,
+}
+
+impl CleanupReport {
+    pub fn to_text(&self) -> String {
+        let mut out = format!("cleanup of pull request #{}\n", self.pull_request);
+        for p in &self.previews {
+            let state = match (&p.note, p.removed) {
+                (_, true) => "removed".to_string(),
+                (Some(note), false) => note.clone(),
+                (None, false) => "left".to_string(),
+            };
+            let _ = writeln!(out, "preview {} of {}: {state}", p.preview, p.function);
+        }
+        for d in &self.deleted {
+            let _ = writeln!(out, "image {d}: deleted");
+        }
+        for k in &self.kept {
+            let _ = writeln!(out, "image {}: kept, {}", k.digest, k.why);
+        }
+        for e in &self.errors {
+            let _ = writeln!(out, "error: {e}");
+        }
+        out
+    }
+}

@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 mod deploy;
+mod housekeeping;
 pub use deploy::{DeployArgs, SettingsArgs};
+pub use housekeeping::{CleanupArgs, HousekeepingArgs, PruneArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "lambda-ship", version, about, propagate_version = true)]
@@ -34,6 +36,12 @@ pub enum Command {
     /// Print the IAM role a deploy needs: its trust policy for the CI's OIDC
     /// provider, narrowed to one repository, and its least-privilege permissions.
     Policy(PolicyArgs),
+    /// When a pull request closes: remove its previews (function, URL,
+    /// permissions) and the images nothing else runs, and say so in the comment.
+    Cleanup(CleanupArgs),
+    /// Delete the repository's images that no version or alias of the named
+    /// functions runs, beyond the newest N of each architecture.
+    Prune(PruneArgs),
 }
 
 /// What to build and where: shared by build, deploy and local.
@@ -105,6 +113,11 @@ pub struct BuildArgs {
     /// the base repository's secrets and write token (refused without it).
     #[arg(long, env = "LAMBDA_SHIP_ALLOW_FORK_CODE")]
     pub allow_fork_code: bool,
+
+    /// Expire untagged images (what a cancelled or overlapped push leaves)
+    /// after this many days: a rule merged into the repository's lifecycle policy.
+    #[arg(long, env = "LAMBDA_SHIP_EXPIRE_UNTAGGED_DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub expire_untagged_days: Option<u32>,
 
     /// Tag mutability of a repository that lambda-ship creates.
     #[arg(long, env = "LAMBDA_SHIP_TAG_MUTABILITY", value_enum, default_value_t = TagMutabilityArg::Immutable)]

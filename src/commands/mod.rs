@@ -2,10 +2,12 @@
 //! it prints. Everything below them is shared.
 
 pub mod build;
+pub mod cleanup;
 pub mod deploy;
 pub mod local;
 pub mod plan;
 pub mod policy;
+pub mod prune;
 
 use crate::ci::{CiContext, Env};
 use crate::config::RoleConfig;

@@ -106,11 +106,7 @@ impl DeployConfig {
         let mut names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
         names.sort_unstable();
         let feedback = crate::feedback::FeedbackConfig {
-            comment: match args.comment {
-                crate::cli::CommentArg::Auto => crate::feedback::CommentMode::Auto,
-                crate::cli::CommentArg::Always => crate::feedback::CommentMode::Always,
-                crate::cli::CommentArg::Never => crate::feedback::CommentMode::Never,
-            },
+            comment: super::comment_mode(args.comment),
             github_token: args.github_token.filter(|t| !t.is_empty()).map(Into::into),
             gitlab_token: args.gitlab_token.filter(|t| !t.is_empty()).map(Into::into),
             comment_key: args.comment_key.unwrap_or_else(|| names.join(",")),

@@ -135,4 +135,9 @@ pub enum ConfigError {
          run it in a pull-request job"
     )]
     PreviewOutsideChange,
+    #[error(
+        "no pull request to clean up after: run cleanup when a pull request closes \
+         (pull_request: types: [closed]; GitLab's merge-request close), or pass --pull-request N"
+    )]
+    CleanupOutsideChange,
 }

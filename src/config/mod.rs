@@ -4,6 +4,7 @@
 mod deploy;
 mod error;
 pub mod function;
+mod housekeeping;
 mod local;
 mod parse;
 mod policy;
@@ -12,6 +13,7 @@ mod tests;
 
 pub use deploy::DeployConfig;
 pub use error::ConfigError;
+pub use housekeeping::{CleanupConfig, HousekeepingConfig, PruneConfig};
 pub use local::LocalConfig;
 pub use parse::{
     ShaSource, check_output_path, parse_build_arg, parse_env, parse_registry, resolve_sha,
@@ -122,7 +124,7 @@ fn locate(
 }
 
 /// How progress is shown, from the flag and where the run is.
-fn progress_mode(arg: ProgressArg, ci: &CiContext) -> ProgressMode {
+pub(super) fn progress_mode(arg: ProgressArg, ci: &CiContext) -> ProgressMode {
     match arg {
         ProgressArg::Tty => ProgressMode::Tty,
         ProgressArg::Plain => ProgressMode::Plain,
@@ -135,6 +137,15 @@ fn progress_mode(arg: ProgressArg, ci: &CiContext) -> ProgressMode {
                 ProgressMode::Plain
             }
         }
+    }
+}
+
+/// `--comment`, as the feedback takes it.
+pub(super) fn comment_mode(arg: crate::cli::CommentArg) -> crate::feedback::CommentMode {
+    match arg {
+        crate::cli::CommentArg::Auto => crate::feedback::CommentMode::Auto,
+        crate::cli::CommentArg::Always => crate::feedback::CommentMode::Always,
+        crate::cli::CommentArg::Never => crate::feedback::CommentMode::Never,
     }
 }
 
@@ -164,6 +175,8 @@ pub struct BuildConfig {
     pub push_timeout: Duration,
     pub aws_timeout: Duration,
     pub tag_mutability: TagMutability,
+    /// The lifecycle rule that expires untagged images, in days.
+    pub expire_untagged_days: Option<u32>,
     pub region: Option<String>,
     pub output: OutputFormat,
     pub progress: ProgressMode,
@@ -222,6 +235,7 @@ impl BuildConfig {
                 TagMutabilityArg::Immutable => TagMutability::Immutable,
                 TagMutabilityArg::Mutable => TagMutability::Mutable,
             },
+            expire_untagged_days: args.expire_untagged_days,
             region: args.region,
             output: args.output,
             progress: progress_mode(args.progress, ci),
@@ -261,6 +275,7 @@ impl BuildConfig {
             push_timeout: Duration::from_secs(defaults::PUSH_TIMEOUT_SECS),
             aws_timeout: Duration::from_secs(defaults::AWS_TIMEOUT_SECS),
             tag_mutability: TagMutability::Immutable,
+            expire_untagged_days: None,
             region: None,
             output,
             progress: progress_mode(progress, ci),

@@ -50,6 +50,41 @@ pub fn render(report: &RunReport, key: &str) -> String {
     }
 }
 
+/// The comment once a pull request's previews are cleaned up: it replaces
+/// the deploy's comment (same key), so no one follows a dead preview link.
+pub fn render_cleanup(report: &crate::report::CleanupReport, key: &str) -> String {
+    let mut out = format!(
+        "{}\n### 🧹 lambda-ship removed the previews of #{}\n\n",
+        marker(key),
+        report.pull_request
+    );
+    let _ = writeln!(out, "| Function | Preview | |\n|---|---|---|");
+    for p in &report.previews {
+        let state = match (&p.note, p.removed) {
+            (_, true) => "removed".to_string(),
+            (Some(note), false) => note.clone(),
+            (None, false) => "left".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            code(&p.function),
+            code(&p.preview),
+            head(&state, 300)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{} image(s) deleted, {} kept because something still runs them.",
+        report.deleted.len(),
+        report.kept.len()
+    );
+    for e in &report.errors {
+        let _ = writeln!(out, "\n{}", fence(&head(e, 1000)));
+    }
+    out
+}
+
 /// How much of each kind of foreign text a rendering keeps (characters).
 struct Limits {
     log: usize,

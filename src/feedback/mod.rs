@@ -72,10 +72,51 @@ pub async fn publish(
     ci: &CiContext,
     progress: &Progress,
 ) -> Published {
-    let mut published = Published::default();
     let body = markdown::render(report, &config.comment_key);
-    let marker = markdown::marker(&config.comment_key);
+    let mut published = post(&body, config, ci, progress).await;
 
+    let outputs = actions::outputs(report);
+    let mut file_errors = Vec::new();
+    if ci.kind == CiKind::GitHub {
+        if let Some(path) = &ci.outputs.github_output
+            && let Err(e) = actions::write_github_outputs(path, &outputs)
+        {
+            file_errors.push(format!("cannot write the step outputs: {e}"));
+        }
+        if let Some(path) = &ci.outputs.step_summary {
+            let summary = job_summary(&body, &published.warnings);
+            if let Err(e) = actions::append(path, &summary) {
+                file_errors.push(format!("cannot write the job summary: {e}"));
+            }
+        }
+        if let Some(failure) = &report.failure {
+            eprintln!("{}", workflow::annotation("error", &failure.message));
+        }
+    }
+    if let Some(path) = &config.dotenv
+        && let Err(e) = actions::write_dotenv(path, &outputs)
+    {
+        file_errors.push(format!("cannot write {}: {e}", path.display()));
+    }
+    published.warnings.extend(file_errors);
+    for w in &published.warnings {
+        progress.stage(&format!("warning: {w}"));
+        if ci.kind == CiKind::GitHub {
+            eprintln!("{}", workflow::annotation("warning", w));
+        }
+    }
+    published
+}
+
+/// Creates or updates the living comment (GitHub) or note (GitLab) with `body`.
+pub async fn post(
+    body: &str,
+    config: &FeedbackConfig,
+    ci: &CiContext,
+    progress: &Progress,
+) -> Published {
+    let mut published = Published::default();
+    let marker = markdown::marker(&config.comment_key);
     if config.comment != CommentMode::Never {
         match (target(ci), config) {
             (Some(Target::GitHub(pr)), FeedbackConfig { github_token: Some(token), .. }) => {
@@ -83,7 +124,7 @@ pub async fn publish(
                     "commenting on pull request #{} through {}",
                     pr.number, pr.api
                 ));
-                let posting = github::upsert_comment(&pr, token, &marker, &body);
+                let posting = github::upsert_comment(&pr, token, &marker, body);
                 let what = format!("GitHub's API at {}", pr.api);
                 match progress.waiting(&what, FORGE_LIMIT, FORGE_NOTICE, posting).await {
                     Ok(Ok(action)) => published.comment = Some(action),
@@ -94,7 +135,7 @@ pub async fn publish(
             }
             (Some(Target::GitLab(mr)), FeedbackConfig { gitlab_token: Some(token), .. }) => {
                 progress.stage(&format!("noting on merge request !{}", mr.iid));
-                let posting = gitlab::upsert_note(&mr, token, &marker, &body);
+                let posting = gitlab::upsert_note(&mr, token, &marker, body);
                 match progress
                     .waiting("GitLab's API", FORGE_LIMIT, FORGE_NOTICE, posting)
                     .await
@@ -128,36 +169,6 @@ pub async fn publish(
         ));
     }
 
-    let outputs = actions::outputs(report);
-    let mut file_errors = Vec::new();
-    if ci.kind == CiKind::GitHub {
-        if let Some(path) = &ci.outputs.github_output
-            && let Err(e) = actions::write_github_outputs(path, &outputs)
-        {
-            file_errors.push(format!("cannot write the step outputs: {e}"));
-        }
-        if let Some(path) = &ci.outputs.step_summary {
-            let summary = job_summary(&body, &published.warnings);
-            if let Err(e) = actions::append(path, &summary) {
-                file_errors.push(format!("cannot write the job summary: {e}"));
-            }
-        }
-        if let Some(failure) = &report.failure {
-            eprintln!("{}", workflow::annotation("error", &failure.message));
-        }
-    }
-    if let Some(path) = &config.dotenv
-        && let Err(e) = actions::write_dotenv(path, &outputs)
-    {
-        file_errors.push(format!("cannot write {}: {e}", path.display()));
-    }
-    published.warnings.extend(file_errors);
-    for w in &published.warnings {
-        progress.stage(&format!("warning: {w}"));
-        if ci.kind == CiKind::GitHub {
-            eprintln!("{}", workflow::annotation("warning", w));
-        }
-    }
     published
 }
 

@@ -6,6 +6,7 @@
 
 mod configure;
 mod create;
+pub mod housekeeping;
 mod preflight;
 pub mod preview;
 pub mod smoke;

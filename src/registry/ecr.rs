@@ -53,8 +53,8 @@ impl Repository {
 }
 
 pub struct Ecr {
-    client: aws_sdk_ecr::Client,
-    calls: CallContext,
+    pub(super) client: aws_sdk_ecr::Client,
+    pub(super) calls: CallContext,
 }
 
 impl Ecr {

@@ -4,6 +4,8 @@
 //! a removal for an image it holds (`tag.rs`).
 
 pub mod ecr;
+pub mod images;
+pub mod lifecycle;
 pub mod manifest;
 pub mod session;
 pub mod tag;

@@ -8,6 +8,7 @@ mod cache;
 mod job;
 mod platform;
 mod stages;
+mod survey;
 
 use crate::config::{BuildConfig, Endpoint, Platform, TagMutability};
 use crate::error::Error;
@@ -22,6 +23,7 @@ use crate::sandbox::{self, Gate, LocalCheck};
 use futures_util::future::{join_all, try_join_all};
 pub(crate) use platform::build_spec;
 use std::collections::{BTreeMap, HashMap};
+pub use survey::{Survey, survey};
 
 pub async fn build(
     config: &BuildConfig,
@@ -142,6 +144,19 @@ pub async fn build(
         run.platform(engine, spec, sources, image)
     });
     let results = join_all(jobs).await;
+    if let (Some(days), Some(repository)) = (
+        config.expire_untagged_days,
+        created.get().or(found.as_ref()),
+    ) {
+        match ecr.expire_untagged(&repository.name, days).await {
+            Ok(true) => progress.stage(&format!(
+                "lifecycle policy of {}: untagged images expire after {days} days",
+                repository.name
+            )),
+            Ok(false) => {}
+            Err(e) => progress.stage(&format!("warning: {e}")),
+        }
+    }
 
     let (mut done, mut failed) = (Vec::new(), Vec::new());
     for r in results {
@@ -158,48 +173,6 @@ pub async fn build(
         repository: created.get().cloned().unwrap_or(planned),
         registry,
         images: done,
-    })
-}
-
-/// What a build would find, read only (`deploy --dry-run`): whether the
-/// repository exists, its URI, and each platform's image pushed already.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Survey {
-    pub repository_uri: String,
-    pub repository_exists: bool,
-    /// The digest of each platform's `<sha>-<arch>` image that is pushed already.
-    pub pushed: BTreeMap<Platform, String>,
-}
-
-pub async fn survey(config: &BuildConfig, sdk: &aws_config::SdkConfig) -> Result<Survey, Error> {
-    let ecr = Ecr::new(sdk);
-    let found = ecr.find_repository(&config.repository).await?;
-    let (host, token) = ecr.token().await?;
-    let registry = config.registry_override.clone().unwrap_or(host.clone());
-    let uri = found.as_ref().map_or_else(
-        || format!("{host}/{}", config.repository),
-        |r| r.uri.clone(),
-    );
-    check_name_length(&registry, config.repository.as_str())?;
-    let mut pushed = BTreeMap::new();
-    if found.is_some() {
-        let session = RegistrySession::new(&ecr, registry.clone(), token);
-        let reader = session.reader().await;
-        for &platform in &config.platforms {
-            let image = ImageRef {
-                registry: registry.clone(),
-                repository: config.repository.to_string(),
-                tag: config.tag(platform),
-            };
-            if let Some(digest) = reader.digest(&image).await? {
-                pushed.insert(platform, digest);
-            }
-        }
-    }
-    Ok(Survey {
-        repository_uri: uri,
-        repository_exists: found.is_some(),
-        pushed,
     })
 }
 

@@ -1,0 +1,98 @@
+//! `lambda-ship prune`: the repository's images that no version or alias of
+//! the named functions (nor any of their previews) runs, beyond the newest
+//! N of each architecture, are deleted; what is kept is listed with why.
+
+use crate::ci::{CiContext, Env};
+use crate::cli::{OutputFormat, PruneArgs};
+use crate::config::PruneConfig;
+use crate::error::Error;
+use crate::lambda::Lambda;
+use crate::progress::Progress;
+use crate::registry::ImageRef;
+use crate::registry::ecr::Ecr;
+use crate::registry::images::prune_plan;
+use crate::registry::manifest::RegistryReader;
+
+pub async fn run(args: PruneArgs) -> Result<(), Error> {
+    let env = Env::from_process();
+    let ci = CiContext::detect(&env);
+    let config = PruneConfig::from_args(args, &ci)?;
+    let c = &config.common;
+    let progress = Progress::new(c.progress);
+    let sdk = super::aws_session(
+        c.role.as_ref(),
+        c.region.as_deref(),
+        c.aws_timeout,
+        &ci,
+        &env,
+        &progress,
+    )
+    .await
+    .map_err(|(_, e)| e)?;
+    let lambda = Lambda::new(&sdk);
+    let ecr = Ecr::new(&sdk);
+    // Every function must exist: a wrong name would make its images look unused.
+    progress.stage(&format!("reading what {} run", c.functions.join(", ")));
+    let used = lambda.images_in_use(&c.functions, &[], true).await?;
+    let (host, token) = ecr.token().await?;
+    let registry = c.registry_override.clone().unwrap_or(host);
+    let reader = RegistryReader::new(&registry, &token);
+    progress.stage(&format!("listing the images of {}", c.repository));
+    let images = match &c.registry_override {
+        Some(_) => reader.list_images(&registry, c.repository.as_str()).await?,
+        None => ecr.list_images(c.repository.as_str()).await?,
+    };
+    let mut plan = prune_plan(&images, &used, config.keep);
+    let mut errors = Vec::new();
+    if !config.dry_run {
+        for decision in plan.iter_mut().filter(|d| !d.keep) {
+            let mut result = ecr
+                .delete_digest(c.repository.as_str(), &decision.digest)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            if c.registry_override.is_some() {
+                let image = ImageRef {
+                    registry: registry.clone(),
+                    repository: c.repository.to_string(),
+                    tag: decision.digest.clone(),
+                };
+                result = result.and(reader.delete(&image).await);
+            }
+            match result {
+                Ok(()) => decision.why = format!("deleted: {}", decision.why),
+                Err(e) => errors.push(format!("{}: {e}", decision.digest)),
+            }
+        }
+    }
+    progress.finish();
+    match c.output {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "dry_run": config.dry_run,
+                "images": plan,
+                "errors": errors,
+            }))
+            .unwrap_or_default()
+        ),
+        OutputFormat::Text => {
+            for d in &plan {
+                let verb = match (d.keep, config.dry_run) {
+                    (true, _) => "keep  ",
+                    (false, true) => "would delete",
+                    (false, false) => "delete",
+                };
+                println!("{verb} {} ({}): {}", d.digest, d.tags.join(", "), d.why);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Incomplete(format!(
+            "some images could not be deleted:\n  {}",
+            errors.join("\n  ")
+        )))
+    }
+}

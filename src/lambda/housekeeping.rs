@@ -1,0 +1,314 @@
+//! What cleanup and prune ask of Lambda: a pull request's previews removed
+//! (their URL, then the function with its versions and permissions), and
+//! every image the named functions still run, by any version or alias, or
+//! by any other pull request's preview.
+
+use super::preview::{PREVIEW_OF_TAG, preview_name};
+use super::update::{Lambda, while_in_progress};
+use aws_sdk_lambda::operation::delete_function::DeleteFunctionError;
+use aws_sdk_lambda::operation::delete_function_url_config::DeleteFunctionUrlConfigError;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// What became of one function's preview.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PreviewRemoval {
+    pub function: String,
+    pub preview: String,
+    /// It existed, was this function's preview, and was deleted.
+    pub removed: bool,
+    /// The image it ran, `<uri>@<digest>`.
+    pub image: Option<String>,
+    /// Why it was left: not found, not a lambda-ship preview, or an error.
+    pub note: Option<String>,
+}
+
+/// The digest of `<uri>@<digest>`.
+pub fn digest_of(image: &str) -> Option<&str> {
+    image.rsplit_once('@').map(|(_, d)| d)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HousekeepingError {
+    #[error(
+        "the function {0} does not exist (or this role may not read it): fix --function; \
+         nothing was deleted"
+    )]
+    NoFunction(String),
+    #[error("{operation} failed for {name}: {message}")]
+    Api {
+        operation: &'static str,
+        name: String,
+        message: String,
+    },
+}
+
+impl Lambda {
+    /// Deletes `function`'s preview for `pull_request`, if it has one.
+    pub async fn remove_preview(&self, function: &str, pull_request: u64) -> PreviewRemoval {
+        let preview = preview_name(function, pull_request);
+        let mut removal = PreviewRemoval {
+            function: function.to_string(),
+            preview: preview.clone(),
+            removed: false,
+            image: None,
+            note: None,
+        };
+        let found = self
+            .client
+            .get_function()
+            .function_name(&preview)
+            .send()
+            .await;
+        let out = match found {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                removal.note = Some("no preview".into());
+                return removal;
+            }
+            Err(e) => {
+                removal.note = Some(format!("GetFunction failed: {}", self.calls.describe(&e)));
+                return removal;
+            }
+        };
+        if out
+            .tags()
+            .and_then(|t| t.get(PREVIEW_OF_TAG))
+            .map(String::as_str)
+            != Some(function)
+        {
+            removal.note = Some("not a lambda-ship preview of it: left alone".into());
+            return removal;
+        }
+        removal.image = out.code().and_then(|c| c.image_uri()).map(str::to_string);
+        // The URL goes first: no one reaches a function half deleted.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = while_in_progress(
+            &self.calls,
+            "DeleteFunctionUrlConfig",
+            deadline,
+            |e: &DeleteFunctionUrlConfigError| e.is_resource_conflict_exception(),
+            || {
+                let call = self
+                    .client
+                    .delete_function_url_config()
+                    .function_name(&preview);
+                async move {
+                    match call.send().await {
+                        Err(e)
+                            if e.as_service_error()
+                                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                        {
+                            Ok(())
+                        }
+                        other => other.map(|_| ()),
+                    }
+                }
+            },
+        )
+        .await;
+        if let Err(e) = url {
+            removal.note = Some(e.to_string());
+            return removal;
+        }
+        let deleted = while_in_progress(
+            &self.calls,
+            "DeleteFunction",
+            deadline,
+            |e: &DeleteFunctionError| e.is_resource_conflict_exception(),
+            || self.client.delete_function().function_name(&preview).send(),
+        )
+        .await;
+        match deleted {
+            Ok(_) => removal.removed = true,
+            Err(e) => removal.note = Some(e.to_string()),
+        }
+        removal
+    }
+
+    /// Each image digest the functions run, with who runs it (`fn`,
+    /// `fn:VERSION`, `fn:ALIAS`, or a preview), other than the previews
+    /// named in `removed`. A function that does not exist is an error when
+    /// `strict`, else it runs nothing.
+    pub async fn images_in_use(
+        &self,
+        functions: &[String],
+        removed: &[String],
+        strict: bool,
+    ) -> Result<BTreeMap<String, Vec<String>>, HousekeepingError> {
+        let mut used: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut note = |image: Option<&str>, by: String| {
+            if let Some(d) = image.and_then(digest_of) {
+                used.entry(d.to_string()).or_default().push(by);
+            }
+        };
+        let api = |operation, name: &str, message| HousekeepingError::Api {
+            operation,
+            name: name.to_string(),
+            message,
+        };
+        for f in functions {
+            match self.client.get_function().function_name(f).send().await {
+                Ok(_) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    if strict {
+                        return Err(HousekeepingError::NoFunction(f.clone()));
+                    }
+                    // Gone: it runs nothing, but its previews may.
+                    for (preview, image) in self
+                        .previews_of(f)
+                        .await
+                        .map_err(|m| api("ListFunctions", f, m))?
+                    {
+                        if !removed.contains(&preview) {
+                            note(image.as_deref(), format!("{preview} (preview)"));
+                        }
+                    }
+                    continue;
+                }
+                Err(e) => return Err(api("GetFunction", f, self.calls.describe(&e))),
+            }
+            let versions = self
+                .versions(f)
+                .await
+                .map_err(|e| api("ListVersionsByFunction", f, self.calls.describe(&e)))?;
+            for version in &versions {
+                let image = self
+                    .image_of(f, version)
+                    .await
+                    .map_err(|m| api("GetFunction", f, m))?;
+                let who = if version == "$LATEST" {
+                    f.clone()
+                } else {
+                    format!("{f}:{version}")
+                };
+                note(image.as_deref(), who);
+            }
+            let aliases = self
+                .client
+                .list_aliases()
+                .function_name(f)
+                .send()
+                .await
+                .map_err(|e| api("ListAliases", f, self.calls.describe(&e)))?;
+            for alias in aliases.aliases() {
+                let Some(version) = alias.function_version() else {
+                    continue;
+                };
+                let image = self
+                    .image_of(f, version)
+                    .await
+                    .map_err(|m| api("GetFunction", f, m))?;
+                note(
+                    image.as_deref(),
+                    format!("{f}:{}", alias.name().unwrap_or_default()),
+                );
+            }
+            for (preview, image) in self
+                .previews_of(f)
+                .await
+                .map_err(|m| api("ListFunctions", f, m))?
+            {
+                if !removed.contains(&preview) {
+                    note(image.as_deref(), format!("{preview} (preview)"));
+                }
+            }
+        }
+        Ok(used)
+    }
+
+    async fn versions(
+        &self,
+        function: &str,
+    ) -> Result<
+        Vec<String>,
+        aws_sdk_lambda::error::SdkError<
+            aws_sdk_lambda::operation::list_versions_by_function::ListVersionsByFunctionError,
+            aws_sdk_lambda::config::http::HttpResponse,
+        >,
+    > {
+        let mut versions = Vec::new();
+        let mut marker = None;
+        loop {
+            let out = self
+                .client
+                .list_versions_by_function()
+                .function_name(function)
+                .set_marker(marker)
+                .send()
+                .await?;
+            versions.extend(
+                out.versions()
+                    .iter()
+                    .filter_map(|v| v.version().map(str::to_string)),
+            );
+            marker = out.next_marker().map(str::to_string);
+            if marker.is_none() {
+                return Ok(versions);
+            }
+        }
+    }
+
+    async fn image_of(&self, function: &str, qualifier: &str) -> Result<Option<String>, String> {
+        self.client
+            .get_function()
+            .function_name(function)
+            .qualifier(qualifier)
+            .send()
+            .await
+            .map(|out| out.code().and_then(|c| c.image_uri()).map(str::to_string))
+            .map_err(|e| self.calls.describe(&e))
+    }
+
+    /// Every preview of `function` (any pull request), with its image.
+    async fn previews_of(&self, function: &str) -> Result<Vec<(String, Option<String>)>, String> {
+        // Names are narrowed by their start; the tag decides.
+        let prefix = &function[..function.len().min(40)];
+        let mut names = Vec::new();
+        let mut marker = None;
+        loop {
+            let out = self
+                .client
+                .list_functions()
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| self.calls.describe(&e))?;
+            names.extend(
+                out.functions()
+                    .iter()
+                    .filter_map(|f| f.function_name())
+                    .filter(|n| n.starts_with(prefix) && n.contains("-pr"))
+                    .map(str::to_string),
+            );
+            marker = out.next_marker().map(str::to_string);
+            if marker.is_none() {
+                break;
+            }
+        }
+        let mut previews = Vec::new();
+        for name in names {
+            let Ok(out) = self.client.get_function().function_name(&name).send().await else {
+                continue;
+            };
+            if out
+                .tags()
+                .and_then(|t| t.get(PREVIEW_OF_TAG))
+                .map(String::as_str)
+                == Some(function)
+            {
+                previews.push((
+                    name,
+                    out.code().and_then(|c| c.image_uri()).map(str::to_string),
+                ));
+            }
+        }
+        Ok(previews)
+    }
+}
