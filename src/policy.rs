@@ -27,6 +27,8 @@ pub struct PolicyRequest {
     pub execution_role: Option<String>,
     pub forge: Forge,
     pub audience: String,
+    /// Also what `deploy --preview`, `cleanup` and `prune` call.
+    pub previews: bool,
 }
 
 /// The ECR API actions a deploy calls on its repository, and the registry
@@ -37,11 +39,34 @@ pub const ECR_REPOSITORY_ACTIONS: &[&str] = &[
     "ecr:BatchGetImage",
     "ecr:CompleteLayerUpload",
     "ecr:CreateRepository",
+    "ecr:DescribeImages",
     "ecr:DescribeRepositories",
     "ecr:GetDownloadUrlForLayer",
+    "ecr:GetLifecyclePolicy",
     "ecr:InitiateLayerUpload",
     "ecr:PutImage",
+    "ecr:PutLifecyclePolicy",
     "ecr:UploadLayerPart",
+];
+
+/// What cleanup and prune read of the functions, besides a deploy's calls.
+pub const HOUSEKEEPING_ACTIONS: &[&str] = &["lambda:ListAliases", "lambda:ListVersionsByFunction"];
+
+/// What a preview's deploy and cleanup call on the preview functions.
+pub const PREVIEW_ACTIONS: &[&str] = &[
+    "lambda:AddPermission",
+    "lambda:CreateFunction",
+    "lambda:CreateFunctionUrlConfig",
+    "lambda:DeleteFunction",
+    "lambda:DeleteFunctionUrlConfig",
+    "lambda:GetFunction",
+    "lambda:GetFunctionConfiguration",
+    "lambda:GetFunctionUrlConfig",
+    "lambda:GetPolicy",
+    "lambda:InvokeFunction",
+    "lambda:TagResource",
+    "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration",
 ];
 
 /// The Lambda actions a deploy calls on its functions.
@@ -135,9 +160,37 @@ impl PolicyRequest {
                 )
             }),
         ];
+        if self.previews {
+            lambda.extend(HOUSEKEEPING_ACTIONS);
+            // Each function's previews: `<name>-pr<N>`, or for a name too long
+            // for that, its start and a digest.
+            let previews: Vec<String> = arns
+                .iter()
+                .map(|a| {
+                    let (head, name) = a.rsplit_once(":function:").unwrap_or((a, ""));
+                    if name.len() + 8 <= 64 {
+                        format!("{head}:function:{name}-pr*")
+                    } else {
+                        format!("{head}:function:{}*", &name[..name.len().min(40)])
+                    }
+                })
+                .collect();
+            statements.push(json!({
+                "Sid": "PullRequestPreviews",
+                "Effect": "Allow",
+                "Action": PREVIEW_ACTIONS,
+                "Resource": previews
+            }));
+            statements.push(json!({
+                "Sid": "FindPreviews",
+                "Effect": "Allow",
+                "Action": "lambda:ListFunctions",
+                // ListFunctions has no resource to narrow to.
+                "Resource": "*"
+            }));
+        }
         if let Some(role) = &self.execution_role {
             lambda.push("lambda:CreateFunction");
-            lambda.sort_unstable();
             statements.push(json!({
                 "Sid": "PassExecutionRole",
                 "Effect": "Allow",
@@ -148,6 +201,7 @@ impl PolicyRequest {
                 }
             }));
         }
+        lambda.sort_unstable();
         statements.insert(
             2,
             json!({
@@ -180,6 +234,7 @@ mod tests {
                 repository: "acme/orders".into(),
             },
             audience: "sts.amazonaws.com".into(),
+            previews: false,
         }
     }
 
@@ -210,6 +265,38 @@ mod tests {
         assert_eq!(
             pass["Condition"]["StringEquals"]["iam:PassedToService"],
             "lambda.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn previews_are_narrowed_to_the_functions_names_and_only_listing_is_on_every_resource() {
+        let doc = PolicyRequest {
+            previews: true,
+            ..request()
+        }
+        .permissions();
+        let statements = doc["Statement"].as_array().unwrap();
+        let star: Vec<String> = statements
+            .iter()
+            .filter(|s| s["Resource"] == "*")
+            .map(|s| s["Action"].to_string())
+            .collect();
+        assert_eq!(
+            star,
+            ["\"ecr:GetAuthorizationToken\"", "\"lambda:ListFunctions\""]
+        );
+        let previews = statements
+            .iter()
+            .find(|s| s["Sid"] == "PullRequestPreviews")
+            .unwrap();
+        assert_eq!(
+            previews["Resource"][0],
+            "arn:aws:lambda:eu-west-1:123456789012:function:orders-api-pr*"
+        );
+        assert!(
+            previews["Action"]
+                .to_string()
+                .contains("lambda:DeleteFunction\"")
         );
     }
 

@@ -39,7 +39,12 @@ fn action_of(s: &Seen, repo: &str) -> Option<(String, String)> {
     let rest = parts.get(3).copied().unwrap_or_default();
     let op = match (s.method.as_str(), parts.len(), rest) {
         ("POST", 2, _) => "CreateFunction",
+        ("GET", 2, _) => return Some(("lambda:ListFunctions".into(), "*".into())),
         ("GET", 3, _) => "GetFunction",
+        ("DELETE", 3, _) => "DeleteFunction",
+        ("DELETE", _, "url") => "DeleteFunctionUrlConfig",
+        ("GET", 4, "versions") => "ListVersionsByFunction",
+        ("GET", 4, "aliases") => "ListAliases",
         ("GET", _, "configuration") => "GetFunctionConfiguration",
         ("PUT", _, "configuration") => "UpdateFunctionConfiguration",
         ("PUT", _, "code") => "UpdateFunctionCode",
@@ -73,6 +78,20 @@ fn action_of(s: &Seen, repo: &str) -> Option<(String, String)> {
         arn = format!("{arn}:{q}");
     }
     Some((format!("lambda:{op}"), arn))
+}
+
+/// Every IAM action one request needs: creating a function with tags
+/// needs `lambda:TagResource` too.
+fn actions_of(s: &Seen, repo: &str) -> Vec<(String, String)> {
+    let Some((action, resource)) = action_of(s, repo) else {
+        return Vec::new();
+    };
+    let body: serde_json::Value = serde_json::from_str(&s.body).unwrap_or_default();
+    let mut all = vec![(action.clone(), resource.clone())];
+    if action == "lambda:CreateFunction" && body["Tags"].is_object() {
+        all.push(("lambda:TagResource".into(), resource));
+    }
+    all
 }
 
 fn matches(pattern: &str, text: &str) -> bool {
@@ -142,49 +161,9 @@ fn the_printed_policy_allows_every_call_a_deploy_makes_and_no_more_lambda_than_i
         .env("AWS_ENDPOINT_URL", &proxy.url);
     build_ok(&mut dry);
 
-    let out = lambda_ship()
-        .args(["policy", "--repository", &repo, "--function", &f])
-        .args(["--execution-role", FUNCTION_ROLE])
-        .args(["--github-repository", "acme/orders", "--region", REGION])
-        .args(["--output", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let printed = printed_policy(&repo, &f, &[]);
     let permissions = &printed["permissions_policy"];
-
-    let called: BTreeSet<(String, String)> = proxy
-        .seen()
-        .iter()
-        .filter_map(|s| action_of(s, &repo))
-        .collect();
-    for (action, resource) in &called {
-        assert!(
-            allows(permissions, action, resource),
-            "{action} on {resource} is not allowed by:\n{permissions:#}"
-        );
-    }
-    // Every Lambda action granted is one a deploy calls.
-    let granted: BTreeSet<String> = permissions["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| strings(&s["Action"]))
-        .filter(|a| a.starts_with("lambda:"))
-        .collect();
-    let called_actions: BTreeSet<String> = called.iter().map(|(a, _)| a.clone()).collect();
-    let lambda_called: BTreeSet<String> = called_actions
-        .iter()
-        .filter(|a| a.starts_with("lambda:"))
-        .cloned()
-        .collect();
-    assert_eq!(granted, lambda_called);
-    // The ECR API actions a deploy calls are granted; the rest of the
-    // repository's grant is what a push and a pull need of the registry.
+    covers_exactly(&proxy.seen(), &repo, permissions);
     for statement in permissions["Statement"].as_array().unwrap() {
         if statement["Resource"] == "*" {
             assert_eq!(statement["Action"], "ecr:GetAuthorizationToken");
@@ -207,6 +186,124 @@ fn the_printed_policy_allows_every_call_a_deploy_makes_and_no_more_lambda_than_i
         trust["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"],
         "repo:acme/orders:*"
     );
+}
+
+/// `lambda-ship policy` for one repository and function, as JSON.
+fn printed_policy(repo: &str, function: &str, extra: &[&str]) -> serde_json::Value {
+    let out = lambda_ship()
+        .args(["policy", "--repository", repo, "--function", function])
+        .args(["--execution-role", FUNCTION_ROLE])
+        .args(["--github-repository", "acme/orders", "--region", REGION])
+        .args(["--output", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every recorded call is allowed, and every Lambda action granted was called.
+fn covers_exactly(seen: &[Seen], repo: &str, permissions: &serde_json::Value) {
+    let called: BTreeSet<(String, String)> =
+        seen.iter().flat_map(|s| actions_of(s, repo)).collect();
+    for (action, resource) in &called {
+        assert!(
+            allows(permissions, action, resource),
+            "{action} on {resource} is not allowed by:\n{permissions:#}"
+        );
+    }
+    let granted: BTreeSet<String> = permissions["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| strings(&s["Action"]))
+        .filter(|a| a.starts_with("lambda:"))
+        .collect();
+    let lambda_called: BTreeSet<String> = called
+        .iter()
+        .map(|(a, _)| a.clone())
+        .filter(|a| a.starts_with("lambda:"))
+        .collect();
+    assert_eq!(granted, lambda_called, "granted vs called");
+}
+
+#[test]
+fn the_policy_with_previews_covers_exactly_preview_deploys_cleanup_and_prune() {
+    let repo = unique("policy-pv");
+    let f = unique("fn-policy-pv");
+    let proxy = Proxy::start(Some(&format!("http://{MOTO}")));
+    let at = |cmd: &mut assert_cmd::Command| {
+        cmd.env("AWS_ENDPOINT_URL", &proxy.url);
+    };
+    let ctx = fixture_copy();
+    let mut first = deploy_in(ctx.path(), &repo, &random_sha(), &[&format!("{f}:x86_64")]);
+    first.args([
+        "--execution-role",
+        FUNCTION_ROLE,
+        "--alias",
+        "live",
+        "--function-url",
+        "public",
+    ]);
+    first.args(["--memory", "256"]);
+    at(&mut first);
+    build_ok(&mut first);
+    let handler = ctx.path().join("function/handler.sh");
+    let text = std::fs::read_to_string(&handler).unwrap();
+    std::fs::write(&handler, format!("{text}\n# changed\n")).unwrap();
+    let mut second = deploy_in(ctx.path(), &repo, &random_sha(), &[&f]);
+    second.args([
+        "--alias",
+        "live",
+        "--function-url",
+        "iam",
+        "--memory",
+        "512",
+    ]);
+    at(&mut second);
+    build_ok(&mut second);
+
+    let dir = tempfile::tempdir().unwrap();
+    let head = random_sha();
+    let event = pull_request_event(dir.path(), 31, &head);
+    let pull_request = |cmd: &mut assert_cmd::Command| {
+        cmd.env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", "pull_request")
+            .env("GITHUB_EVENT_PATH", &event)
+            .env("GITHUB_REPOSITORY", "acme/orders");
+    };
+    std::fs::write(&handler, format!("{text}\n# the pull request\n")).unwrap();
+    for memory in ["640", "768"] {
+        let mut preview = deploy_in(ctx.path(), &repo, &head, &[&f]);
+        preview.args(["--preview", "--memory", memory]);
+        at(&mut preview);
+        pull_request(&mut preview);
+        build_ok(&mut preview);
+    }
+    let mut cleanup = lambda_ship();
+    cleanup.args(["cleanup", "--repository", &repo, "--function", &f]);
+    at(&mut cleanup);
+    pull_request(&mut cleanup);
+    build_ok(&mut cleanup);
+    let mut prune = lambda_ship();
+    prune.args([
+        "prune",
+        "--repository",
+        &repo,
+        "--function",
+        &f,
+        "--keep",
+        "1",
+    ]);
+    at(&mut prune);
+    build_ok(&mut prune);
+
+    let printed = printed_policy(&repo, &f, &["--previews"]);
+    covers_exactly(&proxy.seen(), &repo, &printed["permissions_policy"]);
 }
 
 #[test]

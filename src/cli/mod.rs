@@ -210,6 +210,10 @@ pub struct PolicyArgs {
     /// The role new functions run as: the deploy role may pass it to Lambda, and create functions.
     #[arg(long, env = "LAMBDA_SHIP_EXECUTION_ROLE")]
     pub execution_role: Option<String>,
+    /// Also what deploy --preview, cleanup and prune call: the previews
+    /// (<NAME>-pr<N>), which run as --execution-role.
+    #[arg(long)]
+    pub previews: bool,
     /// The GitHub repository that deploys, OWNER/REPO.
     #[arg(long, conflicts_with = "gitlab_project")]
     pub github_repository: Option<String>,

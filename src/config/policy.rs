@@ -26,8 +26,16 @@ pub fn policy_request(args: PolicyArgs) -> Result<PolicyRequest, ConfigError> {
         return Err(ConfigError::NoFunction);
     }
     let execution_role = args.execution_role.or(file.execution_role);
-    if let Some(role) = &execution_role {
-        super::deploy::check_role_arn(role)?;
+    match &execution_role {
+        Some(role) => super::deploy::check_role_arn(role)?,
+        None if args.previews => {
+            return Err(ConfigError::Policy(
+                "--previews needs the role the functions run as, which their previews run as \
+                 too: pass --execution-role"
+                    .into(),
+            ));
+        }
+        None => {}
     }
     let forge = match (args.github_repository, args.gitlab_project) {
         (Some(repo), None) => {
@@ -105,5 +113,6 @@ pub fn policy_request(args: PolicyArgs) -> Result<PolicyRequest, ConfigError> {
         execution_role,
         forge,
         audience: args.audience,
+        previews: args.previews,
     })
 }
