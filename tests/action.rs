@@ -38,9 +38,16 @@ fn action_workflows_and_examples_match_their_published_schemas() {
             ".github/workflows/release.yml",
             ".github/examples/deploy.yml",
             ".github/examples/matrix.yml",
+            ".github/examples/preview.yml",
         ],
     );
-    schema_check("vendor.gitlab-ci", &[".github/examples/.gitlab-ci.yml"]);
+    schema_check(
+        "vendor.gitlab-ci",
+        &[
+            ".github/examples/.gitlab-ci.yml",
+            ".github/examples/.gitlab-ci-preview.yml",
+        ],
+    );
 }
 
 /// Runs the action's build-and-deploy step with these inputs, as the runner
