@@ -134,8 +134,15 @@ fn cleanup_removes_one_pull_requests_previews_and_images_and_keeps_what_runs() {
         assert_eq!(report["deleted"], serde_json::json!([]), "{report}");
     }
 
-    // The function deleted meanwhile: its preview still goes.
+    // The function deleted meanwhile, and the preview's image already gone:
+    // the preview still goes, and the run says what it did.
     aws(&["lambda", "delete-function", "--function-name", &f]);
+    let gone = std::process::Command::new("curl")
+        .args(["-fs", "-X", "DELETE", "-u", REGISTRY_AUTH])
+        .arg(format!("http://{REGISTRY}/v2/{repo}/manifests/{d22}"))
+        .status()
+        .unwrap();
+    assert!(gone.success());
     let report = cleanup(22, &random_sha(), None);
     assert_eq!(report["previews"][0]["removed"], true, "{report}");
     assert!(!held(&repo, &d22));
