@@ -50,6 +50,35 @@ fn action_workflows_and_examples_match_their_published_schemas() {
     );
 }
 
+#[test]
+fn zizmor_finds_nothing_in_the_action_the_workflows_and_the_examples() {
+    let mut files = vec!["action.yml".to_string(), ".github/workflows".to_string()];
+    // Every GitHub workflow example (the GitLab ones are not GitHub's).
+    for entry in std::fs::read_dir(root().join(".github/examples")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        if name.ends_with(".yml") && !name.starts_with(".gitlab") {
+            files.push(format!(".github/examples/{name}"));
+        }
+    }
+    let out = Command::new("zizmor")
+        .args(["--offline", "--persona", "pedantic", "--no-progress"])
+        .args(&files)
+        .current_dir(root())
+        .output()
+        .expect("zizmor runs (tests/testbed/up installs it)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{files:?}:\n{text}");
+    assert!(text.contains("No findings to report"), "{text}");
+    assert!(
+        files.len() >= 5,
+        "every workflow example is audited: {files:?}"
+    );
+}
+
 /// Runs the action's build-and-deploy step with these inputs, as the runner
 /// does, in an environment where `DOCKER_HOST` is `docker_host`.
 fn run_action_step(inputs: &serde_json::Value, event: &Path, docker_host: &str) -> String {
