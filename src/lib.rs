@@ -17,6 +17,7 @@ pub mod feedback;
 pub mod http;
 pub mod identity;
 pub mod lambda;
+pub mod metrics;
 pub mod model;
 pub mod policy;
 pub mod progress;

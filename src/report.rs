@@ -48,6 +48,8 @@ pub struct ImageReport {
     pub push_seconds: f64,
     /// The image invoked locally as Lambda would, before the push.
     pub local_smoke: Option<crate::sandbox::LocalResult>,
+    /// ECR's scan on push of it (deploy only).
+    pub scan: Option<crate::metrics::Scan>,
 }
 
 impl BuildReport {

@@ -34,6 +34,7 @@ fn sample_report(payload: &str, log: &str) -> RunReport {
         build_seconds: 1.2,
         push_seconds: 0.4,
         local_smoke: None,
+        scan: None,
     };
     RunReport {
         ok: true,
@@ -61,6 +62,9 @@ fn sample_report(payload: &str, log: &str) -> RunReport {
             unchanged: false,
             configured: Vec::new(),
             preview_of: None,
+            numbers: None,
+            baseline: None,
+            warnings: Vec::new(),
             version: Some("7".into()),
             alias: Some(AliasReport {
                 name: "live".into(),

@@ -28,6 +28,11 @@ fn action_of(s: &Seen, repo: &str) -> Option<(String, String)> {
     if s.body.contains("Action=GetCallerIdentity") {
         return None;
     }
+    if let Some(arn) = s.uri.strip_prefix("/2017-03-31/tags/") {
+        let arn = arn.replace("%3A", ":");
+        assert_eq!(s.method, "POST", "{}", s.uri);
+        return Some(("lambda:TagResource".into(), arn));
+    }
     let (path, query) = s.uri.split_once('?').unwrap_or((&s.uri, ""));
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     assert!(

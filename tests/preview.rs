@@ -163,6 +163,10 @@ fn two_pull_requests_get_their_own_previews_while_production_never_changes() {
             comment.contains(&format!("preview `{fx86}-pr{pr}`")),
             "{comment}"
         );
+        assert!(
+            comment.contains("#### What it costs"),
+            "a preview's numbers too: {comment}"
+        );
     }
     urls.sort();
     urls.dedup();

@@ -35,6 +35,7 @@ fn image(p: Platform, reused: bool) -> ImageReport {
         build_seconds: if reused { 0.0 } else { 1.2 },
         push_seconds: if reused { 0.0 } else { 0.4 },
         local_smoke: None,
+        scan: None,
     }
 }
 
@@ -81,6 +82,9 @@ fn function(name: &str, arch: &'static str) -> FunctionReport {
         unchanged: false,
         configured: Vec::new(),
         preview_of: None,
+        numbers: None,
+        baseline: None,
+        warnings: Vec::new(),
         version: Some("7".into()),
         alias: Some(AliasReport {
             name: "live".into(),
@@ -175,4 +179,92 @@ fn the_job_summary_adds_each_warning_inert() {
         ],
     );
     insta::assert_snapshot!(summary);
+}
+
+/// The numbers of a change against production's, with a scan per architecture.
+fn with_costs(
+    scan_x86: lambda_ship::metrics::Scan,
+    scan_arm: lambda_ship::metrics::Scan,
+) -> RunReport {
+    use lambda_ship::metrics::Numbers;
+    let mut x86 = function("orders-x86", "x86_64");
+    x86.numbers = Some(Numbers {
+        size_bytes: Some(31_457_280),
+        init_ms: Some(912.4),
+        duration_ms: Some(35.2),
+        max_memory_mb: Some(88),
+    });
+    x86.baseline = Some(Numbers {
+        size_bytes: Some(10_485_760),
+        init_ms: Some(210.0),
+        duration_ms: Some(40.1),
+        max_memory_mb: Some(80),
+    });
+    x86.warnings = vec![
+        "the cold start grew by 702 ms (210 → 912 ms), more than --warn-cold-start-ms 300".into(),
+        "the image grew by 21.0 MB (10.5 MB → 31.5 MB), more than --warn-size-mb 5".into(),
+    ];
+    let mut arm = function("orders-arm", "arm64");
+    arm.numbers = Some(Numbers {
+        size_bytes: Some(9_000_000),
+        init_ms: Some(180.0),
+        duration_ms: Some(20.0),
+        max_memory_mb: Some(70),
+    });
+    let mut report = run(vec![arm, x86], None);
+    if let Some(build) = &mut report.build {
+        for image in &mut build.images {
+            image.scan = Some(if image.architecture == "x86_64" {
+                scan_x86.clone()
+            } else {
+                scan_arm.clone()
+            });
+        }
+    }
+    report
+}
+
+fn scan(
+    status: &str,
+    counts: &[(&str, u64)],
+    serious: &[(&str, &str, &str)],
+) -> lambda_ship::metrics::Scan {
+    lambda_ship::metrics::Scan {
+        status: status.into(),
+        counts: counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        serious: serious
+            .iter()
+            .map(|(severity, name, package)| lambda_ship::metrics::Finding {
+                severity: severity.to_string(),
+                name: name.to_string(),
+                package: Some(package.to_string()),
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn the_costs_with_their_changes_findings_and_warnings() {
+    let report = with_costs(
+        scan(
+            "complete",
+            &[("CRITICAL", 1), ("HIGH", 2), ("MEDIUM", 3)],
+            &[
+                ("CRITICAL", "CVE-2026-0001", "openssl"),
+                ("HIGH", "CVE-2026-0002", "zlib"),
+                ("HIGH", "CVE-2026-0003", "zlib"),
+            ],
+        ),
+        scan("complete", &[], &[]),
+    );
+    insta::assert_snapshot!(markdown::render(&report, "orders-arm,orders-x86"));
+}
+
+#[test]
+fn the_costs_while_a_scan_is_pending() {
+    let report = with_costs(
+        scan("pending", &[], &[]),
+        scan("no scan: the image is not in ECR's own registry", &[], &[]),
+    );
+    insta::assert_snapshot!(markdown::render(&report, "orders-arm,orders-x86"));
 }

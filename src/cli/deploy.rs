@@ -83,6 +83,20 @@ pub struct DeployArgs {
     #[arg(long, env = "LAMBDA_SHIP_SMOKE_EXPECT")]
     pub smoke_expect: Option<String>,
 
+    /// Warn (in the comment and as an annotation, never failing) when the
+    /// cold start grows by more than this many ms over production's.
+    #[arg(long, env = "LAMBDA_SHIP_WARN_COLD_START_MS")]
+    pub warn_cold_start_ms: Option<f64>,
+
+    /// Warn when the image grows by more than this many MB over production's.
+    #[arg(long, env = "LAMBDA_SHIP_WARN_SIZE_MB")]
+    pub warn_size_mb: Option<f64>,
+
+    /// How long to wait for each image's scan on push, in seconds ("scan
+    /// pending" after it).
+    #[arg(long, env = "LAMBDA_SHIP_SCAN_WAIT", default_value_t = 30)]
+    pub scan_wait: u64,
+
     /// Skip the smoke-test invocation.
     #[arg(long, env = "LAMBDA_SHIP_NO_SMOKE")]
     pub no_smoke: bool,

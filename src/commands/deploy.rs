@@ -164,8 +164,8 @@ async fn deploy_stages(
 
     progress.stage(&format!("deploying {} function(s)", plans.len()));
     let jobs = plans.iter().map(|plan| {
-        let image = built
-            .image(plan.arch)
+        let built_image = built.image(plan.arch);
+        let image = built_image
             .map(|i| i.deploy_uri.as_str())
             .unwrap_or_default();
         lambda.deploy(DeployJob {
@@ -177,9 +177,24 @@ async fn deploy_stages(
             wait_timeout: config.wait_timeout,
             cancel,
             aws_timeout: config.build.aws_timeout,
+            size_bytes: built_image.map(|i| i.compressed_size),
+            thresholds: config.thresholds,
         })
     });
-    let functions = join_all(jobs).await;
+    // The scans on push are read while the functions deploy.
+    let ecr = crate::registry::ecr::Ecr::new(&sdk);
+    let repository = built.repository.name.clone();
+    let scans = join_all(
+        built
+            .images
+            .iter()
+            .map(|i| ecr.scan_findings(&repository, &i.digest, config.scan_wait)),
+    );
+    let (functions, scans) = tokio::join!(join_all(jobs), scans);
+    let mut built = built;
+    for (image, scan) in built.images.iter_mut().zip(scans) {
+        image.scan = Some(scan);
+    }
     report.build = Some(built);
     for f in &functions {
         let verdict = match f.outcome() {

@@ -31,6 +31,9 @@ pub struct DeployConfig {
     pub dry_run: bool,
     /// Deploy the previews of this pull request.
     pub preview: Option<u64>,
+    pub thresholds: crate::metrics::Thresholds,
+    /// How long each image's scan is waited for.
+    pub scan_wait: std::time::Duration,
 }
 
 impl DeployConfig {
@@ -150,6 +153,13 @@ impl DeployConfig {
             local_smoke: !args.no_local_smoke,
             dry_run: args.dry_run,
             preview,
+            thresholds: crate::metrics::Thresholds {
+                cold_start_ms: args
+                    .warn_cold_start_ms
+                    .filter(|v| v.is_finite() && *v >= 0.0),
+                size_mb: args.warn_size_mb.filter(|v| v.is_finite() && *v >= 0.0),
+            },
+            scan_wait: std::time::Duration::from_secs(args.scan_wait.min(3_600)),
         })
     }
 }

@@ -28,12 +28,41 @@ pub fn outputs(report: &RunReport) -> Vec<(String, String)> {
         "function-urls".to_string(),
         serde_json::to_string(&urls).unwrap_or_else(|_| "{}".to_string()),
     ));
+    out.push(("costs".to_string(), costs(report).to_string()));
     out.push(("smoke".to_string(), smoke_verdict(report).to_string()));
     out.push((
         "report".to_string(),
         serde_json::to_string(report).unwrap_or_else(|_| "{}".to_string()),
     ));
     out
+}
+
+/// Per function: its numbers, production's, the warnings and its image's scan.
+pub fn costs(report: &RunReport) -> serde_json::Value {
+    let scan = |arch: &str| {
+        report
+            .build
+            .as_ref()
+            .and_then(|b| b.images.iter().find(|i| i.architecture == arch))
+            .and_then(|i| i.scan.clone())
+    };
+    report
+        .functions
+        .iter()
+        .map(|f| {
+            (
+                f.name.clone(),
+                serde_json::json!({
+                    "architecture": f.architecture,
+                    "numbers": f.numbers,
+                    "production": f.baseline,
+                    "warnings": f.warnings,
+                    "scan": scan(f.architecture),
+                }),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// `pass` when every smoke test passed, `fail` when one failed or a function

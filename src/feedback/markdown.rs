@@ -162,7 +162,7 @@ pub fn fence(text: &str) -> String {
 
 /// A value shown inline that can only be our own safe alphabet; anything else
 /// is fenced.
-fn code(text: &str) -> String {
+pub(super) fn code(text: &str) -> String {
     if text
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_.:/@=+,$".contains(c))
@@ -325,6 +325,7 @@ fn body(report: &RunReport, limits: &Limits) -> String {
             let _ = writeln!(out, "</details>\n");
         }
     }
+    out.push_str(&super::costs::section(report));
     out
 }
 

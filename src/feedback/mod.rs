@@ -4,6 +4,7 @@
 //! is a warning in the log and the summary.
 
 pub mod actions;
+mod costs;
 pub mod github;
 pub mod gitlab;
 pub mod markdown;
@@ -91,6 +92,15 @@ pub async fn publish(
         }
         if let Some(failure) = &report.failure {
             eprintln!("{}", workflow::annotation("error", &failure.message));
+        }
+        // A regression past a threshold: seen on the run, never a failure.
+        for f in &report.functions {
+            for w in &f.warnings {
+                eprintln!(
+                    "{}",
+                    workflow::annotation("warning", &format!("{}: {w}", f.name))
+                );
+            }
         }
     }
     if let Some(path) = &config.dotenv

@@ -163,6 +163,8 @@ pub struct FunctionSpec {
     pub preview_of: Option<String>,
     /// The URL this deploy makes sure it has (a preview's own).
     pub url: Option<crate::model::UrlAuth>,
+    /// Production's numbers from its last deploy (its tag), to compare with.
+    pub baseline: Option<crate::metrics::Numbers>,
     /// How Lambda runs it once deployed (what it has, with what is asked
     /// applied): the settings of its local run too.
     pub local: crate::sandbox::LocalSettings,
@@ -192,6 +194,12 @@ pub struct FunctionReport {
     /// The function URL, or None when it has none.
     pub url: Option<String>,
     pub smoke: Option<SmokeResult>,
+    /// This deploy's numbers: size, cold start, duration, memory.
+    pub numbers: Option<crate::metrics::Numbers>,
+    /// Production's, from its last deploy.
+    pub baseline: Option<crate::metrics::Numbers>,
+    /// Changes past a threshold (`--warn-cold-start-ms`, `--warn-size-mb`).
+    pub warnings: Vec<String>,
     pub error: Option<String>,
     pub update_seconds: f64,
 }
@@ -236,6 +244,9 @@ impl FunctionReport {
             alias: None,
             url: None,
             smoke: None,
+            numbers: None,
+            baseline: plan.baseline.clone(),
+            warnings: Vec::new(),
             error: None,
             update_seconds: 0.0,
         }
@@ -266,6 +277,9 @@ pub struct DeployJob<'a> {
     pub cancel: &'a crate::cancel::Cancel,
     /// The bound of one AWS call's attempt.
     pub aws_timeout: Duration,
+    /// The image's compressed size, for the numbers.
+    pub size_bytes: Option<u64>,
+    pub thresholds: crate::metrics::Thresholds,
 }
 
 #[cfg(test)]

@@ -88,6 +88,10 @@ impl Lambda {
             tags: Default::default(),
             preview_of: None,
             url: None,
+            baseline: out
+                .tags()
+                .and_then(|t| t.get(crate::metrics::NUMBERS_TAG))
+                .map(|t| crate::metrics::Numbers::from_tag(t)),
             name: target.name.clone(),
             arch: target.arch.unwrap_or(current),
             arch_before: current,
@@ -150,6 +154,7 @@ impl Lambda {
             tags: Default::default(),
             preview_of: None,
             url: None,
+            baseline: None,
             // What Lambda gives a new function where nothing is asked.
             local: crate::sandbox::LocalSettings {
                 function_name: target.name.clone(),

@@ -110,6 +110,8 @@ impl Lambda {
             None => self.url_auth(&function).await.map_err(api)?,
         };
         spec.preview_of = Some(function);
+        // A preview is compared with production, not with its own last run.
+        spec.baseline = production.baseline.clone();
         spec.url = Some(auth);
         Ok(spec)
     }

@@ -94,6 +94,7 @@ fn plan() -> FunctionSpec {
         tags: Default::default(),
         preview_of: None,
         url: None,
+        baseline: None,
         name: "orders".into(),
         arch: Platform::Arm64,
         arch_before: Platform::Arm64,
@@ -153,6 +154,8 @@ async fn an_update_in_progress_is_waited_out_then_polled_until_live() {
             wait_timeout: Duration::from_secs(30),
             cancel: &cancel,
             aws_timeout: Duration::from_secs(5),
+            size_bytes: None,
+            thresholds: Default::default(),
         })
         .await;
     assert_eq!(report.outcome(), FunctionOutcome::Deployed, "{report:?}");
@@ -209,6 +212,8 @@ async fn a_failed_smoke_test_never_moves_the_alias() {
             wait_timeout: Duration::from_secs(30),
             cancel: &cancel,
             aws_timeout: Duration::from_secs(5),
+            size_bytes: None,
+            thresholds: Default::default(),
         })
         .await;
     match report.outcome() {

@@ -212,6 +212,18 @@ impl Lambda {
             .await
             .map_err(StepError::SmokeCall)?;
             let reason = result.reason.clone();
+            let numbers = crate::metrics::Numbers {
+                size_bytes: job.size_bytes,
+                ..result
+                    .log_tail
+                    .as_deref()
+                    .map(crate::metrics::Numbers::from_log)
+                    .unwrap_or_default()
+            };
+            if let Some(before) = &job.plan.baseline {
+                report.warnings = crate::metrics::warnings(&numbers, before, &job.thresholds);
+            }
+            report.numbers = Some(numbers);
             report.smoke = Some(result);
             if let Some(reason) = reason {
                 let kept = match (job.alias, &report.alias) {
@@ -241,6 +253,18 @@ impl Lambda {
             Some(auth) => Some(self.ensure_url(name, job.alias, auth).await?),
             None => self.function_url(name, job.alias).await?,
         };
+        // Production's numbers, kept on the function for the next change
+        // (and its previews) to compare with.
+        if job.plan.preview_of.is_none()
+            && let Some(numbers) = report.numbers.as_ref().filter(|n| !n.is_empty())
+        {
+            // Not worth failing a deploy that is live and tested.
+            if let Err(e) = self.keep_numbers(name, numbers).await {
+                report
+                    .warnings
+                    .push(format!("the numbers were not kept on the function: {e}"));
+            }
+        }
         Ok(())
     }
 

@@ -7,6 +7,7 @@ pub mod ecr;
 pub mod images;
 pub mod lifecycle;
 pub mod manifest;
+pub mod scan;
 pub mod session;
 pub mod tag;
 

@@ -392,5 +392,6 @@ fn image_report(
         build_seconds,
         push_seconds,
         local_smoke: None,
+        scan: None,
     }
 }

@@ -28,6 +28,9 @@ pub enum Action {
     /// Forward with this header set to this value (a stand-in translating
     /// credentials the upstream does not know).
     SetHeader(String, String),
+    /// Forward, then add this header to the answer (what the upstream
+    /// cannot give: Lambda's log tail of an invocation).
+    AnswerHeader(String, String),
 }
 
 #[derive(Clone, Debug)]
@@ -130,6 +133,11 @@ impl Rule {
 
     pub fn set_header(mut self, name: &str, value: &str) -> Self {
         self.action = Action::SetHeader(name.to_string(), value.to_string());
+        self
+    }
+
+    pub fn answer_header(mut self, name: &str, value: &str) -> Self {
+        self.action = Action::AnswerHeader(name.to_string(), value.to_string());
         self
     }
 }
@@ -316,7 +324,7 @@ async fn handle(
             return Ok(resp.body(Full::new(Bytes::from(answer))).unwrap());
         }
         Some(Action::Delay(d)) => tokio::time::sleep(d).await,
-        Some(Action::SetHeader(..)) | None => {}
+        Some(Action::SetHeader(..)) | Some(Action::AnswerHeader(..)) | None => {}
     }
 
     let Some(upstream) = upstream else {
@@ -358,7 +366,13 @@ async fn handle(
         .request(forward)
         .await
         .map_err(std::io::Error::other)?;
-    let (rparts, rbody) = resp.into_parts();
+    let (mut rparts, rbody) = resp.into_parts();
+    if let Some(Action::AnswerHeader(name, value)) = &action {
+        rparts.headers.insert(
+            hyper::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            hyper::header::HeaderValue::from_str(value).unwrap(),
+        );
+    }
     let rbytes = rbody
         .collect()
         .await
