@@ -3,7 +3,7 @@
 //! the smoke test, each with its change against production's numbers, the
 //! image's scan findings, and a warning for a change past a threshold.
 
-use super::markdown::code;
+use super::inline::code;
 use crate::metrics::Scan;
 use crate::progress::human_bytes;
 use crate::report::RunReport;

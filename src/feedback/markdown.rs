@@ -3,6 +3,7 @@
 //! function or a service (payloads, log tails, error text) is put in a code
 //! fence it cannot close, so no HTML, Markdown, link or @mention in it is live.
 
+pub use super::inline::{code, fence};
 use crate::lambda::FunctionOutcome;
 use crate::progress::human_bytes;
 use crate::report::RunReport;
@@ -145,33 +146,6 @@ fn head(text: &str, limit: usize) -> String {
     }
     let kept: String = text.chars().take(limit).collect();
     format!("{kept}\n[… {} characters cut]", n - limit)
-}
-
-/// A fenced code block that `text` cannot break out of: the fence is longer
-/// than any run of backticks inside.
-pub fn fence(text: &str) -> String {
-    let mut longest = 0;
-    let mut run = 0;
-    for c in text.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    let fence = "`".repeat((longest + 1).max(3));
-    format!("{fence}text\n{}\n{fence}", text.trim_end_matches('\n'))
-}
-
-/// A value shown inline that can only be our own safe alphabet; anything else
-/// is fenced.
-pub(super) fn code(text: &str) -> String {
-    if text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.:/@=+,$".contains(c))
-        && !text.is_empty()
-    {
-        format!("`{text}`")
-    } else {
-        "`(unprintable)`".to_string()
-    }
 }
 
 /// A function URL as a link, only when it is a plain https URL.

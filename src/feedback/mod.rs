@@ -7,6 +7,7 @@ pub mod actions;
 mod costs;
 pub mod github;
 pub mod gitlab;
+mod inline;
 pub mod markdown;
 
 use crate::ci::workflow;

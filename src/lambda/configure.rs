@@ -92,3 +92,33 @@ impl Lambda {
         self.wait_until_updated(&plan.name, deadline).await
     }
 }
+
+impl Lambda {
+    /// Keeps this deploy's numbers on the function, as its
+    /// `lambda-ship:numbers` tag: the next change compares with them.
+    pub(super) async fn keep_numbers(
+        &self,
+        name: &str,
+        numbers: &crate::metrics::Numbers,
+    ) -> Result<(), super::StepError> {
+        let call = |operation| move |message| super::StepError::Call { operation, message };
+        let arn = self
+            .client
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(|e| call("GetFunctionConfiguration")(self.calls.describe(&e)))?
+            .function_arn()
+            .unwrap_or(name)
+            .to_string();
+        self.client
+            .tag_resource()
+            .resource(arn)
+            .tags(crate::metrics::NUMBERS_TAG, numbers.to_tag())
+            .send()
+            .await
+            .map_err(|e| call("TagResource")(self.calls.describe(&e)))?;
+        Ok(())
+    }
+}
