@@ -1,7 +1,7 @@
 //! `lambda-ship deploy`'s flags: the functions, the identity, each function's
 //! configuration, the smoke test and where the results go.
 
-use super::{BuildArgs, CommentArg, FunctionUrlArg};
+use super::{BuildArgs, CommentArgs, FunctionUrlArg, RoleArgs};
 use crate::model::defaults;
 use clap::Args;
 use std::path::PathBuf;
@@ -33,26 +33,8 @@ pub struct DeployArgs {
     #[arg(long, env = "LAMBDA_SHIP_DRY_RUN")]
     pub dry_run: bool,
 
-    /// IAM role to assume with the CI's OIDC token (AssumeRoleWithWebIdentity).
-    /// Without it, the standard AWS credential chain is used.
-    #[arg(long, env = "LAMBDA_SHIP_ROLE_ARN")]
-    pub role_arn: Option<String>,
-
-    /// Audience of the OIDC token requested from GitHub Actions.
-    #[arg(
-        long,
-        env = "LAMBDA_SHIP_AUDIENCE",
-        default_value = "sts.amazonaws.com"
-    )]
-    pub audience: String,
-
-    /// STS role session name [default: derived from the CI run].
-    #[arg(long, env = "LAMBDA_SHIP_ROLE_SESSION_NAME")]
-    pub role_session_name: Option<String>,
-
-    /// Environment variable that holds the OIDC token (a GitLab `id_tokens` entry).
-    #[arg(long, env = "LAMBDA_SHIP_WEB_IDENTITY_TOKEN_ENV")]
-    pub web_identity_token_env: Option<String>,
+    #[command(flatten)]
+    pub role: RoleArgs,
 
     /// On a pull request: deploy each function's preview instead, a function
     /// <NAME>-pr<N> of its configuration running this pull request's image,
@@ -114,24 +96,8 @@ pub struct DeployArgs {
     #[arg(long, env = "LAMBDA_SHIP_WAIT_TIMEOUT", default_value_t = defaults::WAIT_TIMEOUT_SECS)]
     pub wait_timeout: u64,
 
-    /// Post the living pull-request comment (GitHub) or merge-request note
-    /// (GitLab): auto, only on pull and merge requests; always, and warn when it
-    /// cannot; never.
-    #[arg(long, env = "LAMBDA_SHIP_COMMENT", value_enum, default_value_t = CommentArg::Auto)]
-    pub comment: CommentArg,
-
-    /// Keeps this deploy's comment apart from other deploys' on the same pull
-    /// request [default: the functions' names].
-    #[arg(long, env = "LAMBDA_SHIP_COMMENT_KEY")]
-    pub comment_key: Option<String>,
-
-    /// Token for the GitHub comment.
-    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
-    pub github_token: Option<String>,
-
-    /// Token for the GitLab merge-request note (api scope).
-    #[arg(long, env = "GITLAB_TOKEN", hide_env_values = true)]
-    pub gitlab_token: Option<String>,
+    #[command(flatten)]
+    pub comment: CommentArgs,
 
     /// Also write the outputs to this dotenv file (GitLab `artifacts:reports:dotenv`).
     #[arg(long, env = "LAMBDA_SHIP_DOTENV")]

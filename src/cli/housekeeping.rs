@@ -1,7 +1,7 @@
 //! The flags of `cleanup` and `prune`: which repository and functions, and
 //! how to reach them.
 
-use super::{CommentArg, OutputFormat, ProgressArg};
+use super::{OutputFormat, ProgressArg};
 use crate::model::defaults;
 use clap::Args;
 use std::path::PathBuf;
@@ -33,22 +33,8 @@ pub struct HousekeepingArgs {
     /// AWS Region [default: the standard AWS configuration].
     #[arg(long, env = "LAMBDA_SHIP_REGION")]
     pub region: Option<String>,
-    /// IAM role to assume with the CI's OIDC token.
-    #[arg(long, env = "LAMBDA_SHIP_ROLE_ARN")]
-    pub role_arn: Option<String>,
-    /// Audience of the OIDC token requested from GitHub Actions.
-    #[arg(
-        long,
-        env = "LAMBDA_SHIP_AUDIENCE",
-        default_value = "sts.amazonaws.com"
-    )]
-    pub audience: String,
-    /// STS role session name [default: derived from the CI run].
-    #[arg(long, env = "LAMBDA_SHIP_ROLE_SESSION_NAME")]
-    pub role_session_name: Option<String>,
-    /// Environment variable that holds the OIDC token (a GitLab `id_tokens` entry).
-    #[arg(long, env = "LAMBDA_SHIP_WEB_IDENTITY_TOKEN_ENV")]
-    pub web_identity_token_env: Option<String>,
+    #[command(flatten)]
+    pub role: super::RoleArgs,
     /// How long one attempt of an AWS call may take, in seconds.
     #[arg(long, env = "LAMBDA_SHIP_AWS_TIMEOUT", default_value_t = defaults::AWS_TIMEOUT_SECS)]
     pub aws_timeout: u64,
@@ -67,18 +53,9 @@ pub struct CleanupArgs {
     /// The pull request whose previews go [default: the CI's].
     #[arg(long, env = "LAMBDA_SHIP_PULL_REQUEST")]
     pub pull_request: Option<u64>,
-    /// Update the living comment to say the preview was removed.
-    #[arg(long, env = "LAMBDA_SHIP_COMMENT", value_enum, default_value_t = CommentArg::Auto)]
-    pub comment: CommentArg,
-    /// The deploy's comment key [default: the functions' names].
-    #[arg(long, env = "LAMBDA_SHIP_COMMENT_KEY")]
-    pub comment_key: Option<String>,
-    /// Token for the GitHub comment.
-    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
-    pub github_token: Option<String>,
-    /// Token for the GitLab merge-request note.
-    #[arg(long, env = "GITLAB_TOKEN", hide_env_values = true)]
-    pub gitlab_token: Option<String>,
+    /// The living comment, updated to say the previews were removed.
+    #[command(flatten)]
+    pub comment: super::CommentArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -81,6 +81,53 @@ pub struct SourceArgs {
     pub builders: Vec<String>,
 }
 
+/// The living pull-request comment (GitHub) or merge-request note (GitLab).
+#[derive(Debug, Clone, Args)]
+pub struct CommentArgs {
+    /// Post the comment: auto, only on pull and merge requests; always, and
+    /// warn when it cannot; never.
+    #[arg(long, env = "LAMBDA_SHIP_COMMENT", value_enum, default_value_t = CommentArg::Auto)]
+    pub comment: CommentArg,
+
+    /// Keeps this deploy's comment apart from other deploys' on the same pull
+    /// request [default: the functions' names].
+    #[arg(long, env = "LAMBDA_SHIP_COMMENT_KEY")]
+    pub comment_key: Option<String>,
+
+    /// Token for the GitHub comment.
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
+    pub github_token: Option<String>,
+
+    /// Token for the GitLab merge-request note (api scope).
+    #[arg(long, env = "GITLAB_TOKEN", hide_env_values = true)]
+    pub gitlab_token: Option<String>,
+}
+
+/// The role a run assumes with the CI's OIDC token.
+#[derive(Debug, Clone, Args)]
+pub struct RoleArgs {
+    /// IAM role to assume with the CI's OIDC token (AssumeRoleWithWebIdentity).
+    /// Without it, the standard AWS credential chain is used.
+    #[arg(long, env = "LAMBDA_SHIP_ROLE_ARN")]
+    pub role_arn: Option<String>,
+
+    /// Audience of the OIDC token requested from GitHub Actions.
+    #[arg(
+        long,
+        env = "LAMBDA_SHIP_AUDIENCE",
+        default_value = "sts.amazonaws.com"
+    )]
+    pub audience: String,
+
+    /// STS role session name [default: derived from the CI run].
+    #[arg(long, env = "LAMBDA_SHIP_ROLE_SESSION_NAME")]
+    pub role_session_name: Option<String>,
+
+    /// Environment variable that holds the OIDC token (a GitLab `id_tokens` entry).
+    #[arg(long, env = "LAMBDA_SHIP_WEB_IDENTITY_TOKEN_ENV")]
+    pub web_identity_token_env: Option<String>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct BuildArgs {
     /// ECR repository name (created if missing) [for deploy, default: the

@@ -107,17 +107,8 @@ async fn deploy_stages(
     report: &mut RunReport,
 ) -> Result<(), (Stage, Error)> {
     let at = |stage: Stage| move |e: Error| (stage, e);
-    let sdk = super::aws_session(
-        config.role.as_ref(),
-        config.build.region.as_deref(),
-        config.build.aws_timeout,
-        ci,
-        env,
-        progress,
-    )
-    .await?;
-    let lambda = Lambda::new(&sdk);
-    let (plans, build_config) = read_functions(config, &lambda, &sdk, progress).await?;
+    let (sdk, lambda, plans, build_config) =
+        session_and_functions(config, ci, env, progress).await?;
     let not_deployed = |why: &str| -> Vec<FunctionReport> {
         plans
             .iter()
@@ -219,6 +210,35 @@ async fn deploy_stages(
     }
 }
 
+/// The run's AWS session, and every function read with what is to be built.
+async fn session_and_functions(
+    config: &DeployConfig,
+    ci: &CiContext,
+    env: &Env,
+    progress: &Progress,
+) -> Result<
+    (
+        aws_config::SdkConfig,
+        Lambda,
+        Vec<FunctionSpec>,
+        BuildConfig,
+    ),
+    (Stage, Error),
+> {
+    let sdk = super::aws_session(
+        config.role.as_ref(),
+        config.build.region.as_deref(),
+        config.build.aws_timeout,
+        ci,
+        env,
+        progress,
+    )
+    .await?;
+    let lambda = Lambda::new(&sdk);
+    let (functions, build_config) = read_functions(config, &lambda, &sdk, progress).await?;
+    Ok((sdk, lambda, functions, build_config))
+}
+
 /// Every function read before anything is built (a wrong name fails now),
 /// and what is to be built for them.
 async fn read_functions(
@@ -307,17 +327,8 @@ async fn dry_run(
     env: &Env,
     progress: &Progress,
 ) -> Result<Plan, (Stage, Error)> {
-    let sdk = super::aws_session(
-        config.role.as_ref(),
-        config.build.region.as_deref(),
-        config.build.aws_timeout,
-        ci,
-        env,
-        progress,
-    )
-    .await?;
-    let lambda = Lambda::new(&sdk);
-    let (functions, build_config) = read_functions(config, &lambda, &sdk, progress).await?;
+    let (sdk, lambda, functions, build_config) =
+        session_and_functions(config, ci, env, progress).await?;
     let survey = ship::survey(&build_config, &sdk)
         .await
         .map_err(|e| (Stage::Preflight, e))?;

@@ -72,13 +72,7 @@ impl DeployConfig {
                 }
             });
         }
-        let role = super::parse::role_config(
-            args.role_arn,
-            args.role_session_name,
-            args.audience,
-            args.web_identity_token_env,
-            ci,
-        )?;
+        let role = super::parse::role_config(args.role.clone(), ci)?;
         let preview = match (args.preview, ci.change_number) {
             (false, _) => None,
             (true, Some(n)) => Some(n),
@@ -106,15 +100,8 @@ impl DeployConfig {
                 expect: args.smoke_expect,
             })
         };
-        let mut names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
-        names.sort_unstable();
-        let feedback = crate::feedback::FeedbackConfig {
-            comment: super::comment_mode(args.comment),
-            github_token: args.github_token.filter(|t| !t.is_empty()).map(Into::into),
-            gitlab_token: args.gitlab_token.filter(|t| !t.is_empty()).map(Into::into),
-            comment_key: args.comment_key.unwrap_or_else(|| names.join(",")),
-            dotenv: args.dotenv,
-        };
+        let names = functions.iter().map(|f| f.name.as_str()).collect();
+        let feedback = super::feedback_config(args.comment, names, args.dotenv);
         let build = BuildConfig::from_args(args.build, ci)?;
         if let Some(path) = &args.report_json {
             check_output_path("--report-json", path)?;

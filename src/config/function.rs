@@ -96,6 +96,35 @@ pub fn parse_file(text: &str) -> Result<ConfigFile, String> {
     })
 }
 
+/// The repository and the functions' names, from the flags, else the file
+/// (`cleanup`, `prune`, `policy`: no configuration asked of them).
+pub fn repository_and_names(
+    repository: Option<String>,
+    functions: &[String],
+    file: ConfigFile,
+) -> Result<(crate::model::RepositoryName, Vec<String>), ConfigError> {
+    let repository = repository
+        .or(file.repository)
+        .ok_or(ConfigError::NoRepository)?
+        .parse()?;
+    let named: Vec<String> = if functions.iter().any(|f| !f.trim().is_empty()) {
+        functions.to_vec()
+    } else {
+        file.functions.into_keys().collect()
+    };
+    let mut names = Vec::new();
+    for f in named.iter().filter(|f| !f.trim().is_empty()) {
+        let target: FunctionTarget = f.parse()?;
+        if !names.contains(&target.name) {
+            names.push(target.name);
+        }
+    }
+    if names.is_empty() {
+        return Err(ConfigError::NoFunction);
+    }
+    Ok((repository, names))
+}
+
 /// The flags that set a configuration value: they apply to every function.
 pub struct Flags<'a> {
     pub memory: Option<u32>,

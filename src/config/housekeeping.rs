@@ -3,7 +3,7 @@
 use super::{ConfigError, RepositoryName, RoleConfig, function, parse, parse_registry};
 use crate::ci::CiContext;
 use crate::cli::{CleanupArgs, HousekeepingArgs, OutputFormat, PruneArgs};
-use crate::model::{FunctionTarget, ProgressMode};
+use crate::model::ProgressMode;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -22,40 +22,23 @@ pub struct HousekeepingConfig {
 impl HousekeepingConfig {
     fn from_args(args: HousekeepingArgs, ci: &CiContext) -> Result<Self, ConfigError> {
         let file = function::read_file(args.config.as_deref(), &args.context)?;
-        let repository: RepositoryName = args
-            .repository
-            .or(file.repository)
-            .ok_or(ConfigError::NoRepository)?
-            .parse()?;
-        let named: Vec<String> = if args.functions.iter().any(|f| !f.trim().is_empty()) {
-            args.functions
-        } else {
-            file.functions.keys().cloned().collect()
-        };
-        let mut functions = Vec::new();
-        for f in named.iter().filter(|f| !f.trim().is_empty()) {
-            let target: FunctionTarget = f.parse()?;
-            let name = match target.name.rsplit_once(":function:") {
-                Some((_, name)) => name.to_string(),
-                None => target.name,
+        let (repository, named) =
+            function::repository_and_names(args.repository, &args.functions, file)?;
+        // Previews are named after the plain name, in the run's account and Region.
+        let mut functions: Vec<String> = Vec::new();
+        for name in named {
+            let name = match name.rsplit_once(":function:") {
+                Some((_, plain)) => plain.to_string(),
+                None => name,
             };
             if !functions.contains(&name) {
                 functions.push(name);
             }
         }
-        if functions.is_empty() {
-            return Err(ConfigError::NoFunction);
-        }
         Ok(HousekeepingConfig {
             repository,
             functions,
-            role: parse::role_config(
-                args.role_arn,
-                args.role_session_name,
-                args.audience,
-                args.web_identity_token_env,
-                ci,
-            )?,
+            role: parse::role_config(args.role, ci)?,
             region: args.region,
             registry_override: args.registry.map(|r| parse_registry(&r)).transpose()?,
             aws_timeout: Duration::from_secs(args.aws_timeout.clamp(1, 3_600)),
@@ -81,15 +64,8 @@ impl CleanupConfig {
             .pull_request
             .or(ci.change_number)
             .ok_or(ConfigError::CleanupOutsideChange)?;
-        let mut names = common.functions.clone();
-        names.sort_unstable();
-        let feedback = crate::feedback::FeedbackConfig {
-            comment: super::comment_mode(args.comment),
-            github_token: args.github_token.filter(|t| !t.is_empty()).map(Into::into),
-            gitlab_token: args.gitlab_token.filter(|t| !t.is_empty()).map(Into::into),
-            comment_key: args.comment_key.unwrap_or_else(|| names.join(",")),
-            dotenv: None,
-        };
+        let names = common.functions.iter().map(String::as_str).collect();
+        let feedback = super::feedback_config(args.comment, names, None);
         Ok(CleanupConfig {
             common,
             pull_request,

@@ -140,12 +140,26 @@ pub(super) fn progress_mode(arg: ProgressArg, ci: &CiContext) -> ProgressMode {
     }
 }
 
-/// `--comment`, as the feedback takes it.
-pub(super) fn comment_mode(arg: crate::cli::CommentArg) -> crate::feedback::CommentMode {
-    match arg {
-        crate::cli::CommentArg::Auto => crate::feedback::CommentMode::Auto,
-        crate::cli::CommentArg::Always => crate::feedback::CommentMode::Always,
-        crate::cli::CommentArg::Never => crate::feedback::CommentMode::Never,
+/// The comment flags, as the feedback takes them; the key defaults to the
+/// functions' names.
+pub(super) fn feedback_config(
+    args: crate::cli::CommentArgs,
+    mut names: Vec<&str>,
+    dotenv: Option<PathBuf>,
+) -> crate::feedback::FeedbackConfig {
+    use crate::cli::CommentArg;
+    use crate::feedback::CommentMode;
+    names.sort_unstable();
+    crate::feedback::FeedbackConfig {
+        comment: match args.comment {
+            CommentArg::Auto => CommentMode::Auto,
+            CommentArg::Always => CommentMode::Always,
+            CommentArg::Never => CommentMode::Never,
+        },
+        github_token: args.github_token.filter(|t| !t.is_empty()).map(Into::into),
+        gitlab_token: args.gitlab_token.filter(|t| !t.is_empty()).map(Into::into),
+        comment_key: args.comment_key.unwrap_or_else(|| names.join(",")),
+        dotenv,
     }
 }
 

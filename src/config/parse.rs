@@ -272,13 +272,16 @@ pub fn parse_registry(s: &str) -> Result<String, ConfigError> {
 
 /// `--role-arn` and its companions, when a role is to be assumed.
 pub(super) fn role_config(
-    arn: Option<String>,
-    session_name: Option<String>,
-    audience: String,
-    token_env: Option<String>,
+    args: crate::cli::RoleArgs,
     ci: &CiContext,
 ) -> Result<Option<super::RoleConfig>, ConfigError> {
-    let Some(arn) = arn else {
+    let crate::cli::RoleArgs {
+        role_arn,
+        audience,
+        role_session_name: session_name,
+        web_identity_token_env: token_env,
+    } = args;
+    let Some(arn) = role_arn else {
         return Ok(None);
     };
     let re = regex::Regex::new(r"^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$")

@@ -2,30 +2,13 @@
 
 use super::{ConfigError, function};
 use crate::cli::PolicyArgs;
-use crate::model::FunctionTarget;
 use crate::policy::{Forge, PolicyRequest};
 
 pub fn policy_request(args: PolicyArgs) -> Result<PolicyRequest, ConfigError> {
-    let file = function::read_file(args.config.as_deref(), std::path::Path::new("."))?;
-    let repository: crate::model::RepositoryName = args
-        .repository
-        .or(file.repository)
-        .ok_or(ConfigError::NoRepository)?
-        .parse()?;
-    let named: Vec<String> = if args.functions.iter().any(|f| !f.trim().is_empty()) {
-        args.functions
-    } else {
-        file.functions.keys().cloned().collect()
-    };
-    let mut functions = Vec::new();
-    for f in named.iter().filter(|f| !f.trim().is_empty()) {
-        let target: FunctionTarget = f.parse()?;
-        functions.push(target.name);
-    }
-    if functions.is_empty() {
-        return Err(ConfigError::NoFunction);
-    }
-    let execution_role = args.execution_role.or(file.execution_role);
+    let mut file = function::read_file(args.config.as_deref(), std::path::Path::new("."))?;
+    let execution_role = args.execution_role.or(file.execution_role.take());
+    let (repository, functions) =
+        function::repository_and_names(args.repository, &args.functions, file)?;
     match &execution_role {
         Some(role) => super::deploy::check_role_arn(role)?,
         None if args.previews => {

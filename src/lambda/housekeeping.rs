@@ -151,8 +151,8 @@ impl Lambda {
             message,
         };
         for f in functions {
-            match self.client.get_function().function_name(f).send().await {
-                Ok(_) => {}
+            let exists = match self.client.get_function().function_name(f).send().await {
+                Ok(_) => true,
                 Err(e)
                     if e.as_service_error()
                         .is_some_and(|s| s.is_resource_not_found_exception()) =>
@@ -161,55 +161,49 @@ impl Lambda {
                         return Err(HousekeepingError::NoFunction(f.clone()));
                     }
                     // Gone: it runs nothing, but its previews may.
-                    for (preview, image) in self
-                        .previews_of(f)
-                        .await
-                        .map_err(|m| api("ListFunctions", f, m))?
-                    {
-                        if !removed.contains(&preview) {
-                            note(image.as_deref(), format!("{preview} (preview)"));
-                        }
-                    }
-                    continue;
+                    false
                 }
                 Err(e) => return Err(api("GetFunction", f, self.calls.describe(&e))),
-            }
-            let versions = self
-                .versions(f)
-                .await
-                .map_err(|e| api("ListVersionsByFunction", f, self.calls.describe(&e)))?;
-            for version in &versions {
-                let image = self
-                    .image_of(f, version)
+            };
+            if exists {
+                let versions = self
+                    .versions(f)
                     .await
-                    .map_err(|m| api("GetFunction", f, m))?;
-                let who = if version == "$LATEST" {
-                    f.clone()
-                } else {
-                    format!("{f}:{version}")
-                };
-                note(image.as_deref(), who);
-            }
-            let aliases = self
-                .client
-                .list_aliases()
-                .function_name(f)
-                .send()
-                .await
-                .map_err(|e| api("ListAliases", f, self.calls.describe(&e)))?;
-            for alias in aliases.aliases() {
-                let Some(version) = alias.function_version() else {
-                    continue;
-                };
-                let image = self
-                    .image_of(f, version)
+                    .map_err(|e| api("ListVersionsByFunction", f, self.calls.describe(&e)))?;
+                for version in &versions {
+                    let image = self
+                        .image_of(f, version)
+                        .await
+                        .map_err(|m| api("GetFunction", f, m))?;
+                    let who = if version == "$LATEST" {
+                        f.clone()
+                    } else {
+                        format!("{f}:{version}")
+                    };
+                    note(image.as_deref(), who);
+                }
+                let aliases = self
+                    .client
+                    .list_aliases()
+                    .function_name(f)
+                    .send()
                     .await
-                    .map_err(|m| api("GetFunction", f, m))?;
-                note(
-                    image.as_deref(),
-                    format!("{f}:{}", alias.name().unwrap_or_default()),
-                );
+                    .map_err(|e| api("ListAliases", f, self.calls.describe(&e)))?;
+                for alias in aliases.aliases() {
+                    let Some(version) = alias.function_version() else {
+                        continue;
+                    };
+                    let image = self
+                        .image_of(f, version)
+                        .await
+                        .map_err(|m| api("GetFunction", f, m))?;
+                    note(
+                        image.as_deref(),
+                        format!("{f}:{}", alias.name().unwrap_or_default()),
+                    );
+                }
             }
+            // Its previews, whether or not it still exists.
             for (preview, image) in self
                 .previews_of(f)
                 .await
