@@ -74,6 +74,25 @@ impl Numbers {
         n
     }
 
+    /// `size 1.1 MB, cold start 234 ms, duration 12 ms, max memory 45 MB`,
+    /// what was measured.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = self.size_bytes {
+            parts.push(format!("size {}", mb(s)));
+        }
+        if let Some(i) = self.init_ms {
+            parts.push(format!("cold start {i:.0} ms"));
+        }
+        if let Some(d) = self.duration_ms {
+            parts.push(format!("duration {d:.0} ms"));
+        }
+        if let Some(m) = self.max_memory_mb {
+            parts.push(format!("max memory {m} MB"));
+        }
+        parts.join(", ")
+    }
+
     pub fn is_empty(&self) -> bool {
         *self == Numbers::default()
     }
@@ -159,6 +178,10 @@ mod tests {
         };
         let tag = now.to_tag();
         assert!(tag.len() <= 256);
+        assert_eq!(
+            now.summary(),
+            "size 31.5 MB, cold start 235 ms, duration 12 ms, max memory 45 MB"
+        );
         let back = Numbers::from_tag(&tag);
         assert_eq!(back.size_bytes, now.size_bytes);
         assert_eq!(back.init_ms, Some(234.56));

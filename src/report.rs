@@ -179,6 +179,12 @@ impl RunReport {
                     s.status, s.duration_ms
                 );
             }
+            if let Some(n) = f.numbers.as_ref().filter(|n| !n.is_empty()) {
+                let _ = writeln!(out, "  numbers {}", n.summary());
+            }
+            for w in &f.warnings {
+                let _ = writeln!(out, "  warning {w}");
+            }
         }
         if let Some(failure) = &self.failure {
             // The message itself is the run's error, printed once on stderr.
