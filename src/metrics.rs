@@ -74,6 +74,19 @@ impl Numbers {
         n
     }
 
+    /// These numbers, with `older`'s where these have none.
+    pub fn or(&self, older: Option<&Numbers>) -> Numbers {
+        let Some(older) = older else {
+            return self.clone();
+        };
+        Numbers {
+            size_bytes: self.size_bytes.or(older.size_bytes),
+            init_ms: self.init_ms.or(older.init_ms),
+            duration_ms: self.duration_ms.or(older.duration_ms),
+            max_memory_mb: self.max_memory_mb.or(older.max_memory_mb),
+        }
+    }
+
     /// `size 1.1 MB, cold start 234 ms, duration 12 ms, max memory 45 MB`,
     /// what was measured.
     pub fn summary(&self) -> String {
@@ -181,6 +194,15 @@ mod tests {
         assert_eq!(
             now.summary(),
             "size 31.5 MB, cold start 235 ms, duration 12 ms, max memory 45 MB"
+        );
+        let warm = Numbers {
+            init_ms: None,
+            ..now.clone()
+        };
+        assert_eq!(
+            warm.or(Some(&now)).init_ms,
+            now.init_ms,
+            "a warm start keeps the cold one"
         );
         let back = Numbers::from_tag(&tag);
         assert_eq!(back.size_bytes, now.size_bytes);

@@ -6,6 +6,9 @@
 
 use serde_json::{Value, json};
 
+/// The tag that marks a preview (`lambda::preview::PREVIEW_OF_TAG`).
+const PREVIEW_TAG: &str = "lambda-ship:preview-of";
+
 /// Where the OIDC token comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Forge {
@@ -53,19 +56,25 @@ pub const ECR_REPOSITORY_ACTIONS: &[&str] = &[
 /// What cleanup and prune read of the functions, besides a deploy's calls.
 pub const HOUSEKEEPING_ACTIONS: &[&str] = &["lambda:ListAliases", "lambda:ListVersionsByFunction"];
 
-/// What a preview's deploy and cleanup call on the preview functions.
-pub const PREVIEW_ACTIONS: &[&str] = &[
-    "lambda:AddPermission",
-    "lambda:CreateFunction",
-    "lambda:CreateFunctionUrlConfig",
-    "lambda:DeleteFunction",
-    "lambda:DeleteFunctionUrlConfig",
+/// What a preview's deploy and cleanup read of the preview functions (one
+/// that does not exist yet has no tag to condition on).
+pub const PREVIEW_READ_ACTIONS: &[&str] = &[
     "lambda:GetFunction",
     "lambda:GetFunctionConfiguration",
     "lambda:GetFunctionUrlConfig",
     "lambda:GetPolicy",
+];
+
+/// What creates a preview: only with its `lambda-ship:preview-of` tag.
+pub const PREVIEW_CREATE_ACTIONS: &[&str] = &["lambda:CreateFunction", "lambda:TagResource"];
+
+/// What changes a preview: only a function tagged as a preview of a named one.
+pub const PREVIEW_CHANGE_ACTIONS: &[&str] = &[
+    "lambda:AddPermission",
+    "lambda:CreateFunctionUrlConfig",
+    "lambda:DeleteFunction",
+    "lambda:DeleteFunctionUrlConfig",
     "lambda:InvokeFunction",
-    "lambda:TagResource",
     "lambda:UpdateFunctionCode",
     "lambda:UpdateFunctionConfiguration",
 ];
@@ -177,11 +186,35 @@ impl PolicyRequest {
                     }
                 })
                 .collect();
+            // The names narrow the previews loosely (`orders-pr*` also
+            // matches `orders-prod`): the tag decides what may change.
+            let names: Vec<&str> = arns
+                .iter()
+                .map(|a| a.rsplit_once(":function:").map_or(a.as_str(), |(_, n)| n))
+                .collect();
             statements.push(json!({
-                "Sid": "PullRequestPreviews",
+                "Sid": "ReadPreviews",
                 "Effect": "Allow",
-                "Action": PREVIEW_ACTIONS,
+                "Action": PREVIEW_READ_ACTIONS,
                 "Resource": previews
+            }));
+            statements.push(json!({
+                "Sid": "CreatePreviews",
+                "Effect": "Allow",
+                "Action": PREVIEW_CREATE_ACTIONS,
+                "Resource": previews,
+                "Condition": {
+                    "StringEquals": { format!("aws:RequestTag/{PREVIEW_TAG}"): names }
+                }
+            }));
+            statements.push(json!({
+                "Sid": "ChangePreviews",
+                "Effect": "Allow",
+                "Action": PREVIEW_CHANGE_ACTIONS,
+                "Resource": previews,
+                "Condition": {
+                    "StringEquals": { format!("aws:ResourceTag/{PREVIEW_TAG}"): names }
+                }
             }));
             statements.push(json!({
                 "Sid": "FindPreviews",
@@ -287,10 +320,18 @@ mod tests {
             star,
             ["\"ecr:GetAuthorizationToken\"", "\"lambda:ListFunctions\""]
         );
-        let previews = statements
-            .iter()
-            .find(|s| s["Sid"] == "PullRequestPreviews")
-            .unwrap();
+        let sid = |sid: &str| statements.iter().find(|s| s["Sid"] == sid).unwrap();
+        let previews = sid("ChangePreviews");
+        assert_eq!(
+            previews["Condition"]["StringEquals"]["aws:ResourceTag/lambda-ship:preview-of"],
+            json!(["orders-api", "orders-worker"]),
+            "a function named like a preview is not one without the tag"
+        );
+        assert_eq!(
+            sid("CreatePreviews")["Condition"]["StringEquals"]["aws:RequestTag/lambda-ship:preview-of"]
+                [0],
+            "orders-api"
+        );
         assert_eq!(
             previews["Resource"][0],
             "arn:aws:lambda:eu-west-1:123456789012:function:orders-api-pr*"

@@ -29,7 +29,12 @@ pub async fn run(args: CleanupArgs) -> Result<(), Error> {
     progress.finish();
 
     let body = feedback::markdown::render_cleanup(&report, &config.feedback.comment_key);
-    let published = feedback::post(&body, &config.feedback, &ci, &progress).await;
+    // The comment goes to the pull request cleaned up, whichever run this is.
+    let target = CiContext {
+        change_number: Some(config.pull_request),
+        ..ci.clone()
+    };
+    let published = feedback::post(&body, &config.feedback, &target, &progress).await;
     for w in &published.warnings {
         progress.stage(&format!("warning: {w}"));
     }

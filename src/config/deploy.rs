@@ -100,7 +100,11 @@ impl DeployConfig {
                 expect: args.smoke_expect,
             })
         };
-        let names = functions.iter().map(|f| f.name.as_str()).collect();
+        // Plain names: cleanup, which knows only those, finds the same comment.
+        let names = functions
+            .iter()
+            .map(|f| crate::lambda::plain_name(&f.name))
+            .collect();
         let feedback = super::feedback_config(args.comment, names, args.dotenv);
         let build = BuildConfig::from_args(args.build, ci)?;
         if let Some(path) = &args.report_json {

@@ -27,10 +27,7 @@ impl HousekeepingConfig {
         // Previews are named after the plain name, in the run's account and Region.
         let mut functions: Vec<String> = Vec::new();
         for name in named {
-            let name = match name.rsplit_once(":function:") {
-                Some((_, plain)) => plain.to_string(),
-                None => name,
-            };
+            let name = crate::lambda::plain_name(&name).to_string();
             if !functions.contains(&name) {
                 functions.push(name);
             }
@@ -69,7 +66,11 @@ impl CleanupConfig {
         Ok(CleanupConfig {
             common,
             pull_request,
-            head_sha: ci.sha.clone(),
+            // The run's commit is the pull request's head only in its own run.
+            head_sha: ci
+                .sha
+                .clone()
+                .filter(|_| ci.change_number == Some(pull_request)),
             feedback,
         })
     }

@@ -28,6 +28,16 @@ pub fn digest_of(image: &str) -> Option<&str> {
     image.rsplit_once('@').map(|(_, d)| d)
 }
 
+/// The image a function (version) runs, by digest: its `ImageUri` when that
+/// names a digest, else the digest Lambda resolved a tag to.
+fn running_image(code: Option<&aws_sdk_lambda::types::FunctionCodeLocation>) -> Option<String> {
+    let code = code?;
+    code.image_uri()
+        .filter(|u| u.contains('@'))
+        .or(code.resolved_image_uri())
+        .map(str::to_string)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum HousekeepingError {
     #[error(
@@ -83,7 +93,7 @@ impl Lambda {
             removal.note = Some("not a lambda-ship preview of it: left alone".into());
             return removal;
         }
-        removal.image = out.code().and_then(|c| c.image_uri()).map(str::to_string);
+        removal.image = running_image(out.code());
         // The URL goes first: no one reaches a function half deleted.
         let deadline = Instant::now() + Duration::from_secs(60);
         let url = while_in_progress(
@@ -256,7 +266,7 @@ impl Lambda {
             .qualifier(qualifier)
             .send()
             .await
-            .map(|out| out.code().and_then(|c| c.image_uri()).map(str::to_string))
+            .map(|out| running_image(out.code()))
             .map_err(|e| self.calls.describe(&e))
     }
 
@@ -288,8 +298,17 @@ impl Lambda {
         }
         let mut previews = Vec::new();
         for name in names {
-            let Ok(out) = self.client.get_function().function_name(&name).send().await else {
-                continue;
+            // Gone since the listing: it runs nothing. Any other error could
+            // hide an image in use, so it stops the run.
+            let out = match self.client.get_function().function_name(&name).send().await {
+                Ok(out) => out,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(self.calls.describe(&e)),
             };
             if out
                 .tags()
@@ -297,12 +316,38 @@ impl Lambda {
                 .map(String::as_str)
                 == Some(function)
             {
-                previews.push((
-                    name,
-                    out.code().and_then(|c| c.image_uri()).map(str::to_string),
-                ));
+                previews.push((name, running_image(out.code())));
             }
         }
         Ok(previews)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_lambda::types::FunctionCodeLocation;
+
+    #[test]
+    fn a_version_deployed_by_tag_is_known_by_the_digest_lambda_resolved() {
+        let by_tag = FunctionCodeLocation::builder()
+            .image_uri("123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:v1")
+            .resolved_image_uri("123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders@sha256:ab")
+            .build();
+        let image = running_image(Some(&by_tag)).unwrap();
+        assert_eq!(digest_of(&image), Some("sha256:ab"));
+        let by_digest = FunctionCodeLocation::builder()
+            .image_uri("123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders@sha256:cd")
+            .build();
+        assert_eq!(
+            running_image(Some(&by_digest))
+                .as_deref()
+                .and_then(digest_of),
+            Some("sha256:cd")
+        );
+        assert_eq!(
+            super::super::plain_name("arn:aws:lambda:eu-west-1:1:function:orders"),
+            "orders"
+        );
     }
 }

@@ -77,6 +77,12 @@ pub fn arn_region_account(name: &str) -> Option<(&str, &str)> {
     (service == "lambda").then_some((region, account))
 }
 
+/// A function's own name: the name of an ARN, or the name as given.
+pub fn plain_name(name: &str) -> &str {
+    name.rsplit_once(":function:")
+        .map_or(name, |(_, plain)| plain)
+}
+
 /// Refuses a function ARN of another Region or account than the run's.
 pub fn check_target(
     target: &FunctionTarget,

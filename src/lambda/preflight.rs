@@ -157,7 +157,7 @@ impl Lambda {
             baseline: None,
             // What Lambda gives a new function where nothing is asked.
             local: crate::sandbox::LocalSettings {
-                function_name: target.name.clone(),
+                function_name: super::plain_name(&target.name).to_string(),
                 region: self.region.clone(),
                 memory_mb: u64::from(*crate::settings::MEMORY_MB.start()),
                 timeout: std::time::Duration::from_secs(NEW_FUNCTION_TIMEOUT_SECS),

@@ -259,7 +259,9 @@ impl Lambda {
             && let Some(numbers) = report.numbers.as_ref().filter(|n| !n.is_empty())
         {
             // Not worth failing a deploy that is live and tested.
-            if let Err(e) = self.keep_numbers(name, numbers).await {
+            // What this run did not measure (a warm start has no init) stays.
+            let kept = numbers.or(job.plan.baseline.as_ref());
+            if let Err(e) = self.keep_numbers(name, &kept).await {
                 report
                     .warnings
                     .push(format!("the numbers were not kept on the function: {e}"));

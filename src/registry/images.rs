@@ -29,7 +29,22 @@ impl Ecr {
             .send()
             .await;
         match out {
-            Ok(out) => Ok(!out.image_ids().is_empty()),
+            Ok(out) => {
+                // Only "not there" is not a failure.
+                let failed = out.failures().iter().find(|f| {
+                    f.failure_code() != Some(&aws_sdk_ecr::types::ImageFailureCode::ImageNotFound)
+                });
+                match failed {
+                    Some(f) => Err(EcrError::Api {
+                        operation: "BatchDeleteImage",
+                        message: f
+                            .failure_reason()
+                            .unwrap_or("the image was not deleted")
+                            .to_string(),
+                    }),
+                    None => Ok(!out.image_ids().is_empty()),
+                }
+            }
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_repository_not_found_exception()) =>
@@ -215,6 +230,10 @@ pub fn prune_plan(
         if tags.is_empty() {
             return (true, "not a lambda-ship image".into());
         }
+        // A tag someone else gave it (a release, `latest`) is theirs to remove.
+        if let Some(other) = image.tags.iter().find(|t| commit_tag(t).is_none()) {
+            return (true, format!("also tagged {other}, not by lambda-ship"));
+        }
         let kept = |(commit, arch, _): &&(String, &'static str, bool)| {
             kept_commits.get(arch).is_some_and(|l| l.contains(commit))
         };
@@ -268,6 +287,7 @@ mod tests {
             image(5, &[&format!("{a}-arm64")]),
             image(6, &[&format!("{b}-x86_64-cache-builder")]),
             image(7, &["latest"]),
+            image(0, &[&format!("{b}-arm64"), "v1.2"]),
         ];
         let used = BTreeMap::from([(images[0].digest.clone(), vec!["orders:live".to_string()])]);
         let plan = prune_plan(&images, &used, 1);
@@ -288,11 +308,15 @@ mod tests {
         assert!(!kept(6).keep, "the cache of a deleted commit");
         assert!(kept(7).keep, "not ours");
         assert!(
+            kept(0).keep && kept(0).why.contains("v1.2"),
+            "also the user's"
+        );
+        assert!(
             prune_plan(&images, &used, 0)
                 .iter()
                 .filter(|d| d.keep)
                 .count()
-                == 2
+                == 3
         );
     }
 }
