@@ -731,32 +731,3 @@ fn a_slow_build_and_a_silent_aws_api_are_bounded() {
         "{stderr}"
     );
 }
-
-#[test]
-fn a_connection_cut_mid_build_while_the_engine_still_answers_is_built_again() {
-    let repo = unique("blip");
-    let farm = unique("fn-blip-arm");
-    create_function(&farm, "arm64", false);
-    let dir = slow_context();
-    let relay = common::relay::Relay::to_unix(ENGINE_B);
-    let mut cmd = deploy_process(&repo, dir.path(), &[&farm]);
-    cmd.arg(format!("--builder=linux/arm64={}", relay.endpoint));
-    // The connection drops mid-build; the engine stays reachable.
-    let (code, stderr) = run_until(
-        cmd,
-        |l| l.contains("linux/arm64") && l.contains("sleep 6"),
-        |_| relay.drop_connections(),
-    );
-    assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains("the engine answers: building again"),
-        "{stderr}"
-    );
-    let live = aws(&["lambda", "get-function", "--function-name", &farm]);
-    assert!(
-        live["Code"]["ImageUri"]
-            .as_str()
-            .is_some_and(|u| u.contains(&repo)),
-        "{live}"
-    );
-}

@@ -44,13 +44,6 @@ pub enum BuildError {
         engine: String,
         message: String,
     },
-    /// The engine's answer broke off: the connection, not the build, failed.
-    #[error("{platform}: the build on {engine} failed: {message}")]
-    Interrupted {
-        platform: Platform,
-        engine: String,
-        message: String,
-    },
     /// The Dockerfile or the build's flags are wrong: nothing was built.
     #[error(
         "{platform}: the Dockerfile cannot be built as asked: {message}. Fix the Dockerfile, \
@@ -143,19 +136,7 @@ pub async fn build_within(
     limit: std::time::Duration,
     progress: &Progress,
 ) -> Result<BuiltImage, BuildError> {
-    let mut attempt = tokio::time::timeout(limit, build(engine, spec, progress)).await;
-    // A connection cut mid-build, while the engine still answers, is the
-    // connection's fault: built once more, from the engine's own cache.
-    if let Ok(Err(BuildError::Interrupted { message, .. })) = &attempt
-        && engine.docker.ping().await.is_ok()
-    {
-        progress.platform(
-            spec.platform,
-            PlatformEvent::Log(format!("{message}; the engine answers: building again")),
-        );
-        attempt = tokio::time::timeout(limit, build(engine, spec, progress)).await;
-    }
-    match attempt {
+    match tokio::time::timeout(limit, build(engine, spec, progress)).await {
         Ok(result) => result,
         Err(_) => {
             let err = BuildError::Engine {
@@ -260,7 +241,6 @@ pub async fn build(
         image_id.is_none() || matches!(e, bollard::errors::Error::DockerStreamError { .. })
     });
     if let Some(e) = failure {
-        let interrupted = !matches!(e, bollard::errors::Error::DockerStreamError { .. });
         let message = match e {
             bollard::errors::Error::DockerStreamError { error } => error,
             // Not the engine's answer: the connection to it broke.
@@ -290,11 +270,6 @@ pub async fn build(
                 step: step.name.clone(),
                 message: first_nonempty(&message, &step.error),
                 last_lines: step.lines.iter().cloned().collect(),
-            },
-            None if interrupted => BuildError::Interrupted {
-                platform,
-                engine: engine.name.clone(),
-                message,
             },
             None => engine_error(message),
         };

@@ -9,8 +9,6 @@ pub struct Relay {
     /// `tcp://127.0.0.1:PORT`
     pub endpoint: String,
     cut: Arc<watch::Sender<bool>>,
-    /// Bumped to drop the connections open now, new ones still accepted.
-    drops: Arc<watch::Sender<u64>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -19,7 +17,6 @@ impl Relay {
         let (runtime, listener, addr) = super::server_on_loopback(1);
         let endpoint = format!("tcp://{addr}");
         let (tx, rx) = watch::channel(false);
-        let (drops_tx, drops_rx) = watch::channel(0u64);
         let socket = socket.to_string();
         runtime.spawn(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
@@ -33,8 +30,6 @@ impl Relay {
                     continue;
                 };
                 let socket = socket.clone();
-                let mut dropped = drops_rx.clone();
-                dropped.mark_unchanged();
                 tokio::spawn(async move {
                     let Ok(mut engine) = tokio::net::UnixStream::connect(&socket).await else {
                         return;
@@ -42,7 +37,6 @@ impl Relay {
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut client, &mut engine) => {}
                         _ = cut.wait_for(|c| *c) => {}
-                        _ = dropped.changed() => {}
                     }
                 });
             }
@@ -50,15 +44,8 @@ impl Relay {
         Relay {
             endpoint,
             cut: Arc::new(tx),
-            drops: Arc::new(drops_tx),
             _runtime: runtime,
         }
-    }
-
-    /// Drops the connections open now; new ones go through, as after a
-    /// network blip.
-    pub fn drop_connections(&self) {
-        self.drops.send_modify(|n| *n += 1);
     }
 
     /// Drops every connection and refuses new ones.
