@@ -133,7 +133,11 @@ fn the_printed_policy_allows_every_call_a_deploy_makes_and_no_more_lambda_than_i
     let f = unique("fn-policy");
     let target = format!("{f}:x86_64");
     let proxy = Proxy::start(Some(&format!("http://{MOTO}")));
+    // A context of its own: the other policy test builds beside it.
     let ctx = fixture_copy();
+    let handler = ctx.path().join("function/handler.sh");
+    let own = std::fs::read_to_string(&handler).unwrap();
+    std::fs::write(&handler, format!("{own}\n# {repo}\n")).unwrap();
     let deploy = |extra: &[&str]| {
         let mut cmd = deploy_in(ctx.path(), &repo, &random_sha(), &[&target]);
         cmd.args(["--execution-role", FUNCTION_ROLE, "--alias", "live"])
@@ -244,7 +248,11 @@ fn the_policy_with_previews_covers_exactly_preview_deploys_cleanup_and_prune() {
     let at = |cmd: &mut assert_cmd::Command| {
         cmd.env("AWS_ENDPOINT_URL", &proxy.url);
     };
+    // A context of its own: the other policy test builds beside it.
     let ctx = fixture_copy();
+    let handler = ctx.path().join("function/handler.sh");
+    let own = std::fs::read_to_string(&handler).unwrap();
+    std::fs::write(&handler, format!("{own}\n# {repo}\n")).unwrap();
     let mut first = deploy_in(ctx.path(), &repo, &random_sha(), &[&format!("{f}:x86_64")]);
     first.args([
         "--execution-role",
