@@ -48,11 +48,9 @@ pub async fn upsert_comment(
         .map_err(|e| format!("cannot set up the GitHub client: {e}"))?;
     let issues = octo.issues(&pr.owner, &pr.repo);
     if let Some(c) = marked(&octo, pr, marker).await?.first() {
-        return issues
-            .update_comment(c.id, body)
+        return update(&octo, pr, c.id, body)
             .await
-            .map(|_| CommentAction::Updated)
-            .map_err(|e| describe(&e, "update the comment"));
+            .map(|()| CommentAction::Updated);
     }
     issues
         .create_comment(pr.number, body)
@@ -68,12 +66,27 @@ pub async fn upsert_comment(
             // Already removed by the other run: nothing to do.
             let _ = issues.delete_comment(c.id).await;
         }
-        issues
-            .update_comment(keep.id, body)
-            .await
-            .map_err(|e| describe(&e, "update the comment"))?;
+        update(&octo, pr, keep.id, body).await?;
     }
     Ok(CommentAction::Created)
+}
+
+/// Updates one comment with `PATCH`, as GitHub documents it ("update an issue
+/// comment"); octocrab's `update_comment` sends `POST`, which GitHub answers 404.
+async fn update(
+    octo: &Octocrab,
+    pr: &PullRequest,
+    id: octocrab::models::CommentId,
+    body: &str,
+) -> Result<(), String> {
+    let route = format!("/repos/{}/{}/issues/comments/{id}", pr.owner, pr.repo);
+    octo.patch::<octocrab::models::issues::Comment, _, _>(
+        route,
+        Some(&serde_json::json!({ "body": body })),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| describe(&e, "update the comment"))
 }
 
 /// The pull request's comments that carry `marker`, across all pages, oldest first.

@@ -239,7 +239,8 @@ async fn handle(
                 github_comment(&base, &format!("{o}/{r}"), n, id, &new_body),
             ))
         }
-        ("POST" | "PATCH", ["repos", o, r, "issues", "comments", id]) => {
+        // GitHub documents PATCH for "update an issue comment"; a POST there is a 404.
+        ("PATCH", ["repos", o, r, "issues", "comments", id]) => {
             let id: u64 = id.parse().unwrap_or(0);
             match s.comments.iter_mut().find(|(i, _, _)| *i == id) {
                 Some(c) => {
