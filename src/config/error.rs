@@ -124,7 +124,8 @@ pub enum ConfigError {
     )]
     EnvTooLarge { function: String, size: usize },
     #[error(
-        "{flag} '{value}' is not a command: write words (app.handler) or a JSON array ([\"app.handler\"])"
+        "{flag} '{value}' is not a command: write words as a shell would quote them \
+         (handler.sh \"two words\") or a JSON array ([\"app.handler\"])"
     )]
     Command { flag: &'static str, value: String },
     #[error("{0}")]

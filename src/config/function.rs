@@ -271,7 +271,8 @@ fn check(function: &str, s: &Settings) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// `--image-command` / `--image-entrypoint`: a JSON array of strings, or words.
+/// `--image-command` / `--image-entrypoint`: a JSON array of strings, or words
+/// split as a shell splits them (`handler.sh "two words"` is two words).
 pub fn parse_command(flag: &'static str, text: &str) -> Result<Vec<String>, ConfigError> {
     let text = text.trim();
     let words: Vec<String> = if text.starts_with('[') {
@@ -280,7 +281,10 @@ pub fn parse_command(flag: &'static str, text: &str) -> Result<Vec<String>, Conf
             value: text.to_string(),
         })?
     } else {
-        text.split_whitespace().map(str::to_string).collect()
+        shell_words::split(text).map_err(|_| ConfigError::Command {
+            flag,
+            value: text.to_string(),
+        })?
     };
     if words.is_empty() {
         return Err(ConfigError::Command {
@@ -291,32 +295,43 @@ pub fn parse_command(flag: &'static str, text: &str) -> Result<Vec<String>, Conf
     Ok(words)
 }
 
-/// `--env-file`: `KEY=VALUE` lines; blank lines and `#` comments skipped,
-/// one pair of surrounding quotes taken off a value.
+/// `--env-file`: the `.env` format as dotenvy reads it (the format users'
+/// tools already write): `#` comments, `export`, single and double quotes,
+/// escapes in double quotes, quoted values over several lines, and `${VAR}`
+/// taken from earlier lines or the environment. Keys are checked as `--env`
+/// checks them. A line that cannot be read is named by its number, never
+/// shown: it may hold a secret.
 pub fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+    let file_error = |reason: String| ConfigError::File {
         path: shown.clone(),
-        reason: format!("it cannot be read ({e})"),
-    })?;
+        reason,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| file_error(format!("it cannot be read ({e})")))?;
+    // Where an entry that cannot be read starts, for the message.
+    let line_of = |entry: &str| {
+        text.find(entry.lines().next().unwrap_or(entry))
+            .map_or("a line".to_string(), |at| {
+                format!("line {}", text[..at].matches('\n').count() + 1)
+            })
+    };
     let mut env = BTreeMap::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let (k, v) = super::parse_env(line).map_err(|_| ConfigError::File {
-            path: shown.clone(),
-            reason: format!(
-                "line {}: not KEY=VALUE with a KEY of letters, digits and _",
-                n + 1
-            ),
+    for entry in dotenvy::from_read_iter(text.as_bytes()) {
+        let (k, v) = entry.map_err(|e| match e {
+            dotenvy::Error::LineParse(entry, _) => file_error(format!(
+                "{}: not KEY=VALUE with a KEY of letters, digits and _",
+                line_of(&entry)
+            )),
+            // An I/O error or an unset variable: neither holds a value.
+            other => file_error(format!("it cannot be read ({other})")),
         })?;
-        let v = ['"', '\'']
-            .iter()
-            .find_map(|q| v.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
-            .map_or(v.clone(), str::to_string);
+        super::parse_env(&format!("{k}=")).map_err(|_| {
+            file_error(format!(
+                "{}: the key {k} is not letters, digits and _ starting with a letter",
+                line_of(&format!("{k}="))
+            ))
+        })?;
         env.insert(k, v);
     }
     Ok(env)

@@ -148,6 +148,12 @@ fn commands_are_words_or_a_json_array() {
         ["/bin/sh", "-c", "echo hi"]
     );
     assert!(parse_command("f", "[oops").is_err());
+    assert_eq!(
+        parse_command("f", r#"handler.sh "two words" 'and three more'"#).unwrap(),
+        ["handler.sh", "two words", "and three more"]
+    );
+    let e = parse_command("--image-command", r#"handler.sh "open"#).unwrap_err();
+    assert!(e.to_string().contains("as a shell would"), "{e}");
 }
 
 #[test]
@@ -162,4 +168,26 @@ fn an_env_file_has_pairs_comments_and_quotes() {
     std::fs::write(&path, "AA=1\nSECRET-VALUE\n").unwrap();
     let e = read_env_file(&path).unwrap_err().to_string();
     assert!(e.contains("line 2") && !e.contains("SECRET"), "{e}");
+}
+
+#[test]
+fn an_env_file_is_read_as_the_dotenv_format_users_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fn.env");
+    std::fs::write(
+        &path,
+        "GREETING=\"say \\\"hi\\\"\"\nPEM=\"line one\nline two\"\nAB=1 # note\nBASE=/srv\nDATA=${BASE}/data\n",
+    )
+    .unwrap();
+    let env = read_env_file(&path).unwrap();
+    assert_eq!(env["GREETING"], "say \"hi\"", "escapes in double quotes");
+    assert_eq!(
+        env["PEM"], "line one\nline two",
+        "a quoted value over two lines"
+    );
+    assert_eq!(env["AB"], "1", "a comment after a value");
+    assert_eq!(env["DATA"], "/srv/data", "an earlier line substituted");
+    std::fs::write(&path, "AA=1\n\n# c\nbad.key=SECRET\n").unwrap();
+    let e = read_env_file(&path).unwrap_err().to_string();
+    assert!(e.contains("line 4") && !e.contains("SECRET"), "{e}");
 }

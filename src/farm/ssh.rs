@@ -45,9 +45,17 @@ impl SshTarget {
         })
     }
 
-    /// The ssh command line that opens one connection to the engine.
-    pub fn command_line(&self, ssh: &str) -> Vec<String> {
-        let mut line: Vec<String> = ssh.split_whitespace().map(str::to_string).collect();
+    /// The ssh command line that opens one connection to the engine. `ssh`
+    /// is split into words as a shell would (and git splits `GIT_SSH_COMMAND`),
+    /// so `ssh -i "/my keys/id"` keeps its quoted path one word.
+    pub fn command_line(&self, ssh: &str) -> Result<Vec<String>, io::Error> {
+        let mut line = shell_words::split(ssh).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "LAMBDA_SHIP_SSH_COMMAND has a quote that is not closed: \
+                 quote it as a shell would, e.g. ssh -i \"/my keys/id\"",
+            )
+        })?;
         if line.is_empty() {
             line.push("ssh".to_string());
         }
@@ -61,7 +69,7 @@ impl SshTarget {
         }
         line.extend(["--".into(), self.host.clone()]);
         line.extend(["docker", "system", "dial-stdio"].map(String::from));
-        line
+        Ok(line)
     }
 }
 
@@ -73,7 +81,7 @@ pub fn connect(
 ) -> Result<Docker, bollard::errors::Error> {
     let ssh = std::env::var("LAMBDA_SHIP_SSH_COMMAND").unwrap_or_else(|_| "ssh".to_string());
     let connector = Connector {
-        line: Arc::new(target.command_line(&ssh)),
+        line: Arc::new(target.command_line(&ssh)?),
     };
     let client = Client::builder(TokioExecutor::new()).build(connector);
     let transport = move |request: BollardRequest| {
@@ -177,7 +185,7 @@ mod tests {
     fn ssh_endpoints_keep_their_user_and_port() {
         let t = SshTarget::parse("ssh://builder@10.0.0.5:2222").unwrap();
         assert_eq!(
-            t.command_line("ssh -i /k"),
+            t.command_line("ssh -i /k").unwrap(),
             [
                 "ssh",
                 "-i",
@@ -201,5 +209,16 @@ mod tests {
         assert_eq!((bare.user, bare.port), (None, None));
         assert!(SshTarget::parse("ssh://-oProxyCommand=x").is_none());
         assert!(SshTarget::parse("ssh://host:notaport").is_none());
+    }
+
+    #[test]
+    fn the_ssh_command_is_split_as_a_shell_splits_it() {
+        let t = SshTarget::parse("ssh://node").unwrap();
+        let line = t
+            .command_line(r#"ssh -i "/my keys/id" -o 'User=a b'"#)
+            .unwrap();
+        assert_eq!(line[..5], ["ssh", "-i", "/my keys/id", "-o", "User=a b"]);
+        let e = t.command_line(r#"ssh -i "/my keys/id"#).unwrap_err();
+        assert!(e.to_string().contains("quote"), "{e}");
     }
 }
