@@ -6,12 +6,7 @@ mod common;
 
 use common::forge::Forge;
 use common::*;
-use lambda_ship::config::{CommitSha, Platform, TagMutability};
-use lambda_ship::feedback::{github, markdown};
-use lambda_ship::lambda::smoke::SmokeResult;
-use lambda_ship::lambda::{AliasReport, FunctionReport};
-use lambda_ship::registry::ecr::Repository;
-use lambda_ship::report::{BuildReport, ImageReport, RunReport};
+use lambda_ship::feedback::markdown;
 
 /// Reads `$GITHUB_OUTPUT` as the runner does.
 fn read_outputs(text: &str) -> std::collections::BTreeMap<String, String> {
