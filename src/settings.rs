@@ -37,18 +37,97 @@ pub const RESERVED_KEYS: &[&str] = &[
     "LAMBDA_TASK_ROOT",
 ];
 
-/// What is asked of a function's configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What is asked of a function's configuration, in one shape wherever it is
+/// asked: clap fills it from the flags (`#[command(flatten)]`), serde from
+/// `lambda-ship.toml`'s `[defaults]` and `[functions.NAME]` tables under the
+/// same names, and [`Settings::merge`] lays one over another. Values are
+/// checked against Lambda's limits in one place, `config::function`; a new
+/// setting is one field here, its check there, and its line in `apply`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Settings {
-    pub memory_mb: Option<u32>,
-    pub timeout_secs: Option<u32>,
-    pub ephemeral_storage_mb: Option<u32>,
-    /// Set beside the variables the function has (a key given wins).
-    pub environment: BTreeMap<String, String>,
-    pub image_command: Option<Vec<String>>,
-    pub image_entrypoint: Option<Vec<String>>,
+    /// Only in a function's table of the file: the architecture it is deployed as.
+    #[arg(skip)]
+    pub architecture: Option<String>,
+
+    /// Memory, in MB (128–10240).
+    #[arg(long, env = "LAMBDA_SHIP_MEMORY")]
+    pub memory: Option<u32>,
+
+    /// Timeout, in seconds (1–900).
+    #[arg(long, env = "LAMBDA_SHIP_TIMEOUT")]
+    pub timeout: Option<u32>,
+
+    /// Ephemeral storage (/tmp), in MB (512–10240).
+    #[arg(long, env = "LAMBDA_SHIP_EPHEMERAL_STORAGE")]
+    pub ephemeral_storage: Option<u32>,
+
+    /// An environment variable, KEY=VALUE (repeatable), set beside the ones the
+    /// function has. Values are never printed.
+    // In the file, a table of KEY = "VALUE"; here as KEY=VALUE pairs in the
+    // order given, a later key winning, checked with the flags' own.
+    #[arg(
+        long = "env",
+        value_name = "KEY=VALUE",
+        env = "LAMBDA_SHIP_ENV",
+        value_delimiter = '\n',
+        hide_env_values = true
+    )]
+    #[serde(default, deserialize_with = "env_table")]
+    pub env: Vec<String>,
+
+    /// A .env file of KEY=VALUE lines to set as environment variables (--env wins).
+    #[arg(long, env = "LAMBDA_SHIP_ENV_FILE")]
+    #[serde(skip)]
+    pub env_file: Option<std::path::PathBuf>,
+
+    /// The image's command for this function (ImageConfig): words, or a JSON array.
+    #[arg(long, env = "LAMBDA_SHIP_IMAGE_COMMAND", value_parser = Words::flag)]
+    pub image_command: Option<Words>,
+
+    /// The image's entrypoint for this function (ImageConfig): words, or a JSON array.
+    #[arg(long, env = "LAMBDA_SHIP_IMAGE_ENTRYPOINT", value_parser = Words::flag)]
+    pub image_entrypoint: Option<Words>,
+
+    /// The image's working directory for this function (ImageConfig).
+    #[arg(long, env = "LAMBDA_SHIP_IMAGE_WORKDIR")]
     pub image_workdir: Option<String>,
+
+    /// The function's description.
+    #[arg(long, env = "LAMBDA_SHIP_DESCRIPTION")]
     pub description: Option<String>,
+}
+
+/// An image command or entrypoint: a flag's text as given (words, or a JSON
+/// array), until the configuration is checked and splits it into `List`; the
+/// file's array is a `List` already.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Words {
+    List(Vec<String>),
+    Line(String),
+}
+
+impl Words {
+    /// The flag's text, kept whole: it is checked with the rest, so a bad
+    /// value is one line of the configuration's errors, not clap's.
+    fn flag(text: &str) -> Result<Words, std::convert::Infallible> {
+        Ok(Words::Line(text.to_string()))
+    }
+
+    /// The words, once checked.
+    pub fn list(&self) -> Option<&Vec<String>> {
+        match self {
+            Words::List(words) => Some(words),
+            Words::Line(_) => None,
+        }
+    }
+}
+
+/// The file's `env` table, as the flags' KEY=VALUE pairs.
+fn env_table<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let table: BTreeMap<String, String> = serde::Deserialize::deserialize(d)?;
+    Ok(table.into_iter().map(|(k, v)| format!("{k}={v}")).collect())
 }
 
 /// The size Lambda counts for an environment: its keys and values.
@@ -59,22 +138,29 @@ pub fn environment_bytes(env: &BTreeMap<String, String>) -> usize {
 impl Settings {
     /// These settings with `over`'s values where it has them; the
     /// environments merge, `over`'s keys winning.
-    pub fn overlay(&self, over: &Settings) -> Settings {
-        let mut environment = self.environment.clone();
-        environment.extend(over.environment.clone());
+    pub fn merge(&self, over: &Settings) -> Settings {
+        let pick = |a: &Option<Words>, b: &Option<Words>| b.clone().or(a.clone());
         Settings {
-            memory_mb: over.memory_mb.or(self.memory_mb),
-            timeout_secs: over.timeout_secs.or(self.timeout_secs),
-            ephemeral_storage_mb: over.ephemeral_storage_mb.or(self.ephemeral_storage_mb),
-            environment,
-            image_command: over.image_command.clone().or(self.image_command.clone()),
-            image_entrypoint: over
-                .image_entrypoint
-                .clone()
-                .or(self.image_entrypoint.clone()),
+            architecture: over.architecture.clone().or(self.architecture.clone()),
+            memory: over.memory.or(self.memory),
+            timeout: over.timeout.or(self.timeout),
+            ephemeral_storage: over.ephemeral_storage.or(self.ephemeral_storage),
+            env: self.env.iter().chain(&over.env).cloned().collect(),
+            env_file: over.env_file.clone().or(self.env_file.clone()),
+            image_command: pick(&self.image_command, &over.image_command),
+            image_entrypoint: pick(&self.image_entrypoint, &over.image_entrypoint),
             image_workdir: over.image_workdir.clone().or(self.image_workdir.clone()),
             description: over.description.clone().or(self.description.clone()),
         }
+    }
+
+    /// The environment asked: each KEY=VALUE pair, a later key winning.
+    pub fn environment(&self) -> BTreeMap<String, String> {
+        self.env
+            .iter()
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     /// How the function runs once these settings are applied to what it
@@ -92,16 +178,16 @@ impl Settings {
                 *have = asked;
             }
         };
-        number(Field::Memory, self.memory_mb, &mut next.memory_mb);
+        number(Field::Memory, self.memory, &mut next.memory_mb);
         let mut timeout = current.timeout.as_secs();
-        number(Field::Timeout, self.timeout_secs, &mut timeout);
+        number(Field::Timeout, self.timeout, &mut timeout);
         next.timeout = std::time::Duration::from_secs(timeout);
         number(
             Field::EphemeralStorage,
-            self.ephemeral_storage_mb,
+            self.ephemeral_storage,
             &mut next.ephemeral_storage_mb,
         );
-        for (key, value) in &self.environment {
+        for (key, value) in &self.environment() {
             match next.environment.insert(key.clone(), value.clone()) {
                 None => changes.push(Change::EnvAdded(key.clone())),
                 Some(old) if old != *value => changes.push(Change::EnvChanged(key.clone())),
@@ -109,17 +195,17 @@ impl Settings {
             }
         }
         let image = &mut next.image_config;
-        let mut list =
-            |field: Field, asked: &Option<Vec<String>>, have: &mut Option<Vec<String>>| {
-                if let Some(asked) = asked.as_ref().filter(|a| have.as_ref() != Some(*a)) {
-                    changes.push(Change::Text(
-                        field,
-                        have.as_ref().map(|h| quoted(h)),
-                        quoted(asked),
-                    ));
-                    *have = Some(asked.clone());
-                }
-            };
+        let mut list = |field: Field, asked: &Option<Words>, have: &mut Option<Vec<String>>| {
+            let asked = asked.as_ref().and_then(Words::list);
+            if let Some(asked) = asked.filter(|a| have.as_ref() != Some(*a)) {
+                changes.push(Change::Text(
+                    field,
+                    have.as_ref().map(|h| quoted(h)),
+                    quoted(asked),
+                ));
+                *have = Some(asked.clone());
+            }
+        };
         list(
             Field::ImageEntrypoint,
             &self.image_entrypoint,
@@ -256,15 +342,14 @@ mod tests {
     #[test]
     fn each_difference_is_one_change_and_env_values_never_show() {
         let asked = Settings {
-            memory_mb: Some(512),
-            timeout_secs: Some(3),
-            environment: [
-                ("TOKEN".to_string(), "n3w-s3cr3t".to_string()),
-                ("TABLE".to_string(), "orders".to_string()),
-                ("MODE".to_string(), "fast-secret-mode".to_string()),
-            ]
-            .into(),
-            image_command: Some(vec!["app.worker".into()]),
+            memory: Some(512),
+            timeout: Some(3),
+            env: vec![
+                "TOKEN=n3w-s3cr3t".into(),
+                "TABLE=orders".into(),
+                "MODE=fast-secret-mode".into(),
+            ],
+            image_command: Some(Words::List(vec!["app.worker".into()])),
             description: Some("orders".into()),
             ..Settings::default()
         };
@@ -294,20 +379,20 @@ mod tests {
     #[test]
     fn flags_override_the_file_and_environments_merge() {
         let file = Settings {
-            memory_mb: Some(512),
-            timeout_secs: Some(30),
-            environment: [("A".into(), "1".into()), ("B".into(), "2".into())].into(),
+            memory: Some(512),
+            timeout: Some(30),
+            env: vec!["A=1".into(), "B=2".into()],
             ..Settings::default()
         };
         let flags = Settings {
-            memory_mb: Some(1024),
-            environment: [("B".into(), "3".into())].into(),
+            memory: Some(1024),
+            env: vec!["B=3".into()],
             ..Settings::default()
         };
-        let merged = file.overlay(&flags);
-        assert_eq!(merged.memory_mb, Some(1024));
-        assert_eq!(merged.timeout_secs, Some(30));
-        assert_eq!(merged.environment["A"], "1");
-        assert_eq!(merged.environment["B"], "3");
+        let merged = file.merge(&flags);
+        assert_eq!(merged.memory, Some(1024));
+        assert_eq!(merged.timeout, Some(30));
+        assert_eq!(merged.environment()["A"], "1");
+        assert_eq!(merged.environment()["B"], "3");
     }
 }

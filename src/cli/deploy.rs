@@ -26,7 +26,7 @@ pub struct DeployArgs {
     pub config: Option<PathBuf>,
 
     #[command(flatten)]
-    pub settings: SettingsArgs,
+    pub settings: crate::settings::Settings,
 
     /// Validate everything, call only read APIs and print what would change:
     /// nothing is built, pushed, created or updated.
@@ -102,52 +102,4 @@ pub struct DeployArgs {
     /// Also write the outputs to this dotenv file (GitLab `artifacts:reports:dotenv`).
     #[arg(long, env = "LAMBDA_SHIP_DOTENV")]
     pub dotenv: Option<PathBuf>,
-}
-
-/// A function's configuration, for every function deployed (over lambda-ship.toml).
-/// A value not given is left as the function has it.
-#[derive(Debug, Clone, Args)]
-pub struct SettingsArgs {
-    /// Memory, in MB (128–10240).
-    #[arg(long, env = "LAMBDA_SHIP_MEMORY")]
-    pub memory: Option<u32>,
-
-    /// Timeout, in seconds (1–900).
-    #[arg(long, env = "LAMBDA_SHIP_TIMEOUT")]
-    pub timeout: Option<u32>,
-
-    /// Ephemeral storage (/tmp), in MB (512–10240).
-    #[arg(long, env = "LAMBDA_SHIP_EPHEMERAL_STORAGE")]
-    pub ephemeral_storage: Option<u32>,
-
-    /// An environment variable, KEY=VALUE (repeatable), set beside the ones the
-    /// function has. Values are never printed.
-    #[arg(
-        long = "env",
-        value_name = "KEY=VALUE",
-        env = "LAMBDA_SHIP_ENV",
-        value_delimiter = '\n',
-        hide_env_values = true
-    )]
-    pub env: Vec<String>,
-
-    /// A file of KEY=VALUE lines to set as environment variables (--env wins).
-    #[arg(long, env = "LAMBDA_SHIP_ENV_FILE")]
-    pub env_file: Option<PathBuf>,
-
-    /// The image's command for this function (ImageConfig): words, or a JSON array.
-    #[arg(long, env = "LAMBDA_SHIP_IMAGE_COMMAND")]
-    pub image_command: Option<String>,
-
-    /// The image's entrypoint for this function (ImageConfig): words, or a JSON array.
-    #[arg(long, env = "LAMBDA_SHIP_IMAGE_ENTRYPOINT")]
-    pub image_entrypoint: Option<String>,
-
-    /// The image's working directory for this function (ImageConfig).
-    #[arg(long, env = "LAMBDA_SHIP_IMAGE_WORKDIR")]
-    pub image_workdir: Option<String>,
-
-    /// The function's description.
-    #[arg(long, env = "LAMBDA_SHIP_DESCRIPTION")]
-    pub description: Option<String>,
 }

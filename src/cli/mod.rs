@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 mod deploy;
 mod housekeeping;
-pub use deploy::{DeployArgs, SettingsArgs};
+pub use deploy::DeployArgs;
 pub use housekeeping::{CleanupArgs, HousekeepingArgs, PruneArgs};
 
 #[derive(Debug, Parser)]

@@ -116,7 +116,7 @@ async fn serve(
             config.settings.clone(),
             progress.clone(),
         ));
-        // One instance runs from the start, warm, as the README says.
+        // One instance runs from the start, warm, as docs/local.md says.
         function
             .instance()
             .await

@@ -39,20 +39,8 @@ pub struct DeployConfig {
 impl DeployConfig {
     pub fn from_args(mut args: DeployArgs, ci: &CiContext) -> Result<Self, ConfigError> {
         let file = function::read_file(args.config.as_deref(), &args.build.source.context)?;
-        let s = &args.settings;
-        let flags = function::Flags {
-            memory: s.memory,
-            timeout: s.timeout,
-            ephemeral_storage: s.ephemeral_storage,
-            env: &s.env,
-            env_file: s.env_file.as_deref(),
-            image_command: s.image_command.as_deref(),
-            image_entrypoint: s.image_entrypoint.as_deref(),
-            image_workdir: s.image_workdir.as_deref(),
-            description: s.description.as_deref(),
-        };
         let (functions, settings): (Vec<FunctionTarget>, Vec<Settings>) =
-            function::functions(&args.functions, &file, &flags)?
+            function::functions(&args.functions, &file, &args.settings)?
                 .into_iter()
                 .unzip();
         // Flags win over the file.

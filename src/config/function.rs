@@ -5,7 +5,7 @@
 
 use super::ConfigError;
 use crate::model::FunctionTarget;
-use crate::settings::{self, Settings};
+use crate::settings::{self, Settings, Words};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -21,41 +21,9 @@ pub struct ConfigFile {
     pub function_url: Option<String>,
     pub alias: Option<String>,
     #[serde(default)]
-    pub defaults: Table,
+    pub defaults: Settings,
     #[serde(default)]
-    pub functions: BTreeMap<String, Table>,
-}
-
-/// `[defaults]` or `[functions.NAME]`.
-#[derive(Debug, Default, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Table {
-    /// Only in a function's table: the architecture it is deployed as.
-    pub architecture: Option<String>,
-    pub memory: Option<u32>,
-    pub timeout: Option<u32>,
-    pub ephemeral_storage: Option<u32>,
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-    pub image_command: Option<Vec<String>>,
-    pub image_entrypoint: Option<Vec<String>>,
-    pub image_workdir: Option<String>,
-    pub description: Option<String>,
-}
-
-impl Table {
-    fn settings(&self) -> Settings {
-        Settings {
-            memory_mb: self.memory,
-            timeout_secs: self.timeout,
-            ephemeral_storage_mb: self.ephemeral_storage,
-            environment: self.env.clone(),
-            image_command: self.image_command.clone(),
-            image_entrypoint: self.image_entrypoint.clone(),
-            image_workdir: self.image_workdir.clone(),
-            description: self.description.clone(),
-        }
-    }
+    pub functions: BTreeMap<String, Settings>,
 }
 
 /// Reads `--config PATH`, else `lambda-ship.toml` in the context when there is one.
@@ -125,46 +93,29 @@ pub fn repository_and_names(
     Ok((repository, names))
 }
 
-/// The flags that set a configuration value: they apply to every function.
-pub struct Flags<'a> {
-    pub memory: Option<u32>,
-    pub timeout: Option<u32>,
-    pub ephemeral_storage: Option<u32>,
-    pub env: &'a [String],
-    pub env_file: Option<&'a Path>,
-    pub image_command: Option<&'a str>,
-    pub image_entrypoint: Option<&'a str>,
-    pub image_workdir: Option<&'a str>,
-    pub description: Option<&'a str>,
+/// The flags' settings with their files read and their words split: the
+/// env file's pairs come before the flags' own (`--env` wins).
+fn read_flags(flags: &Settings) -> Result<Settings, ConfigError> {
+    let mut flags = flags.clone();
+    // CI passes an input not given as an empty line.
+    flags.env.retain(|pair| !pair.is_empty());
+    if let Some(path) = flags.env_file.take() {
+        let mut env: Vec<String> = read_env_file(&path)?
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        env.append(&mut flags.env);
+        flags.env = env;
+    }
+    Ok(flags)
 }
 
-impl Flags<'_> {
-    fn settings(&self) -> Result<Settings, ConfigError> {
-        let mut environment = BTreeMap::new();
-        if let Some(path) = self.env_file {
-            environment.extend(read_env_file(path)?);
-        }
-        for pair in self.env.iter().filter(|p| !p.is_empty()) {
-            let (k, v) = super::parse_env(pair)?;
-            environment.insert(k, v);
-        }
-        Ok(Settings {
-            memory_mb: self.memory,
-            timeout_secs: self.timeout,
-            ephemeral_storage_mb: self.ephemeral_storage,
-            environment,
-            image_command: self
-                .image_command
-                .map(|c| parse_command("--image-command", c))
-                .transpose()?,
-            image_entrypoint: self
-                .image_entrypoint
-                .map(|c| parse_command("--image-entrypoint", c))
-                .transpose()?,
-            image_workdir: self.image_workdir.map(str::to_string),
-            description: self.description.map(str::to_string),
-        })
+/// An image command or entrypoint split into its words.
+fn split(flag: &'static str, words: &mut Option<Words>) -> Result<(), ConfigError> {
+    if let Some(Words::Line(text)) = words {
+        *words = Some(Words::List(parse_command(flag, text)?));
     }
+    Ok(())
 }
 
 /// The functions to deploy, each with what is asked of its configuration:
@@ -172,14 +123,14 @@ impl Flags<'_> {
 pub fn functions(
     named: &[String],
     file: &ConfigFile,
-    flags: &Flags<'_>,
+    flags: &Settings,
 ) -> Result<Vec<(FunctionTarget, Settings)>, ConfigError> {
     if file.defaults.architecture.is_some() {
         return Err(ConfigError::FileValue(
             "defaults.architecture: an architecture belongs in a [functions.NAME] table".into(),
         ));
     }
-    let flags = flags.settings()?;
+    let flags = read_flags(flags)?;
     let from_file;
     let names: Vec<&String> = if named.iter().any(|n| !n.trim().is_empty()) {
         named.iter().filter(|n| !n.trim().is_empty()).collect()
@@ -204,8 +155,11 @@ pub fn functions(
         if out.iter().any(|(t, _)| t.name == target.name) {
             return Err(ConfigError::DuplicateFunction(target.name));
         }
-        let own = table.map(Table::settings).unwrap_or_default();
-        let settings = file.defaults.settings().overlay(&own).overlay(&flags);
+        let own = table.cloned().unwrap_or_default();
+        let mut settings = file.defaults.merge(&own).merge(&flags);
+        settings.architecture = None;
+        split("--image-command", &mut settings.image_command)?;
+        split("--image-entrypoint", &mut settings.image_entrypoint)?;
         check(&target.name, &settings)?;
         out.push((target, settings));
     }
@@ -230,20 +184,20 @@ fn check(function: &str, s: &Settings) -> Result<(), ConfigError> {
             }),
             None => Ok(()),
         };
-    range("memory (MB)", s.memory_mb, settings::MEMORY_MB)?;
-    range("timeout (seconds)", s.timeout_secs, settings::TIMEOUT_SECS)?;
+    range("memory (MB)", s.memory, settings::MEMORY_MB)?;
+    range("timeout (seconds)", s.timeout, settings::TIMEOUT_SECS)?;
     range(
         "ephemeral storage (MB)",
-        s.ephemeral_storage_mb,
+        s.ephemeral_storage,
         settings::EPHEMERAL_STORAGE_MB,
     )?;
-    for key in s.environment.keys() {
-        super::parse_env(&format!("{key}="))?;
+    for pair in &s.env {
+        let (key, _) = super::parse_env(pair)?;
         if settings::RESERVED_KEYS.contains(&key.as_str()) {
-            return Err(ConfigError::ReservedKey(key.clone()));
+            return Err(ConfigError::ReservedKey(key));
         }
     }
-    let size = settings::environment_bytes(&s.environment);
+    let size = settings::environment_bytes(&s.environment());
     if size > settings::ENVIRONMENT_MAX_BYTES {
         return Err(ConfigError::EnvTooLarge {
             function: function.to_string(),
@@ -261,6 +215,7 @@ fn check(function: &str, s: &Settings) -> Result<(), ConfigError> {
     for list in [&s.image_command, &s.image_entrypoint]
         .into_iter()
         .flatten()
+        .filter_map(Words::list)
     {
         if list.is_empty() || list.len() > 1_500 {
             return Err(ConfigError::FileValue(format!(

@@ -24,18 +24,16 @@ architecture = "x86_64"
 image-command = ["app.worker"]
 "#;
 
-fn no_flags() -> Flags<'static> {
-    Flags {
-        memory: None,
-        timeout: None,
-        ephemeral_storage: None,
-        env: &[],
-        env_file: None,
-        image_command: None,
-        image_entrypoint: None,
-        image_workdir: None,
-        description: None,
-    }
+fn no_flags() -> Settings {
+    Settings::default()
+}
+
+fn words(text: &str) -> Option<Words> {
+    Some(Words::Line(text.into()))
+}
+
+fn list(words: &[&str]) -> Option<Words> {
+    Some(Words::List(words.iter().map(|w| w.to_string()).collect()))
 }
 
 #[test]
@@ -45,29 +43,30 @@ fn the_file_gives_each_function_its_own_settings_over_the_defaults() {
     let (api, api_s) = &fns[0];
     assert_eq!(api.name, "orders-api");
     assert_eq!(api.arch, Some(crate::model::Platform::Arm64));
-    assert_eq!(api_s.memory_mb, Some(1024));
-    assert_eq!(api_s.timeout_secs, Some(30));
-    assert_eq!(api_s.environment.len(), 2);
-    assert_eq!(api_s.image_command, Some(vec!["app.api".to_string()]));
+    assert_eq!(api_s.memory, Some(1024));
+    assert_eq!(api_s.timeout, Some(30));
+    assert_eq!(api_s.environment().len(), 2);
+    assert_eq!(api_s.image_command, list(&["app.api"]));
     let (worker, worker_s) = &fns[1];
     assert_eq!(worker.arch, Some(crate::model::Platform::Amd64));
-    assert_eq!(worker_s.memory_mb, Some(512));
+    assert_eq!(worker_s.memory, Some(512));
 }
 
 #[test]
 fn flags_win_over_the_file_and_name_the_functions() {
     let file = parse_file(FULL).unwrap();
-    let env = ["LOG_LEVEL=debug".to_string()];
-    let flags = Flags {
+    let flags = Settings {
         memory: Some(2048),
-        env: &env,
+        env: vec!["LOG_LEVEL=debug".into()],
+        image_entrypoint: words(r#"/bin/run "two words""#),
         ..no_flags()
     };
     let fns = functions(&["orders-worker".into()], &file, &flags).unwrap();
     assert_eq!(fns.len(), 1);
-    assert_eq!(fns[0].1.memory_mb, Some(2048));
-    assert_eq!(fns[0].1.environment["LOG_LEVEL"], "debug");
-    assert_eq!(fns[0].1.image_command, Some(vec!["app.worker".to_string()]));
+    assert_eq!(fns[0].1.memory, Some(2048));
+    assert_eq!(fns[0].1.environment()["LOG_LEVEL"], "debug");
+    assert_eq!(fns[0].1.image_command, list(&["app.worker"]));
+    assert_eq!(fns[0].1.image_entrypoint, list(&["/bin/run", "two words"]));
 }
 
 #[test]
@@ -85,51 +84,50 @@ fn values_outside_lambdas_limits_are_refused() {
     let file = ConfigFile::default();
     let named = ["fn".to_string()];
     for flags in [
-        Flags {
+        Settings {
             memory: Some(64),
             ..no_flags()
         },
-        Flags {
+        Settings {
             memory: Some(10_241),
             ..no_flags()
         },
-        Flags {
+        Settings {
             timeout: Some(0),
             ..no_flags()
         },
-        Flags {
+        Settings {
             timeout: Some(901),
             ..no_flags()
         },
-        Flags {
+        Settings {
             ephemeral_storage: Some(511),
             ..no_flags()
         },
-        Flags {
-            image_command: Some("  "),
+        Settings {
+            image_command: words("  "),
             ..no_flags()
         },
-        Flags {
-            image_entrypoint: Some("[1,2]"),
+        Settings {
+            image_entrypoint: words("[1,2]"),
             ..no_flags()
         },
     ] {
         assert!(functions(&named, &file, &flags).is_err());
     }
     for env in ["NOEQUALS", "1KEY=x", "AWS_REGION=x", "K-EY=x"] {
-        let env = [env.to_string()];
-        let flags = Flags {
-            env: &env,
+        let flags = Settings {
+            env: vec![env.to_string()],
             ..no_flags()
         };
-        assert!(functions(&named, &file, &flags).is_err(), "{}", env[0]);
+        assert!(functions(&named, &file, &flags).is_err(), "{env}");
     }
-    let big = [format!("BIG={}", "x".repeat(4_100))];
+    let big = vec![format!("BIG={}", "x".repeat(4_100))];
     let e = functions(
         &named,
         &file,
-        &Flags {
-            env: &big,
+        &Settings {
+            env: big,
             ..no_flags()
         },
     )
@@ -190,4 +188,38 @@ fn an_env_file_is_read_as_the_dotenv_format_users_write() {
     std::fs::write(&path, "AA=1\n\n# c\nbad.key=SECRET\n").unwrap();
     let e = read_env_file(&path).unwrap_err().to_string();
     assert!(e.contains("line 4") && !e.contains("SECRET"), "{e}");
+}
+
+#[test]
+fn the_flags_and_the_file_fill_one_shape_under_the_same_names() {
+    use clap::Parser;
+    let cli = crate::cli::Cli::try_parse_from([
+        "lambda-ship",
+        "deploy",
+        "--memory",
+        "512",
+        "--ephemeral-storage",
+        "1024",
+        "--env",
+        "LOG_LEVEL=info",
+        "--image-command",
+        "app.handler",
+        "--description",
+        "orders",
+    ])
+    .unwrap();
+    let crate::cli::Command::Deploy(args) = cli.command else {
+        panic!("a deploy")
+    };
+    let file = parse_file(
+        "[defaults]\nmemory = 512\nephemeral-storage = 1024\nimage-command = \"app.handler\"\n\
+         description = \"orders\"\n[defaults.env]\nLOG_LEVEL = \"info\"\n",
+    )
+    .unwrap();
+    assert_eq!(args.settings, file.defaults);
+    let named = ["fn".to_string()];
+    let from_flags = functions(&named, &ConfigFile::default(), &args.settings).unwrap();
+    let from_file = functions(&named, &file, &no_flags()).unwrap();
+    assert_eq!(from_flags, from_file);
+    assert_eq!(from_file[0].1.image_command, list(&["app.handler"]));
 }

@@ -27,11 +27,11 @@ impl Lambda {
             .code(FunctionCode::builder().image_uri(image_uri).build())
             .architectures(architecture(plan.arch))
             .role(role)
-            .set_memory_size(asked.memory_mb.map(|_| int(next.memory_mb)))
-            .set_timeout(asked.timeout_secs.map(|_| int(next.timeout.as_secs())))
+            .set_memory_size(asked.memory.map(|_| int(next.memory_mb)))
+            .set_timeout(asked.timeout.map(|_| int(next.timeout.as_secs())))
             .set_ephemeral_storage(
                 asked
-                    .ephemeral_storage_mb
+                    .ephemeral_storage
                     .and_then(|_| ephemeral_storage(next.ephemeral_storage_mb)),
             )
             .set_environment((!next.environment.is_empty()).then(|| environment(next)))

@@ -8,7 +8,7 @@
 use super::update::Lambda;
 use super::{FunctionSpec, PreflightError};
 use crate::model::{FunctionTarget, UrlAuth};
-use crate::settings::Settings;
+use crate::settings::{Settings, Words};
 use aws_sdk_lambda::types::FunctionUrlAuthType;
 use sha2::{Digest, Sha256};
 
@@ -35,18 +35,24 @@ pub fn preview_name(function: &str, pull_request: u64) -> String {
 fn whole(production: &FunctionSpec) -> Settings {
     let local = &production.local;
     let number = |n: u64| u32::try_from(n).ok();
+    let words = |w: &Option<Vec<String>>| w.clone().map(Words::List);
     Settings {
-        memory_mb: number(local.memory_mb),
-        timeout_secs: number(local.timeout.as_secs()),
-        ephemeral_storage_mb: number(local.ephemeral_storage_mb),
-        environment: local.environment.clone(),
-        image_command: local.image_config.command.clone(),
-        image_entrypoint: local.image_config.entry_point.clone(),
+        memory: number(local.memory_mb),
+        timeout: number(local.timeout.as_secs()),
+        ephemeral_storage: number(local.ephemeral_storage_mb),
+        env: local
+            .environment
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        image_command: words(&local.image_config.command),
+        image_entrypoint: words(&local.image_config.entry_point),
         image_workdir: local.image_config.working_directory.clone(),
         description: Some(format!(
             "lambda-ship preview of {}",
             production.local.function_name
         )),
+        ..Settings::default()
     }
 }
 
