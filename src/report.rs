@@ -1,7 +1,6 @@
 //! What a run produced, as plain typed data: the deploy stage reads it, and
 //! `--output json` prints it.
 
-use crate::lambda::FunctionOutcome;
 use crate::model::{CommitSha, Platform};
 use crate::progress::human_bytes;
 use crate::registry::ecr::Repository;
@@ -143,13 +142,11 @@ impl RunReport {
             .map(BuildReport::to_text)
             .unwrap_or_default();
         for f in &self.functions {
-            let state = match f.outcome() {
-                FunctionOutcome::Deployed => "deployed".to_string(),
-                FunctionOutcome::Unchanged => "unchanged: it already runs this image".to_string(),
-                FunctionOutcome::UpdatedThenFailed(e) => format!("updated, then failed: {e}"),
-                FunctionOutcome::NotUpdated(e) => format!("NOT updated: {e}"),
-            };
-            let _ = writeln!(out, "function {} ({}): {state}", f.name, f.architecture);
+            let _ = writeln!(
+                out,
+                "function {} ({}): {}",
+                f.name, f.architecture, f.outcome
+            );
             if let Some(of) = &f.preview_of {
                 let _ = writeln!(out, "  preview of {of}");
             }

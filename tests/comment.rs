@@ -7,7 +7,7 @@ use common::forge::Forge;
 use lambda_ship::config::{CommitSha, Platform, TagMutability};
 use lambda_ship::feedback::{github, markdown};
 use lambda_ship::lambda::smoke::SmokeResult;
-use lambda_ship::lambda::{AliasReport, FunctionReport};
+use lambda_ship::lambda::{AliasReport, FunctionReport, Outcome};
 use lambda_ship::registry::ecr::Repository;
 use lambda_ship::report::{BuildReport, ImageReport, RunReport};
 
@@ -55,9 +55,8 @@ fn sample_report(payload: &str, log: &str) -> RunReport {
             architecture: "arm64",
             image_before: Some(format!("{uri}:old")),
             image_after: Some(format!("{uri}@sha256:{}", "ab".repeat(32))),
-            updated: true,
+            outcome: Outcome::Deployed,
             created: false,
-            unchanged: false,
             configured: Vec::new(),
             preview_of: None,
             numbers: None,
@@ -82,7 +81,6 @@ fn sample_report(payload: &str, log: &str) -> RunReport {
                 duration_ms: 41,
                 reason: None,
             }),
-            error: None,
             update_seconds: 2.5,
         }],
         failure: None,

@@ -5,7 +5,7 @@
 
 use lambda_ship::feedback::{job_summary, markdown};
 use lambda_ship::lambda::smoke::SmokeResult;
-use lambda_ship::lambda::{AliasReport, FunctionReport};
+use lambda_ship::lambda::{AliasReport, FunctionReport, Outcome};
 use lambda_ship::model::{CommitSha, Platform, TagMutability};
 use lambda_ship::registry::ecr::Repository;
 use lambda_ship::report::{BuildReport, Failure, ImageReport, RunReport, Stage};
@@ -77,9 +77,8 @@ fn function(name: &str, arch: &'static str) -> FunctionReport {
         architecture: arch,
         image_before: Some(format!("{URI}:old")),
         image_after: Some(format!("{URI}@sha256:{}", "ab".repeat(32))),
-        updated: true,
+        outcome: Outcome::Deployed,
         created: false,
-        unchanged: false,
         configured: Vec::new(),
         preview_of: None,
         numbers: None,
@@ -94,7 +93,6 @@ fn function(name: &str, arch: &'static str) -> FunctionReport {
         }),
         url: Some("https://abc123.lambda-url.us-east-1.on.aws/".into()),
         smoke: Some(smoke(true)),
-        error: None,
         update_seconds: 2.5,
     }
 }
@@ -127,8 +125,9 @@ fn a_deploy_of_two_functions_behind_an_alias() {
 fn a_smoke_test_that_fails_keeps_the_alias() {
     let mut f = function("orders-arm", "arm64");
     f.smoke = Some(smoke(false));
-    f.error =
-        Some("smoke test failed: the function failed: Unhandled; the alias live stays on 6".into());
+    f.outcome = Outcome::UpdatedThenFailed(
+        "smoke test failed: the function failed: Unhandled; the alias live stays on 6".into(),
+    );
     if let Some(a) = &mut f.alias {
         a.version = Some("6".into());
         a.moved = false;
@@ -148,13 +147,12 @@ fn a_smoke_test_that_fails_keeps_the_alias() {
 #[test]
 fn a_build_that_failed_deployed_nothing() {
     let mut f = function("orders-arm", "arm64");
-    f.updated = false;
     f.image_after = None;
     f.version = None;
     f.alias = None;
     f.url = None;
     f.smoke = None;
-    f.error = Some("not deployed: the build failed".into());
+    f.outcome = Outcome::NotUpdated("not deployed: the build failed".into());
     let mut report = run(
         vec![f],
         Some(Failure {

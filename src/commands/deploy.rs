@@ -9,7 +9,7 @@ use crate::cli::{DeployArgs, OutputFormat};
 use crate::commands::plan::{self, Plan};
 use crate::config::{BuildConfig, ConfigError, DeployConfig, Platform};
 use crate::error::Error;
-use crate::lambda::{DeployJob, FunctionOutcome, FunctionReport, FunctionSpec, Lambda};
+use crate::lambda::{DeployJob, FunctionReport, FunctionSpec, Lambda, Outcome};
 use crate::progress::Progress;
 use crate::report::{Failure, RunReport, Stage};
 use crate::sandbox::LocalCheck;
@@ -112,10 +112,7 @@ async fn deploy_stages(
     let not_deployed = |why: &str| -> Vec<FunctionReport> {
         plans
             .iter()
-            .map(|p| FunctionReport {
-                error: Some(why.to_string()),
-                ..FunctionReport::untouched(p)
-            })
+            .map(|p| FunctionReport::not_updated(p, why))
             .collect()
     };
 
@@ -188,20 +185,9 @@ async fn deploy_stages(
     }
     report.build = Some(built);
     for f in &functions {
-        let verdict = match f.outcome() {
-            FunctionOutcome::Deployed => "deployed".to_string(),
-            FunctionOutcome::Unchanged => "unchanged: it already runs this image".to_string(),
-            FunctionOutcome::UpdatedThenFailed(e) => format!("updated, then: {e}"),
-            FunctionOutcome::NotUpdated(e) => format!("not updated: {e}"),
-        };
-        progress.stage(&format!("{} ({}): {verdict}", f.name, f.architecture));
+        progress.stage(&format!("{} ({}): {}", f.name, f.architecture, f.outcome));
     }
-    let all_deployed = functions.iter().all(|f| {
-        matches!(
-            f.outcome(),
-            FunctionOutcome::Deployed | FunctionOutcome::Unchanged
-        )
-    });
+    let all_deployed = functions.iter().all(|f| f.outcome.is_success());
     let message = (!all_deployed).then(|| deploy_failure(&functions));
     report.functions = functions;
     match message {
@@ -347,26 +333,26 @@ async fn dry_run(
 fn deploy_failure(functions: &[FunctionReport]) -> String {
     let mut lines = vec!["the deploy did not complete:".to_string()];
     for f in functions {
-        let line = match f.outcome() {
-            FunctionOutcome::Deployed => format!(
+        let line = match &f.outcome {
+            Outcome::Deployed => format!(
                 "  {} ({}): updated to {}",
                 f.name,
                 f.architecture,
                 f.image_after.as_deref().unwrap_or("?")
             ),
-            FunctionOutcome::Unchanged => format!(
+            Outcome::Unchanged => format!(
                 "  {} ({}): unchanged, it already runs {}",
                 f.name,
                 f.architecture,
                 f.image_after.as_deref().unwrap_or("?")
             ),
-            FunctionOutcome::UpdatedThenFailed(e) => format!(
+            Outcome::UpdatedThenFailed(e) => format!(
                 "  {} ({}): updated to {}, but {e}",
                 f.name,
                 f.architecture,
                 f.image_after.as_deref().unwrap_or("?")
             ),
-            FunctionOutcome::NotUpdated(e) => format!(
+            Outcome::NotUpdated(e) => format!(
                 "  {} ({}): NOT updated, still on {}: {e}",
                 f.name,
                 f.architecture,

@@ -4,7 +4,7 @@
 //! fence it cannot close, so no HTML, Markdown, link or @mention in it is live.
 
 pub use super::inline::{code, fence};
-use crate::lambda::FunctionOutcome;
+use crate::lambda::Outcome;
 use crate::progress::human_bytes;
 use crate::report::RunReport;
 use std::fmt::Write as _;
@@ -111,7 +111,7 @@ impl Limits {
             .as_ref()
             .map_or(0, |f| f.message.chars().count())
             .max(longest(&|f| {
-                f.error.as_ref().map_or(0, |e| e.chars().count())
+                f.outcome.error().map_or(0, |e| e.chars().count())
             }));
         for (limit, len) in [
             (&mut self.log, log),
@@ -242,10 +242,10 @@ fn body(report: &RunReport, limits: &Limits) -> String {
                 _ => "$LATEST".to_string(),
             };
             let url = f.url.as_deref().map_or("none".to_string(), link);
-            let smoke = match (&f.smoke, f.outcome()) {
+            let smoke = match (&f.smoke, &f.outcome) {
                 (Some(s), _) if s.passed => format!("✅ {} in {} ms", s.status, s.duration_ms),
                 (Some(s), _) => format!("❌ {} in {} ms", s.status, s.duration_ms),
-                (None, FunctionOutcome::NotUpdated(_)) => "not updated".to_string(),
+                (None, o @ Outcome::NotUpdated(_)) => o.label().to_string(),
                 (None, _) => "skipped".to_string(),
             };
             let name = match &f.preview_of {
@@ -260,23 +260,20 @@ fn body(report: &RunReport, limits: &Limits) -> String {
         }
         out.push('\n');
         for f in &report.functions {
-            let failed = match f.outcome() {
-                FunctionOutcome::Deployed => None,
-                FunctionOutcome::Unchanged => {
+            match &f.outcome {
+                Outcome::Deployed => {}
+                Outcome::Unchanged => {
                     let _ = writeln!(
                         out,
                         "**{}**: unchanged: nothing that reaches its image changed, so it \
                          was not updated\n",
                         code(&f.name)
                     );
-                    None
                 }
-                FunctionOutcome::UpdatedThenFailed(e) => Some(("updated, then failed", e)),
-                FunctionOutcome::NotUpdated(e) => Some(("not updated", e)),
-            };
-            if let Some((what, e)) = failed {
-                let _ = writeln!(out, "**{}**: {what}\n", code(&f.name));
-                let _ = writeln!(out, "{}\n", fence(&head(e, limits.error)));
+                o @ (Outcome::UpdatedThenFailed(e) | Outcome::NotUpdated(e)) => {
+                    let _ = writeln!(out, "**{}**: {}\n", code(&f.name), o.label());
+                    let _ = writeln!(out, "{}\n", fence(&head(e, limits.error)));
+                }
             }
             let Some(s) = &f.smoke else { continue };
             let _ = writeln!(

@@ -2,17 +2,19 @@
 //! pointed at the image of its architecture by digest and waited on until
 //! live (`update.rs`), published and put behind an alias only once its smoke
 //! test passed (`version.rs`, `smoke.rs`), and what became of it
-//! (`FunctionReport`, `FunctionOutcome`).
+//! (`FunctionReport`, its `Outcome` in `outcome.rs`).
 
 mod configure;
 mod create;
 pub mod housekeeping;
+mod outcome;
 mod preflight;
 pub mod preview;
 pub mod smoke;
 mod update;
 mod version;
 
+pub use outcome::Outcome;
 pub use update::Lambda;
 
 use crate::model::{FunctionTarget, Platform, SmokeConfig};
@@ -184,13 +186,13 @@ pub struct FunctionReport {
     pub image_before: Option<String>,
     /// The image the function runs after this deploy; None when it was not updated.
     pub image_after: Option<String>,
-    pub updated: bool,
+    /// What became of it (in the JSON: `outcome`, `updated`, `unchanged`, `error`).
+    #[serde(flatten)]
+    pub outcome: Outcome,
     /// It did not exist: this deploy created it.
     pub created: bool,
     /// It is the pull request's preview of this function.
     pub preview_of: Option<String>,
-    /// It already ran the image by that digest: its code was left as it was.
-    pub unchanged: bool,
     /// What changed of its configuration, one line each (environment keys,
     /// never values).
     pub configured: Vec<String>,
@@ -206,45 +208,20 @@ pub struct FunctionReport {
     pub baseline: Option<crate::metrics::Numbers>,
     /// Changes past a threshold (`--warn-cold-start-ms`, `--warn-size-mb`).
     pub warnings: Vec<String>,
-    pub error: Option<String>,
     pub update_seconds: f64,
 }
 
-/// What became of a function, decided once from its report: every place
-/// that says it (progress, the error, the text, the comment) matches on this.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FunctionOutcome<'a> {
-    /// Updated, live, and everything after held.
-    Deployed,
-    /// It already ran this image: not updated, and everything after held.
-    Unchanged,
-    /// Updated to the new image, then a later step failed.
-    UpdatedThenFailed(&'a str),
-    /// Never updated: it still runs its previous image.
-    NotUpdated(&'a str),
-}
-
 impl FunctionReport {
-    pub fn outcome(&self) -> FunctionOutcome<'_> {
-        match (&self.error, self.updated) {
-            (None, _) if self.unchanged => FunctionOutcome::Unchanged,
-            (None, _) => FunctionOutcome::Deployed,
-            (Some(e), true) => FunctionOutcome::UpdatedThenFailed(e),
-            (Some(e), false) => FunctionOutcome::NotUpdated(e),
-        }
-    }
-
-    /// A function as the deploy found it, before anything was done to it.
-    pub fn untouched(plan: &FunctionSpec) -> Self {
+    /// A function as the deploy found it, not updated, for `why`.
+    pub fn not_updated(plan: &FunctionSpec, why: &str) -> Self {
         FunctionReport {
             name: plan.name.clone(),
             architecture: plan.arch.lambda_arch(),
             image_before: plan.image_before.clone(),
             image_after: None,
-            updated: false,
+            outcome: Outcome::NotUpdated(why.to_string()),
             created: false,
             preview_of: plan.preview_of.clone(),
-            unchanged: false,
             configured: Vec::new(),
             version: None,
             alias: None,
@@ -253,7 +230,6 @@ impl FunctionReport {
             numbers: None,
             baseline: plan.baseline.clone(),
             warnings: Vec::new(),
-            error: None,
             update_seconds: 0.0,
         }
     }

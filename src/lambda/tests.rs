@@ -158,7 +158,7 @@ async fn an_update_in_progress_is_waited_out_then_polled_until_live() {
             thresholds: Default::default(),
         })
         .await;
-    assert_eq!(report.outcome(), FunctionOutcome::Deployed, "{report:?}");
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:?}");
     let sent = sent(&http);
     assert_eq!(
         sent.iter()
@@ -216,8 +216,8 @@ async fn a_failed_smoke_test_never_moves_the_alias() {
             thresholds: Default::default(),
         })
         .await;
-    match report.outcome() {
-        FunctionOutcome::UpdatedThenFailed(e) => {
+    match &report.outcome {
+        Outcome::UpdatedThenFailed(e) => {
             assert!(e.contains("the alias live stays on 6"), "{e}")
         }
         other => panic!("{other:?}"),

@@ -3,7 +3,7 @@
 //! moved only then, and the function URL found.
 
 use super::smoke;
-use super::{AliasReport, DeployJob, FunctionReport, StepError};
+use super::{AliasReport, DeployJob, FunctionReport, Outcome, StepError};
 use crate::aws::CallContext;
 use crate::model::Platform;
 use aws_sdk_lambda::config::http::HttpResponse;
@@ -138,9 +138,9 @@ impl Lambda {
     /// Deploys one function; failures are kept in the report, never thrown.
     pub async fn deploy(&self, job: DeployJob<'_>) -> FunctionReport {
         let started = Instant::now();
-        let mut report = FunctionReport::untouched(job.plan);
+        let mut report = FunctionReport::not_updated(job.plan, "the deploy stopped before it");
         if let Err(e) = self.deploy_steps(&job, &mut report).await {
-            report.error = Some(e.to_string());
+            report.outcome = report.outcome.failed(e.to_string());
         }
         report.update_seconds = started.elapsed().as_secs_f64();
         report
@@ -157,7 +157,7 @@ impl Lambda {
         // would only cost its users a cold start.
         if let Some(role) = &job.plan.create_with_role {
             self.create(job.plan, job.image_uri, role, deadline).await?;
-            report.updated = true;
+            report.outcome = Outcome::Deployed;
             report.created = true;
             report.configured = job.plan.changes.iter().map(ToString::to_string).collect();
             report.image_after = Some(job.image_uri.to_string());
@@ -166,7 +166,7 @@ impl Lambda {
         {
             self.configure(job.plan, deadline).await?;
             report.configured = job.plan.changes.iter().map(ToString::to_string).collect();
-            report.unchanged = true;
+            report.outcome = Outcome::Unchanged;
             report.image_after = Some(job.image_uri.to_string());
         } else {
             // The configuration first: the new code starts with what it needs.
@@ -174,7 +174,7 @@ impl Lambda {
             report.configured = job.plan.changes.iter().map(ToString::to_string).collect();
             self.update_code(name, job.image_uri, job.plan.arch, deadline)
                 .await?;
-            report.updated = true;
+            report.outcome = Outcome::Deployed;
             report.image_after = Some(job.image_uri.to_string());
             self.wait_until_updated(name, deadline).await?;
             self.read_back(name, job.image_uri, job.plan.arch).await?;
