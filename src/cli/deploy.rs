@@ -1,7 +1,7 @@
 //! `lambda-ship deploy`'s flags: the functions, the identity, each function's
 //! configuration, the smoke test and where the results go.
 
-use super::{BuildArgs, CommentArgs, FunctionUrlArg, RoleArgs};
+use super::{BuildArgs, CommentArgs, RoleArgs};
 use crate::model::defaults;
 use clap::Args;
 use std::path::PathBuf;
@@ -55,7 +55,7 @@ pub struct DeployArgs {
     /// type: public (auth NONE, with the two resource-policy statements a public
     /// URL needs) or iam. Without it a URL is left as it is.
     #[arg(long, env = "LAMBDA_SHIP_FUNCTION_URL", value_enum)]
-    pub function_url: Option<FunctionUrlArg>,
+    pub function_url: Option<crate::model::UrlAuth>,
 
     /// The smoke-test event: JSON, or @FILE.
     #[arg(long, env = "LAMBDA_SHIP_SMOKE_EVENT", default_value = "{}")]

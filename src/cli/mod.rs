@@ -2,7 +2,7 @@
 //! `LAMBDA_SHIP_*` environment variable. Values stay raw strings here;
 //! `config` turns them into validated types.
 
-use crate::model::defaults;
+use crate::model::{CommentMode, TagMutability, defaults};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -86,8 +86,8 @@ pub struct SourceArgs {
 pub struct CommentArgs {
     /// Post the comment: auto, only on pull and merge requests; always, and
     /// warn when it cannot; never.
-    #[arg(long, env = "LAMBDA_SHIP_COMMENT", value_enum, default_value_t = CommentArg::Auto)]
-    pub comment: CommentArg,
+    #[arg(long, env = "LAMBDA_SHIP_COMMENT", value_enum, default_value_t = CommentMode::Auto)]
+    pub comment: CommentMode,
 
     /// Keeps this deploy's comment apart from other deploys' on the same pull
     /// request [default: the functions' names].
@@ -167,8 +167,8 @@ pub struct BuildArgs {
     pub expire_untagged_days: Option<u32>,
 
     /// Tag mutability of a repository that lambda-ship creates.
-    #[arg(long, env = "LAMBDA_SHIP_TAG_MUTABILITY", value_enum, default_value_t = TagMutabilityArg::Immutable)]
-    pub tag_mutability: TagMutabilityArg,
+    #[arg(long, env = "LAMBDA_SHIP_TAG_MUTABILITY", value_enum, default_value_t = TagMutability::Immutable)]
+    pub tag_mutability: TagMutability,
 
     /// AWS Region [default: the standard AWS configuration, e.g. AWS_REGION].
     #[arg(long, env = "LAMBDA_SHIP_REGION")]
@@ -285,25 +285,6 @@ pub struct PolicyArgs {
     /// How to print the documents: text, or one JSON object with both.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CommentArg {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FunctionUrlArg {
-    Public,
-    Iam,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TagMutabilityArg {
-    Immutable,
-    Mutable,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -47,19 +47,7 @@ impl DeployConfig {
         args.build.repository = args.build.repository.or(file.repository);
         args.execution_role = args.execution_role.or(file.execution_role);
         args.alias = args.alias.or(file.alias);
-        if args.function_url.is_none()
-            && let Some(url) = &file.function_url
-        {
-            args.function_url = Some(match url.as_str() {
-                "public" => crate::cli::FunctionUrlArg::Public,
-                "iam" => crate::cli::FunctionUrlArg::Iam,
-                other => {
-                    return Err(ConfigError::FileValue(format!(
-                        "function-url '{other}' is not public or iam"
-                    )));
-                }
-            });
-        }
+        args.function_url = args.function_url.or(file.function_url);
         let role = super::parse::role_config(args.role.clone(), ci)?;
         let preview = match (args.preview, ci.change_number) {
             (false, _) => None,
@@ -121,10 +109,7 @@ impl DeployConfig {
                 .execution_role
                 .map(|r| check_role_arn(&r).map(|()| r))
                 .transpose()?,
-            function_url: args.function_url.map(|u| match u {
-                crate::cli::FunctionUrlArg::Public => crate::model::UrlAuth::Public,
-                crate::cli::FunctionUrlArg::Iam => crate::model::UrlAuth::Iam,
-            }),
+            function_url: args.function_url,
             smoke,
             report_json: args.report_json,
             wait_timeout: std::time::Duration::from_secs(args.wait_timeout.clamp(1, 86_400)),

@@ -18,7 +18,7 @@ pub const FILE_NAME: &str = "lambda-ship.toml";
 pub struct ConfigFile {
     pub repository: Option<String>,
     pub execution_role: Option<String>,
-    pub function_url: Option<String>,
+    pub function_url: Option<crate::model::UrlAuth>,
     pub alias: Option<String>,
     #[serde(default)]
     pub defaults: Settings,

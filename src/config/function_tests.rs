@@ -223,3 +223,11 @@ fn the_flags_and_the_file_fill_one_shape_under_the_same_names() {
     assert_eq!(from_flags, from_file);
     assert_eq!(from_file[0].1.image_command, list(&["app.handler"]));
 }
+
+#[test]
+fn the_files_function_url_is_the_flags_own_enum() {
+    let file = parse_file("function-url = \"iam\"\n").unwrap();
+    assert_eq!(file.function_url, Some(crate::model::UrlAuth::Iam));
+    let e = parse_file("alias = \"live\"\nfunction-url = \"both\"\n").unwrap_err();
+    assert!(e.starts_with("line 2:") && e.contains("public"), "{e}");
+}

@@ -23,7 +23,7 @@ use parse::{dirty_digest, parse_cache_from, previous_sha};
 pub use policy::policy_request;
 
 use crate::ci::CiContext;
-use crate::cli::{BuildArgs, OutputFormat, ProgressArg, SourceArgs, TagMutabilityArg};
+use crate::cli::{BuildArgs, OutputFormat, ProgressArg, SourceArgs};
 use crate::model::defaults;
 pub use crate::model::{
     CacheSources, CommitSha, Endpoint, FunctionTarget, ParseError, Platform, ProgressMode,
@@ -147,15 +147,9 @@ pub(super) fn feedback_config(
     mut names: Vec<&str>,
     dotenv: Option<PathBuf>,
 ) -> crate::feedback::FeedbackConfig {
-    use crate::cli::CommentArg;
-    use crate::feedback::CommentMode;
     names.sort_unstable();
     crate::feedback::FeedbackConfig {
-        comment: match args.comment {
-            CommentArg::Auto => CommentMode::Auto,
-            CommentArg::Always => CommentMode::Always,
-            CommentArg::Never => CommentMode::Never,
-        },
+        comment: args.comment,
         github_token: args.github_token.filter(|t| !t.is_empty()).map(Into::into),
         gitlab_token: args.gitlab_token.filter(|t| !t.is_empty()).map(Into::into),
         comment_key: args.comment_key.unwrap_or_else(|| names.join(",")),
@@ -245,10 +239,7 @@ impl BuildConfig {
             build_timeout: Duration::from_secs(args.build_timeout.clamp(1, 86_400)),
             push_timeout: Duration::from_secs(args.push_timeout.clamp(1, 86_400)),
             aws_timeout: Duration::from_secs(args.aws_timeout.clamp(1, 3_600)),
-            tag_mutability: match args.tag_mutability {
-                TagMutabilityArg::Immutable => TagMutability::Immutable,
-                TagMutabilityArg::Mutable => TagMutability::Mutable,
-            },
+            tag_mutability: args.tag_mutability,
             expire_untagged_days: args.expire_untagged_days,
             region: args.region,
             output: args.output,

@@ -18,14 +18,7 @@ use github::CommentAction;
 use secrecy::SecretString;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommentMode {
-    /// On pull and merge requests, when a token is given.
-    Auto,
-    /// As auto, and say so in a warning when no comment can be posted.
-    Always,
-    Never,
-}
+pub use crate::model::CommentMode;
 
 #[derive(Debug, Clone)]
 pub struct FeedbackConfig {

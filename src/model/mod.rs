@@ -6,7 +6,9 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::time::Duration;
+
+mod local;
+pub use local::{ImageOverrides, LocalSettings};
 
 /// The defaults of the flags, shared by the command line and the settings
 /// that are made without it.
@@ -253,12 +255,23 @@ impl FromStr for Endpoint {
     }
 }
 
-/// How a repository that lambda-ship creates treats an existing tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// How a repository that lambda-ship creates treats an existing tag
+/// (`--tag-mutability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum TagMutability {
     Immutable,
     Mutable,
+}
+
+/// When the pull-request comment is posted (`--comment`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CommentMode {
+    /// On pull and merge requests, when a token is given.
+    Auto,
+    /// As auto, and say so in a warning when no comment can be posted.
+    Always,
+    Never,
 }
 
 /// How progress is shown on stderr.
@@ -331,8 +344,10 @@ pub struct CacheSources {
     pub running: Vec<(Platform, String, String)>,
 }
 
-/// The auth type of a function URL lambda-ship makes sure of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The auth type of a function URL lambda-ship makes sure of
+/// (`--function-url`, `function-url` in the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum UrlAuth {
     /// `NONE`: anyone may call it (with the resource policy that allows it).
     Public,
@@ -354,42 +369,4 @@ pub struct AssumedRole {
     pub secret_access_key: secrecy::SecretString,
     pub session_token: secrecy::SecretString,
     pub expiration: Option<std::time::SystemTime>,
-}
-
-/// The function as Lambda would configure it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalSettings {
-    pub function_name: String,
-    pub memory_mb: u64,
-    pub timeout: Duration,
-    pub region: String,
-    /// The function's environment variables.
-    pub environment: std::collections::BTreeMap<String, String>,
-    /// The function's `ImageConfig`: what it runs instead of the image's own
-    /// ENTRYPOINT, CMD and WORKDIR.
-    pub image_config: ImageOverrides,
-    /// The size of its writable `/tmp`.
-    pub ephemeral_storage_mb: u64,
-}
-
-/// A function's `ImageConfig` overrides; None keeps the image's own.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImageOverrides {
-    pub entry_point: Option<Vec<String>>,
-    pub command: Option<Vec<String>>,
-    pub working_directory: Option<String>,
-}
-
-impl Default for LocalSettings {
-    fn default() -> Self {
-        LocalSettings {
-            function_name: "function".to_string(),
-            memory_mb: defaults::LOCAL_MEMORY_MB,
-            timeout: Duration::from_secs(defaults::LOCAL_TIMEOUT_SECS),
-            region: "us-east-1".to_string(),
-            environment: std::collections::BTreeMap::new(),
-            image_config: ImageOverrides::default(),
-            ephemeral_storage_mb: defaults::EPHEMERAL_STORAGE_MB,
-        }
-    }
 }

@@ -1,0 +1,43 @@
+//! How Lambda would configure a function, in plain values: what a local run
+//! gives the image, and what a deploy compares the settings asked with.
+
+use super::defaults;
+use std::time::Duration;
+
+/// The function as Lambda would configure it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalSettings {
+    pub function_name: String,
+    pub memory_mb: u64,
+    pub timeout: Duration,
+    pub region: String,
+    /// The function's environment variables.
+    pub environment: std::collections::BTreeMap<String, String>,
+    /// The function's `ImageConfig`: what it runs instead of the image's own
+    /// ENTRYPOINT, CMD and WORKDIR.
+    pub image_config: ImageOverrides,
+    /// The size of its writable `/tmp`.
+    pub ephemeral_storage_mb: u64,
+}
+
+/// A function's `ImageConfig` overrides; None keeps the image's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageOverrides {
+    pub entry_point: Option<Vec<String>>,
+    pub command: Option<Vec<String>>,
+    pub working_directory: Option<String>,
+}
+
+impl Default for LocalSettings {
+    fn default() -> Self {
+        LocalSettings {
+            function_name: "function".to_string(),
+            memory_mb: defaults::LOCAL_MEMORY_MB,
+            timeout: Duration::from_secs(defaults::LOCAL_TIMEOUT_SECS),
+            region: "us-east-1".to_string(),
+            environment: std::collections::BTreeMap::new(),
+            image_config: ImageOverrides::default(),
+            ephemeral_storage_mb: defaults::EPHEMERAL_STORAGE_MB,
+        }
+    }
+}
