@@ -124,34 +124,40 @@ fn platforms_message(failed: &[PlatformError], done: &[ImageReport]) -> String {
 }
 
 impl Error {
-    pub fn exit_code(&self) -> u8 {
+    /// A mistake in the input, found before anything was changed: the run
+    /// stopped at its configuration, and exits 2.
+    pub fn is_usage(&self) -> bool {
         match self {
-            Error::NotDeployed(e) => e.exit_code(),
+            Error::NotDeployed(e) => e.is_usage(),
             // A Dockerfile that cannot be built as asked is a mistake in the
             // input, found before anything was pushed.
-            Error::Platforms { failed, done }
-                if failed.iter().all(PlatformError::is_config) && done.iter().all(|d| d.reused) =>
-            {
-                2
+            Error::Platforms { failed, done } => {
+                failed.iter().all(PlatformError::is_config) && done.iter().all(|d| d.reused)
             }
             Error::Config(_)
             | Error::Aws(_)
             | Error::Context(_)
             | Error::Engine(_)
-            | Error::Conflict(_) => 2,
-            Error::Identity(e) if e.is_config() => 2,
-            Error::Preflight(e) if e.is_config() => 2,
-            Error::Housekeeping(crate::lambda::housekeeping::HousekeepingError::NoFunction(_)) => 2,
+            | Error::Conflict(_) => true,
+            Error::Identity(e) => e.is_config(),
+            Error::Preflight(e) => e.is_config(),
+            Error::Housekeeping(e) => {
+                matches!(
+                    e,
+                    crate::lambda::housekeeping::HousekeepingError::NoFunction(_)
+                )
+            }
             Error::Ecr(_)
             | Error::Manifest(_)
-            | Error::Platforms { .. }
-            | Error::Identity(_)
-            | Error::Preflight(_)
             | Error::Deploy(_)
-            | Error::Housekeeping(_)
             | Error::Incomplete(_)
             | Error::Cancelled(_)
-            | Error::LocalCancelled(_) => 1,
+            | Error::LocalCancelled(_) => false,
         }
+    }
+
+    /// 2 for bad usage or configuration, 1 for a stage that failed.
+    pub fn exit_code(&self) -> u8 {
+        if self.is_usage() { 2 } else { 1 }
     }
 }

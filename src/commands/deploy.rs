@@ -141,7 +141,7 @@ async fn deploy_stages(
         Ok(built) => built,
         Err(e) => {
             report.functions = not_deployed("not deployed: the build failed");
-            let stage = if e.exit_code() == 2 {
+            let stage = if e.is_usage() {
                 Stage::Configuration
             } else {
                 Stage::Build
