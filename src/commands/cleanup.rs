@@ -48,7 +48,7 @@ pub async fn run(args: CleanupArgs) -> Result<(), Error> {
     let failed: Vec<String> = report
         .previews
         .iter()
-        .filter(|p| !p.removed && p.note.as_deref().is_some_and(|n| n.contains("failed")))
+        .filter(|p| p.failed)
         .map(|p| format!("{}: {}", p.preview, p.note.as_deref().unwrap_or_default()))
         .chain(report.errors.iter().cloned())
         .collect();

@@ -21,6 +21,17 @@ pub struct PreviewRemoval {
     pub image: Option<String>,
     /// Why it was left: not found, not a lambda-ship preview, or an error.
     pub note: Option<String>,
+    /// A call failed: it may still be there, and a cleanup run again finishes it.
+    pub failed: bool,
+}
+
+impl PreviewRemoval {
+    /// It was left because a call failed with `why`.
+    fn failed(mut self, why: String) -> Self {
+        self.note = Some(why);
+        self.failed = true;
+        self
+    }
 }
 
 /// The digest of `<uri>@<digest>`.
@@ -63,6 +74,7 @@ impl Lambda {
             removed: false,
             image: None,
             note: None,
+            failed: false,
         };
         let found = self
             .client
@@ -80,8 +92,7 @@ impl Lambda {
                 return removal;
             }
             Err(e) => {
-                removal.note = Some(format!("GetFunction failed: {}", self.calls.describe(&e)));
-                return removal;
+                return removal.failed(format!("GetFunction failed: {}", self.calls.describe(&e)));
             }
         };
         if out
@@ -121,8 +132,7 @@ impl Lambda {
         )
         .await;
         if let Err(e) = url {
-            removal.note = Some(e.to_string());
-            return removal;
+            return removal.failed(e.to_string());
         }
         let deleted = while_in_progress(
             &self.calls,
@@ -133,10 +143,12 @@ impl Lambda {
         )
         .await;
         match deleted {
-            Ok(_) => removal.removed = true,
-            Err(e) => removal.note = Some(e.to_string()),
+            Ok(_) => PreviewRemoval {
+                removed: true,
+                ..removal
+            },
+            Err(e) => removal.failed(e.to_string()),
         }
-        removal
     }
 
     /// Each image digest the functions run, with who runs it (`fn`,
@@ -351,3 +363,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "housekeeping_tests.rs"]
+mod housekeeping_tests;
