@@ -2,7 +2,17 @@
 //! a dropped connection, a timeout, a 5xx or a 429 is tried again after 1 s,
 //! 2 s, 4 s…, and each new try is said on stderr.
 
+use backon::Retryable;
 use std::time::Duration;
+
+/// Why one try did not give the answer.
+enum Failed {
+    /// Worth another try: a 5xx or 429 (its answer kept for the last try),
+    /// or a dropped connection or timeout.
+    Passing(String, Option<reqwest::Response>),
+    /// The request cannot be sent again.
+    Once,
+}
 
 /// Sends `request` up to `attempts` times. Any answer that is not worth
 /// another try comes back as it is, success or not; the last answer or the
@@ -13,25 +23,40 @@ pub async fn send_with_retry(
     attempts: u32,
     request: reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, String> {
-    let mut attempt = 1;
-    loop {
+    let send = || async {
         let Some(this) = request.try_clone() else {
-            return request
-                .send()
-                .await
-                .map_err(|e| e.without_url().to_string());
+            return Err(Failed::Once);
         };
-        let why = match this.send().await {
-            Ok(resp) if !worth_retrying(resp.status()) || attempt >= attempts => return Ok(resp),
-            Ok(resp) => format!("HTTP {}", resp.status()),
-            Err(e) if attempt >= attempts => return Err(e.without_url().to_string()),
-            Err(e) => e.without_url().to_string(),
-        };
-        attempt += 1;
-        crate::progress::notice(&format!(
-            "{what}: trying again after {why} (attempt {attempt} of {attempts})"
-        ));
-        tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt - 1))).await;
+        match this.send().await {
+            Ok(resp) if worth_retrying(resp.status()) => Err(Failed::Passing(
+                format!("HTTP {}", resp.status()),
+                Some(resp),
+            )),
+            Ok(resp) => Ok(resp),
+            Err(e) => Err(Failed::Passing(e.without_url().to_string(), None)),
+        }
+    };
+    let mut attempt = 1;
+    let policy = crate::retry::tries(attempts, Duration::from_secs(1), Duration::from_secs(30));
+    match send
+        .retry(policy)
+        .when(|f| matches!(f, Failed::Passing(..)))
+        .notify(|f, _| {
+            attempt += 1;
+            if let Failed::Passing(why, _) = f {
+                crate::progress::notice(&format!(
+                    "{what}: trying again after {why} (attempt {attempt} of {attempts})"
+                ));
+            }
+        })
+        .await
+    {
+        Ok(resp) | Err(Failed::Passing(_, Some(resp))) => Ok(resp),
+        Err(Failed::Passing(why, None)) => Err(why),
+        Err(Failed::Once) => request
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string()),
     }
 }
 

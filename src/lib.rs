@@ -23,6 +23,7 @@ pub mod policy;
 pub mod progress;
 pub mod registry;
 pub mod report;
+pub mod retry;
 pub mod sandbox;
 pub mod settings;
 pub mod ship;

@@ -5,6 +5,7 @@ use crate::model::Platform;
 use crate::progress::{PlatformEvent, Progress};
 use crate::registry::session::RegistrySession;
 use crate::registry::{ImageRef, RegistryCredentials};
+use backon::Retryable;
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{PushImageOptionsBuilder, TagImageOptionsBuilder};
 use futures_util::StreamExt;
@@ -111,32 +112,44 @@ pub async fn push_with_retry(
     progress: &Progress,
 ) -> Result<f64, PushError> {
     let started = Instant::now();
-    let mut attempt = 1;
-    loop {
+    let try_push = || async {
         let current = session.credentials().await;
         let err = match push(engine, platform, image_id, target, &current, progress).await {
-            Ok(_) => return Ok(started.elapsed().as_secs_f64()),
+            Ok(_) => return Ok(()),
             Err(e) => e,
         };
         let kind = classify(&err.message);
-        if attempt >= PUSH_ATTEMPTS || kind == Retry::No {
-            return Err(err);
-        }
         if kind == Retry::WithNewToken {
-            session.renew().await.map_err(|m| PushError {
-                message: format!("{}; renewing the registry token failed: {m}", err.message),
-                ..err.clone()
+            session.renew().await.map_err(|m| {
+                let message = format!("{}; renewing the registry token failed: {m}", err.message);
+                (
+                    Retry::No,
+                    PushError {
+                        message,
+                        ..err.clone()
+                    },
+                )
             })?;
         }
-        let pause = Duration::from_secs(u64::from(attempt));
-        progress.stage(&format!(
-            "{platform}: push failed ({}), trying again in {}s",
-            err.message.lines().next().unwrap_or_default(),
-            pause.as_secs()
-        ));
-        tokio::time::sleep(pause).await;
-        attempt += 1;
-    }
+        Err((kind, err))
+    };
+    try_push
+        .retry(crate::retry::tries(
+            PUSH_ATTEMPTS,
+            Duration::from_secs(1),
+            Duration::from_secs(30),
+        ))
+        .when(|(kind, _)| *kind != Retry::No)
+        .notify(|(_, err), pause| {
+            progress.stage(&format!(
+                "{platform}: push failed ({}), trying again in {}s",
+                err.message.lines().next().unwrap_or_default(),
+                pause.as_secs()
+            ));
+        })
+        .await
+        .map(|()| started.elapsed().as_secs_f64())
+        .map_err(|(_, err)| err)
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -11,6 +11,7 @@ use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput as FunctionConfiguration;
 use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError;
 use aws_sdk_lambda::types::{Architecture, LastUpdateStatus};
+use backon::Retryable;
 use std::time::{Duration, Instant};
 
 /// What a cancelled function deploy says: the alias never moves untested.
@@ -40,25 +41,17 @@ where
     Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let mut pause = Duration::from_millis(250);
-    loop {
-        match op().await {
-            Ok(out) => return Ok(out),
-            Err(e)
-                if e.as_service_error().is_some_and(&in_progress)
-                    && Instant::now() + pause < deadline =>
-            {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(5));
-            }
-            Err(e) => {
-                return Err(StepError::Call {
-                    operation: what,
-                    message: calls.describe(&e),
-                });
-            }
-        }
-    }
+    op.retry(crate::retry::until(
+        Duration::from_millis(250),
+        Duration::from_secs(5),
+    ))
+    .when(|e| e.as_service_error().is_some_and(&in_progress))
+    .adjust(crate::retry::before(deadline))
+    .await
+    .map_err(|e| StepError::Call {
+        operation: what,
+        message: calls.describe(&e),
+    })
 }
 
 /// Whether what a function runs (`image`, `archs`) is what was asked.
@@ -349,26 +342,29 @@ impl Lambda {
         deadline: Instant,
         done: impl Fn(&FunctionConfiguration) -> Option<Result<(), StepError>>,
     ) -> Result<(), StepError> {
-        let mut pause = Duration::from_millis(200);
-        loop {
+        // Not there yet is an error for backon, the answer is the value.
+        let read = || async {
             let config = self
                 .client
                 .get_function_configuration()
                 .function_name(name)
                 .send()
                 .await
-                .map_err(|e| StepError::Call {
-                    operation: "GetFunctionConfiguration",
-                    message: self.calls.describe(&e),
+                .map_err(|e| {
+                    Some(StepError::Call {
+                        operation: "GetFunctionConfiguration",
+                        message: self.calls.describe(&e),
+                    })
                 })?;
-            if let Some(answer) = done(&config) {
-                return answer;
-            }
-            if Instant::now() + pause >= deadline {
-                return Err(StepError::WaitTimeout);
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(3));
-        }
+            done(&config).ok_or(None)
+        };
+        read.retry(crate::retry::until(
+            Duration::from_millis(200),
+            Duration::from_secs(3),
+        ))
+        .when(Option::is_none)
+        .adjust(crate::retry::before(deadline))
+        .await
+        .unwrap_or_else(|e| Err(e.unwrap_or(StepError::WaitTimeout)))
     }
 }

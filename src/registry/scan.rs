@@ -5,6 +5,7 @@
 use super::ecr::Ecr;
 use crate::metrics::{Finding, Scan};
 use aws_sdk_ecr::types::{FindingSeverity, ImageIdentifier, ScanStatus};
+use backon::Retryable;
 use std::time::{Duration, Instant};
 
 fn scan(status: &str) -> Scan {
@@ -15,12 +16,15 @@ fn scan(status: &str) -> Scan {
     }
 }
 
+/// The scan has not finished yet.
+struct Pending;
+
 impl Ecr {
     /// The image's scan findings, waiting up to `wait` for the scan to finish.
     pub async fn scan_findings(&self, repository: &str, digest: &str, wait: Duration) -> Scan {
         let deadline = Instant::now() + wait;
-        let mut pause = Duration::from_millis(500);
-        loop {
+        // A scan not finished yet is an error for backon, a verdict the value.
+        let read = || async {
             let found = self
                 .client
                 .describe_image_scan_findings()
@@ -68,14 +72,14 @@ impl Ecr {
                                     })
                                     .collect();
                             }
-                            return done;
+                            return Ok(done);
                         }
                         Some(ScanStatus::Failed) | Some(ScanStatus::UnsupportedImage) => {
                             let why = out
                                 .image_scan_status()
                                 .and_then(|s| s.description())
                                 .unwrap_or("the scan failed");
-                            return scan(&format!("no scan: {why}"));
+                            return Ok(scan(&format!("no scan: {why}")));
                         }
                         // Pending, in progress, or a status this SDK does not know.
                         _ => {}
@@ -90,15 +94,18 @@ impl Ecr {
                         s.is_image_not_found_exception() || s.is_repository_not_found_exception()
                     }) =>
                 {
-                    return scan("no scan: the image is not in ECR's own registry");
+                    return Ok(scan("no scan: the image is not in ECR's own registry"));
                 }
-                Err(e) => return scan(&format!("no scan: {}", self.calls.describe(&e))),
+                Err(e) => return Ok(scan(&format!("no scan: {}", self.calls.describe(&e)))),
             }
-            if Instant::now() + pause >= deadline {
-                return scan("pending");
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(5));
-        }
+            Err(Pending)
+        };
+        read.retry(crate::retry::until(
+            Duration::from_millis(500),
+            Duration::from_secs(5),
+        ))
+        .adjust(crate::retry::before(deadline))
+        .await
+        .unwrap_or_else(|Pending| scan("pending"))
     }
 }
