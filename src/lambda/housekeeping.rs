@@ -249,26 +249,16 @@ impl Lambda {
             aws_sdk_lambda::config::http::HttpResponse,
         >,
     > {
-        let mut versions = Vec::new();
-        let mut marker = None;
-        loop {
-            let out = self
-                .client
-                .list_versions_by_function()
-                .function_name(function)
-                .set_marker(marker)
-                .send()
-                .await?;
-            versions.extend(
-                out.versions()
-                    .iter()
-                    .filter_map(|v| v.version().map(str::to_string)),
-            );
-            marker = out.next_marker().map(str::to_string);
-            if marker.is_none() {
-                return Ok(versions);
-            }
-        }
+        let versions: Vec<_> = self
+            .client
+            .list_versions_by_function()
+            .function_name(function)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await?;
+        Ok(versions.into_iter().filter_map(|v| v.version).collect())
     }
 
     async fn image_of(&self, function: &str, qualifier: &str) -> Result<Option<String>, String> {
@@ -286,28 +276,19 @@ impl Lambda {
     async fn previews_of(&self, function: &str) -> Result<Vec<(String, Option<String>)>, String> {
         // Names are narrowed by their start; the tag decides.
         let prefix = &function[..function.len().min(40)];
-        let mut names = Vec::new();
-        let mut marker = None;
-        loop {
-            let out = self
-                .client
-                .list_functions()
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| self.calls.describe(&e))?;
-            names.extend(
-                out.functions()
-                    .iter()
-                    .filter_map(|f| f.function_name())
-                    .filter(|n| n.starts_with(prefix) && n.contains("-pr"))
-                    .map(str::to_string),
-            );
-            marker = out.next_marker().map(str::to_string);
-            if marker.is_none() {
-                break;
-            }
-        }
+        let functions: Vec<_> = self
+            .client
+            .list_functions()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| self.calls.describe(&e))?;
+        let names = functions
+            .into_iter()
+            .filter_map(|f| f.function_name)
+            .filter(|n| n.starts_with(prefix) && n.contains("-pr"));
         let mut previews = Vec::new();
         for name in names {
             // Gone since the listing: it runs nothing. Any other error could

@@ -60,32 +60,33 @@ impl Ecr {
 
     /// Every image of the repository (none when it does not exist).
     pub async fn list_images(&self, repository: &str) -> Result<Vec<StoredImage>, EcrError> {
-        let mut images = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .client
-                .describe_images()
-                .repository_name(repository)
-                .set_next_token(token)
-                .send()
-                .await;
-            let out = match out {
-                Ok(out) => out,
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_repository_not_found_exception()) =>
-                {
-                    return Ok(images);
-                }
-                Err(e) => {
-                    return Err(EcrError::Api {
-                        operation: "DescribeImages",
-                        message: self.calls.describe(&e),
-                    });
-                }
-            };
-            images.extend(out.image_details().iter().filter_map(|d| {
+        let details: Vec<_> = match self
+            .client
+            .describe_images()
+            .repository_name(repository)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+        {
+            Ok(details) => details,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_repository_not_found_exception()) =>
+            {
+                return Ok(Vec::new());
+            }
+            Err(e) => {
+                return Err(EcrError::Api {
+                    operation: "DescribeImages",
+                    message: self.calls.describe(&e),
+                });
+            }
+        };
+        Ok(details
+            .iter()
+            .filter_map(|d| {
                 Some(StoredImage {
                     digest: d.image_digest()?.to_string(),
                     tags: d.image_tags().to_vec(),
@@ -93,12 +94,8 @@ impl Ecr {
                         i128::from(t.secs()) * 1_000_000_000 + i128::from(t.subsec_nanos())
                     }),
                 })
-            }));
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(images);
-            }
-        }
+            })
+            .collect())
     }
 }
 
