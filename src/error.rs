@@ -161,3 +161,7 @@ impl Error {
         if self.is_usage() { 2 } else { 1 }
     }
 }
+
+#[cfg(test)]
+#[path = "error_tests.rs"]
+mod error_tests;

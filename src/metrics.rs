@@ -224,3 +224,7 @@ mod tests {
         assert!(warnings(&now, &before, &Thresholds::default()).is_empty());
     }
 }
+
+#[cfg(test)]
+#[path = "metrics_tests.rs"]
+mod metrics_tests;

@@ -373,3 +373,7 @@ mod tests {
         assert!(gitlab.contains("\"gitlab.example.com:sub\":\"project_path:acme/orders:*\""));
     }
 }
+
+#[cfg(test)]
+#[path = "policy_tests.rs"]
+mod policy_tests;

@@ -323,3 +323,6 @@ pub fn api_for_host(host: &str) -> String {
         format!("https://{host}/api/v3")
     }
 }
+
+#[cfg(test)]
+mod context_tests;

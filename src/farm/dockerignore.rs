@@ -218,3 +218,7 @@ mod tests {
         assert!(err.contains("line 2"), "{err}");
     }
 }
+
+#[cfg(test)]
+#[path = "dockerignore_tests.rs"]
+mod dockerignore_tests;

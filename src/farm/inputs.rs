@@ -109,3 +109,7 @@ mod tests {
         assert_ne!(digest(&spec(dir.path())).unwrap(), first);
     }
 }
+
+#[cfg(test)]
+#[path = "inputs_tests.rs"]
+mod inputs_tests;

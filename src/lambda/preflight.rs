@@ -196,3 +196,7 @@ fn image_overrides(
         working_directory: image.working_directory().map(str::to_string),
     }
 }
+
+#[cfg(test)]
+#[path = "preflight_tests.rs"]
+mod preflight_tests;

@@ -368,3 +368,10 @@ impl Lambda {
         .unwrap_or_else(|e| Err(e.unwrap_or(StepError::WaitTimeout)))
     }
 }
+
+#[cfg(test)]
+#[path = "replay.rs"]
+pub(super) mod replay;
+#[cfg(test)]
+#[path = "update_tests.rs"]
+mod update_tests;

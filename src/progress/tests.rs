@@ -97,3 +97,111 @@ fn push_progress_is_throttled_in_plain_mode() {
     }
     assert_eq!(p.captured().len(), 5, "{:?}", p.captured());
 }
+
+#[test]
+fn sizes_are_said_in_decimal_units_up_to_terabytes() {
+    assert_eq!(human_bytes(0), "0 B");
+    assert_eq!(human_bytes(999), "999 B");
+    assert_eq!(human_bytes(1000), "1.0 KB");
+    assert_eq!(human_bytes(1_500_000), "1.5 MB");
+    assert_eq!(human_bytes(10 * 1024 * 1024 * 1024), "10.7 GB");
+    assert_eq!(human_bytes(5_000_000_000_000_000), "5000.0 TB");
+}
+
+#[test]
+fn a_failed_build_prints_its_folded_log_then_says_so() {
+    let p = Progress::capture(ProgressMode::GitHub);
+    p.platform(Platform::Arm64, PlatformEvent::Log("error: x".into()));
+    assert!(p.captured().is_empty(), "kept until the build ends");
+    p.platform(Platform::Arm64, PlatformEvent::Failed);
+    let lines = p.captured();
+    assert_eq!(lines[0], "::group::linux/arm64 build log");
+    assert!(lines.contains(&"error: x".to_string()));
+    assert!(lines.last().unwrap().ends_with("linux/arm64: build failed"));
+    p.platform(Platform::Arm64, PlatformEvent::Failed);
+    assert_eq!(
+        p.captured()
+            .iter()
+            .filter(|l| l.starts_with("::group::"))
+            .count(),
+        1,
+        "a log is printed once"
+    );
+}
+
+#[test]
+fn each_platforms_log_is_folded_apart() {
+    let p = Progress::capture(ProgressMode::GitHub);
+    p.platform(Platform::Amd64, PlatformEvent::Log("amd".into()));
+    p.platform(Platform::Arm64, PlatformEvent::Log("arm".into()));
+    p.platform(
+        Platform::Amd64,
+        PlatformEvent::Built {
+            size: 1,
+            seconds: 1.0,
+        },
+    );
+    let lines = p.captured();
+    assert!(lines.contains(&"amd".to_string()));
+    assert!(
+        !lines.contains(&"arm".to_string()),
+        "arm64's log waits for arm64's end: {lines:?}"
+    );
+}
+
+#[test]
+fn plain_mode_prints_a_log_line_at_once_and_folds_nothing() {
+    let p = Progress::capture(ProgressMode::Plain);
+    p.platform(Platform::Amd64, PlatformEvent::Log("::warning::x".into()));
+    p.platform(
+        Platform::Amd64,
+        PlatformEvent::Built {
+            size: 1,
+            seconds: 1.0,
+        },
+    );
+    let lines = p.captured();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].ends_with("linux/amd64 | ::warning::x"),
+        "prefixed, never a command"
+    );
+    assert!(!lines.iter().any(|l| l.starts_with("::")));
+}
+
+#[test]
+fn a_capturing_tty_reporter_keeps_plain_lines() {
+    let p = Progress::capture(ProgressMode::Tty);
+    p.platform(
+        Platform::Arm64,
+        PlatformEvent::Building {
+            engine: "engine-b".into(),
+        },
+    );
+    p.platform(
+        Platform::Arm64,
+        PlatformEvent::Reused {
+            digest: "sha256:ab".into(),
+        },
+    );
+    let lines = p.captured();
+    assert!(
+        lines[0].ends_with("linux/arm64: building on engine-b"),
+        "{lines:?}"
+    );
+    assert!(lines[1].ends_with("linux/arm64: tag exists, reusing sha256:ab"));
+}
+
+#[test]
+fn push_progress_of_an_unknown_total_is_said_once_and_each_platform_apart() {
+    let p = Progress::capture(ProgressMode::Plain);
+    for _ in 0..10 {
+        for platform in Platform::ALL {
+            p.platform(platform, PlatformEvent::Pushing { done: 5, total: 0 });
+        }
+    }
+    let lines = p.captured();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].contains("linux/amd64: pushing 5 B / 0 B"));
+    assert!(lines[1].contains("linux/arm64: pushing"));
+}

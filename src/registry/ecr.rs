@@ -253,3 +253,7 @@ mod tests {
         assert_eq!(r.registry(), "123456789012.dkr.ecr.eu-west-1.amazonaws.com");
     }
 }
+
+#[cfg(test)]
+#[path = "ecr_tests.rs"]
+mod ecr_tests;

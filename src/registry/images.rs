@@ -317,3 +317,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "images_tests.rs"]
+mod images_tests;

@@ -140,3 +140,7 @@ mod tests {
         assert!(merge_untagged_rule(Some("{"), 1).is_err());
     }
 }
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod lifecycle_tests;

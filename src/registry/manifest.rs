@@ -334,3 +334,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "manifest_tests.rs"]
+mod manifest_tests;

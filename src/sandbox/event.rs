@@ -242,3 +242,7 @@ mod tests {
         assert_eq!(e["rawQueryString"], "");
     }
 }
+
+#[cfg(test)]
+#[path = "event_tests.rs"]
+mod event_tests;
