@@ -27,21 +27,29 @@ pub struct SshTarget {
 }
 
 impl SshTarget {
+    /// Reads an `ssh://` URL with the `url` crate: a user percent-decoded,
+    /// an IPv6 host in brackets, a port; none for a path, a password, or a
+    /// host that ssh would take for an option.
     pub fn parse(endpoint: &str) -> Option<SshTarget> {
-        let rest = endpoint.strip_prefix("ssh://")?.trim_end_matches('/');
-        let (user, host_port) = match rest.rsplit_once('@') {
-            Some((u, h)) => (Some(u.to_string()), h),
-            None => (None, rest),
+        let url = url::Url::parse(endpoint).ok()?;
+        let host = match url.host()? {
+            url::Host::Domain(d) => d.to_string(),
+            url::Host::Ipv4(a) => a.to_string(),
+            url::Host::Ipv6(a) => a.to_string(),
         };
-        let (host, port) = match host_port.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, Some(p.parse().ok()?)),
-            _ => (host_port, None),
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        (!host.is_empty() && !host.starts_with('-')).then(|| SshTarget {
-            user,
-            host: host.to_string(),
-            port,
+        let plain = url.scheme() == "ssh"
+            && url.password().is_none()
+            && matches!(url.path(), "" | "/")
+            && url.query().is_none()
+            && !host.starts_with('-');
+        let user = percent_encoding::percent_decode_str(url.username())
+            .decode_utf8()
+            .ok()
+            .map(|u| u.into_owned());
+        plain.then(|| SshTarget {
+            user: user.filter(|u| !u.is_empty()),
+            host,
+            port: url.port(),
         })
     }
 
@@ -209,6 +217,13 @@ mod tests {
         assert_eq!((bare.user, bare.port), (None, None));
         assert!(SshTarget::parse("ssh://-oProxyCommand=x").is_none());
         assert!(SshTarget::parse("ssh://host:notaport").is_none());
+        let v6 = SshTarget::parse("ssh://ops%40corp@[fd00::5]:2222/").unwrap();
+        assert_eq!(
+            (v6.user.as_deref(), v6.host.as_str(), v6.port),
+            (Some("ops@corp"), "fd00::5", Some(2222))
+        );
+        assert!(SshTarget::parse("ssh://node/some/path").is_none());
+        assert!(SshTarget::parse("ssh://u:secret@node").is_none());
     }
 
     #[test]

@@ -252,12 +252,15 @@ pub(super) fn check_manifest(image: &ImageRef, raw: &[u8]) -> Result<Checked, Ma
 }
 
 fn is_loopback(registry: &str) -> bool {
-    let host = registry.rsplit_once(':').map_or(registry, |(h, _)| h);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    // `HOST[:PORT]`, read as a URL's authority: an IPv6 host in brackets
+    // with or without a port.
+    let url = url::Url::parse(&format!("http://{registry}"));
+    match url.as_ref().ok().and_then(url::Url::host) {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 fn is_not_found(e: &OciDistributionError) -> bool {

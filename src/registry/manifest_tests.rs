@@ -86,8 +86,6 @@ fn loopback_registries_in_any_form_are_plain_http() {
 }
 
 #[test]
-#[ignore = "bug: a bracketed IPv6 loopback registry without a port, [::1], is cut at its last \
-            colon and spoken to in HTTPS"]
 fn an_ipv6_loopback_registry_without_a_port_is_plain_http() {
     assert!(is_loopback("[::1]"));
 }
