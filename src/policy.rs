@@ -173,16 +173,18 @@ impl PolicyRequest {
         ];
         if self.previews {
             lambda.extend(HOUSEKEEPING_ACTIONS);
-            // Each function's previews: `<name>-pr<N>`, or for a name too long
-            // for that, its start and a digest.
+            // Each function's previews: `<name>-pr<N>`. A name too long for
+            // that with a pull request number of up to ten digits is named by
+            // its start and a digest (`preview_name`), which keeps at least
+            // the name's first 42 characters whatever the number's length.
             let previews: Vec<String> = arns
                 .iter()
                 .map(|a| {
                     let (head, name) = a.rsplit_once(":function:").unwrap_or((a, ""));
-                    if name.len() + 8 <= 64 {
+                    if name.len() + "-pr".len() + 10 <= 64 {
                         format!("{head}:function:{name}-pr*")
                     } else {
-                        format!("{head}:function:{}*", &name[..name.len().min(40)])
+                        format!("{head}:function:{}*", &name[..name.len().min(42)])
                     }
                 })
                 .collect();
