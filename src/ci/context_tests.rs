@@ -115,9 +115,6 @@ fn a_synchronize_payload_gives_the_previous_head_and_the_state() {
 }
 
 #[test]
-#[ignore = "bug: a pull_request_target payload whose head repository is gone (null: a deleted \
-            fork) is taken for the base repository's own code, though whose code it is cannot \
-            be told"]
 fn a_pull_request_target_from_a_deleted_fork_is_taken_for_a_forks() {
     let payload = serde_json::json!({
         "pull_request": {"number": 5, "head": {"sha": HEAD, "repo": null},

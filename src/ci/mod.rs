@@ -238,9 +238,10 @@ pub fn pull_request_event(event: &str, text: &str) -> Result<PullRequestEvent, S
         before: payload["before"].as_str().map(str::to_string),
         number: pr["number"].as_u64(),
         open: pr["state"].as_str().map(|state| state == "open"),
+        // A head repository that is gone (a deleted fork) cannot be told
+        // apart from a fork's: taken for one, as an unreadable payload is.
         fork_code_with_write: event == "pull_request_target"
-            && head_repo.is_some()
-            && head_repo != base_repo,
+            && (head_repo.is_none() || head_repo != base_repo),
     })
 }
 
