@@ -1,9 +1,41 @@
-//! What the git checkout around the build context says: the files that
-//! differ from its commit, and its remote without credentials.
+//! What the git checkout around the build context says: its commit and
+//! that commit's parent, the files that differ from it, and its remote
+//! without credentials. Every git call of lambda-ship is here.
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::Command;
+
+/// `git rev-parse HEAD` in `dir`; the error is git's first line.
+pub fn head_commit(dir: &Path) -> Result<String, String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .map_err(|e| format!("git could not run: {e}"))?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        let why = why.lines().next().unwrap_or("git rev-parse HEAD failed");
+        return Err(why.trim().to_string());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The first parent of `sha`, where the checkout around `dir` has it.
+pub fn parent_commit(dir: &Path, sha: &str) -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--verify", "--quiet"])
+        .arg(format!("{sha}^"))
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
 
 /// The files of the checkout around `dir` that differ from its HEAD commit
 /// (modified, added, deleted or untracked, not ignored by git), as absolute

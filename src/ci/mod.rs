@@ -7,7 +7,7 @@ mod git;
 mod tests;
 pub mod workflow;
 
-pub use git::{changed_files, git_source_url, strip_credentials};
+pub use git::{changed_files, git_source_url, head_commit, parent_commit, strip_credentials};
 use std::collections::BTreeMap;
 
 /// A snapshot of environment variables.

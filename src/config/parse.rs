@@ -31,19 +31,8 @@ pub fn resolve_sha(
     if let Some(problem) = &ci.sha_problem {
         return Err(ConfigError::NoSha(problem.clone()));
     }
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .map_err(|e| ConfigError::NoSha(format!("git could not run: {e}")))?;
-    if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr);
-        let why = why.lines().next().unwrap_or("git rev-parse HEAD failed");
-        return Err(ConfigError::NoSha(why.trim().to_string()));
-    }
-    let sha = String::from_utf8_lossy(&out.stdout).trim().parse()?;
-    Ok((sha, ShaSource::Git))
+    let sha = crate::ci::head_commit(dir).map_err(ConfigError::NoSha)?;
+    Ok((sha.parse()?, ShaSource::Git))
 }
 
 /// `--cache-from` references, each with its registry host.
@@ -71,16 +60,7 @@ pub(super) fn previous_sha(ci: &CiContext, dir: &Path, sha: &CommitSha) -> Optio
     {
         return Some(previous);
     }
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "--verify", "--quiet"])
-        .arg(format!("{sha}^"))
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    out.status.success().then_some(())?;
-    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    crate::ci::parent_commit(dir, sha.as_str())?.parse().ok()
 }
 
 /// An event given by `flag`: inline JSON, or `@FILE`; checked to be JSON.
