@@ -4,87 +4,18 @@
 mod common;
 
 use common::forge::Forge;
-use lambda_ship::config::{CommitSha, Platform, TagMutability};
+use common::reports::{function, run};
 use lambda_ship::feedback::{github, markdown};
-use lambda_ship::lambda::smoke::SmokeResult;
-use lambda_ship::lambda::{AliasReport, FunctionReport, Outcome};
-use lambda_ship::registry::ecr::Repository;
-use lambda_ship::report::{BuildReport, ImageReport, RunReport};
+use lambda_ship::report::RunReport;
 
 /// A run as the deploy stage reports it, with a function whose output is `payload` and `log`.
 fn sample_report(payload: &str, log: &str) -> RunReport {
-    let sha: CommitSha = "0123456789abcdef0123456789abcdef01234567".parse().unwrap();
-    let uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders";
-    let image = |p: Platform| ImageReport {
-        platform: p,
-        architecture: p.lambda_arch(),
-        tag: format!("{sha}-{}", p.lambda_arch()),
-        image_uri: format!("{uri}:{sha}-{}", p.lambda_arch()),
-        digest: format!("sha256:{}", "ab".repeat(32)),
-        deploy_uri: format!("{uri}@sha256:{}", "ab".repeat(32)),
-        pushed_to: format!("{uri}:{sha}-{}", p.lambda_arch()),
-        media_type: "application/vnd.docker.distribution.manifest.v2+json".into(),
-        compressed_size: 1_071_218,
-        size: Some(2_000_000),
-        reused: p == Platform::Arm64,
-        unchanged_since: None,
-        engine: Some("unix:///var/run/docker.sock".into()),
-        build_seconds: 1.2,
-        push_seconds: 0.4,
-        local_smoke: None,
-        scan: None,
-    };
-    RunReport {
-        ok: true,
-        commit: Some(sha.clone()),
-        ci: lambda_ship::ci::CiKind::GitHub,
-        change_number: Some(12),
-        build: Some(BuildReport {
-            images: vec![image(Platform::Amd64), image(Platform::Arm64)],
-            commit: sha,
-            repository: Repository {
-                name: "orders".into(),
-                uri: uri.into(),
-                mutability: TagMutability::Immutable,
-                created: false,
-            },
-            registry: uri.split('/').next().unwrap().into(),
-        }),
-        functions: vec![FunctionReport {
-            name: "orders-arm".into(),
-            architecture: "arm64",
-            image_before: Some(format!("{uri}:old")),
-            image_after: Some(format!("{uri}@sha256:{}", "ab".repeat(32))),
-            outcome: Outcome::Deployed,
-            created: false,
-            configured: Vec::new(),
-            preview_of: None,
-            numbers: None,
-            baseline: None,
-            warnings: Vec::new(),
-            version: Some("7".into()),
-            alias: Some(AliasReport {
-                name: "live".into(),
-                previous_version: Some("6".into()),
-                version: Some("7".into()),
-                moved: true,
-            }),
-            url: Some("https://abc123.lambda-url.us-east-1.on.aws/".into()),
-            smoke: Some(SmokeResult {
-                passed: true,
-                qualifier: Some("7".into()),
-                status: 200,
-                function_error: None,
-                payload: payload.into(),
-                payload_truncated: false,
-                log_tail: Some(log.into()),
-                duration_ms: 41,
-                reason: None,
-            }),
-            update_seconds: 2.5,
-        }],
-        failure: None,
+    let mut f = function("orders-arm", "arm64");
+    if let Some(smoke) = &mut f.smoke {
+        smoke.payload = payload.into();
+        smoke.log_tail = Some(log.into());
     }
+    run(vec![f], None)
 }
 
 fn html(markdown: &str) -> String {

@@ -9,7 +9,7 @@ use common::*;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A copy of the fixture whose handler is `handler` and, if given, whose Dockerfile is `dockerfile`.
 fn variant(handler: &str, dockerfile: Option<&str>) -> tempfile::TempDir {
@@ -115,21 +115,15 @@ fn invoke_under_rie(image: &str, platform: &str, rie_arch: &str, event: &str) ->
     );
     let container = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let url = format!("http://127.0.0.1:{front}/2015-03-31/functions/function/invocations");
-    let started = Instant::now();
-    let body = loop {
+    let body = eventually(Duration::from_secs(30), "the emulator answered", || {
         let out = Command::new("curl")
             .args(["-sS", "-X", "POST", "-d", event, &url])
             .output()
             .unwrap();
-        if out.status.success() {
-            break String::from_utf8_lossy(&out.stdout).to_string();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the emulator never answered"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).to_string())
+    });
     docker(ENGINE_A, &["rm", "-f", &container]);
     body
 }

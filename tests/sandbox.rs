@@ -180,11 +180,9 @@ fn sigint_during_a_local_run_removes_its_sandbox() {
     let mut local = Local::start(ctx.path(), &["--once", "--platforms", "linux/amd64"]);
     let pid = local.pid();
     local.wait_for(|l| l.contains("linux/amd64: built"));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while sandboxes_of(ENGINE_A, pid).is_empty() {
-        assert!(Instant::now() < deadline, "the sandbox never started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(Duration::from_secs(60), "the sandbox started", || {
+        (!sandboxes_of(ENGINE_A, pid).is_empty()).then_some(())
+    });
     local.signal("INT");
     let (code, out) = local.finish();
     assert_eq!(code, Some(1), "{out}");
@@ -369,11 +367,9 @@ fn sigint_during_a_deploys_local_run_removes_its_sandbox() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while sandboxes_of(ENGINE_A, pid).is_empty() {
-        assert!(Instant::now() < deadline, "the sandbox never started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(Duration::from_secs(120), "the sandbox started", || {
+        (!sandboxes_of(ENGINE_A, pid).is_empty()).then_some(())
+    });
     let status = Command::new("kill")
         .args(["-INT", &pid.to_string()])
         .status()

@@ -146,17 +146,14 @@ fn an_ssh_node_lost_mid_build_fails_the_build_and_leaves_nothing() {
     assert!(!tags.iter().any(|t| t.starts_with(&sha)), "{tags:?}");
     // No ssh process of the run is left behind (the node's side of a
     // session takes a moment to see its client gone).
-    let mut left = String::new();
-    for _ in 0..120 {
+    eventually(Duration::from_secs(30), "every ssh session gone", || {
         let out = std::process::Command::new("pgrep")
             .args(["-af", "dial-stdio"])
             .output()
             .unwrap();
-        left = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if left.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    assert!(left.is_empty(), "ssh sessions left: {left}");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .is_empty()
+            .then_some(())
+    });
 }

@@ -5,6 +5,7 @@
 pub mod forge;
 pub mod proxy;
 pub mod relay;
+pub mod reports;
 
 use assert_cmd::Command;
 use std::net::TcpStream;
@@ -197,22 +198,49 @@ pub fn layer_holding(repo: &str, tag: &str, path: &str) -> String {
         .unwrap_or_else(|| panic!("no layer of {repo}:{tag} holds {path}"))
 }
 
-/// The tags a repository of the registry holds (none when it has none).
+/// The tags a repository of the registry holds: none when the registry
+/// does not know the repository; any other answer than a list or that fails
+/// the test, so that "no tags" is never a registry error misread.
 pub fn registry_tags(repo: &str) -> Vec<String> {
     let out = std::process::Command::new("curl")
-        .args(["-s", "-u", REGISTRY_AUTH])
+        .args(["-sS", "-u", REGISTRY_AUTH, "-w", "\n%{http_code}"])
         .arg(format!("http://{REGISTRY}/v2/{repo}/tags/list"))
         .output()
         .expect("curl runs");
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    list["tags"]
-        .as_array()
-        .map(|t| {
-            t.iter()
-                .filter_map(|t| t.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (body, status) = text.rsplit_once('\n').unwrap_or(("", ""));
+    let list: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    match status {
+        "200" => list["tags"]
+            .as_array()
+            .map(|t| {
+                t.iter()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        "404" if list["errors"][0]["code"] == "NAME_UNKNOWN" => Vec::new(),
+        _ => panic!(
+            "the registry's tags of {repo}: HTTP {status} {body} {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// Asks `check` every 100 ms until it gives a value, and fails the test,
+/// saying `what` was awaited, when `within` passes first.
+pub fn eventually<T>(within: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// The docker CLI against one engine.
