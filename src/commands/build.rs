@@ -1,6 +1,6 @@
 //! `lambda-ship build`: the images of a commit, shipped, and the report.
 
-use crate::cli::{BuildArgs, OutputFormat};
+use crate::cli::BuildArgs;
 use crate::error::Error;
 use crate::{aws, ci, config, progress, ship};
 
@@ -9,7 +9,7 @@ pub async fn run(args: BuildArgs) -> Result<(), Error> {
     let config = config::BuildConfig::from_args(args, &ci)?;
     let sdk = aws::sdk_config(config.region.as_deref(), config.aws_timeout).await?;
     let progress = progress::Progress::new(config.progress);
-    progress.stage(&format!(
+    progress.say(&format!(
         "building {} for {} at {}",
         config.repository,
         config
@@ -23,13 +23,6 @@ pub async fn run(args: BuildArgs) -> Result<(), Error> {
     let report = ship::build(&config, &sdk, None, &progress).await;
     progress.finish();
     let report = report?;
-    match config.output {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report)
-                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-        ),
-        OutputFormat::Text => print!("{}", report.to_text()),
-    }
+    super::print(config.output, &report, || report.to_text());
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! the living comment says so. A second run finds nothing and exits 0.
 
 use crate::ci::{CiContext, Env};
-use crate::cli::{CleanupArgs, OutputFormat};
+use crate::cli::CleanupArgs;
 use crate::config::CleanupConfig;
 use crate::error::Error;
 use crate::lambda::Lambda;
@@ -36,15 +36,9 @@ pub async fn run(args: CleanupArgs) -> Result<(), Error> {
     };
     let published = feedback::post(&body, &config.feedback, &target, &progress).await;
     for w in &published.warnings {
-        progress.stage(&format!("warning: {w}"));
+        progress.say(&format!("warning: {w}"));
     }
-    match c.output {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
-        OutputFormat::Text => print!("{}", report.to_text()),
-    }
+    super::print(c.output, &report, || report.to_text());
     let failed: Vec<String> = report
         .previews
         .iter()
@@ -71,7 +65,7 @@ async fn cleanup(
     let pr = config.pull_request;
     let lambda = Lambda::new(sdk);
     let ecr = Ecr::new(sdk);
-    progress.stage(&format!("removing the previews of #{pr}"));
+    progress.say(&format!("removing the previews of #{pr}"));
     let previews = join_all(c.functions.iter().map(|f| lambda.remove_preview(f, pr))).await;
     for p in &previews {
         let state = if p.removed {
@@ -79,7 +73,7 @@ async fn cleanup(
         } else {
             p.note.as_deref().unwrap_or("left")
         };
-        progress.stage(&format!("{}: {state}", p.preview));
+        progress.say(&format!("{}: {state}", p.preview));
     }
     let mut report = CleanupReport {
         pull_request: pr,
@@ -149,7 +143,7 @@ async fn cleanup(
         }
         match gone {
             Ok(_) => {
-                progress.stage(&format!("deleted {digest}"));
+                progress.say(&format!("deleted {digest}"));
                 report.deleted.push(digest);
             }
             Err(e) => report.errors.push(format!("{digest}: {e}")),

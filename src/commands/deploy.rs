@@ -5,7 +5,7 @@
 
 use crate::cancel::Cancel;
 use crate::ci::{CiContext, Env};
-use crate::cli::{DeployArgs, OutputFormat};
+use crate::cli::DeployArgs;
 use crate::commands::plan::{self, Plan};
 use crate::config::{BuildConfig, ConfigError, DeployConfig, Platform};
 use crate::error::Error;
@@ -21,7 +21,7 @@ pub async fn run(args: DeployArgs) -> Result<(), Error> {
     let ci = ci::CiContext::detect(&env);
     let config = config::DeployConfig::from_args(args, &ci)?;
     let progress = progress::Progress::new(config.build.progress);
-    progress.stage(&format!(
+    progress.say(&format!(
         "deploying {} at {} to {}",
         config.build.repository,
         config.build.sha,
@@ -36,33 +36,22 @@ pub async fn run(args: DeployArgs) -> Result<(), Error> {
         let planned = dry_run(&config, &ci, &env, &progress).await;
         progress.finish();
         let plan = planned.map_err(|(_, e)| e)?;
-        match config.build.output {
-            OutputFormat::Json => println!(
-                "{}",
-                serde_json::to_string_pretty(&plan).unwrap_or_default()
-            ),
-            OutputFormat::Text => print!("{}", plan.to_text()),
-        }
+        super::print(config.build.output, &plan, || plan.to_text());
         return Ok(());
     }
     let cancel = cancel::Cancel::on_signals();
     let (report, result) = deploy(&config, &ci, &env, &cancel, &progress).await;
     progress.finish();
     feedback::publish(&report, &config.feedback, &ci, &progress).await;
-    let json =
-        serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     if let Some(path) = &config.report_json
-        && let Err(e) = std::fs::write(path, &json)
+        && let Err(e) = std::fs::write(path, super::json(&report))
     {
-        progress.stage(&format!(
+        progress.say(&format!(
             "warning: cannot write the report to {}: {e}",
             path.display()
         ));
     }
-    match config.build.output {
-        OutputFormat::Json => println!("{json}"),
-        OutputFormat::Text => print!("{}", report.to_text()),
-    }
+    super::print(config.build.output, &report, || report.to_text());
     result
 }
 
@@ -107,10 +96,10 @@ async fn deploy_stages(
     report: &mut RunReport,
 ) -> Result<(), (Stage, Error)> {
     let at = |stage: Stage| move |e: Error| (stage, e);
-    let (sdk, lambda, plans, build_config) =
+    let (sdk, lambda, specs, build_config) =
         session_and_functions(config, ci, env, progress).await?;
     let not_deployed = |why: &str| -> Vec<FunctionReport> {
-        plans
+        specs
             .iter()
             .map(|p| FunctionReport::not_updated(p, why))
             .collect()
@@ -121,7 +110,7 @@ async fn deploy_stages(
             .smoke
             .as_ref()
             .map_or_else(|| "{}".to_string(), |s| s.event.clone()),
-        settings: plans
+        settings: specs
             .iter()
             .rev()
             .map(|p| (p.arch, p.local.clone()))
@@ -150,17 +139,17 @@ async fn deploy_stages(
         }
     };
 
-    progress.stage(&format!("deploying {} function(s)", plans.len()));
-    let jobs = plans.iter().map(|plan| {
-        let built_image = built.image(plan.arch);
+    progress.say(&format!("deploying {} function(s)", specs.len()));
+    let jobs = specs.iter().map(|spec| {
+        let built_image = built.image(spec.arch);
         let image = built_image
             .map(|i| i.deploy_uri.as_str())
             .unwrap_or_default();
         lambda.deploy(DeployJob {
-            plan,
+            spec,
             image_uri: image,
             alias: config.alias.as_deref(),
-            function_url: plan.url.or(config.function_url),
+            function_url: spec.url.or(config.function_url),
             smoke: config.smoke.as_ref(),
             wait_timeout: config.wait_timeout,
             cancel,
@@ -185,7 +174,7 @@ async fn deploy_stages(
     }
     report.build = Some(built);
     for f in &functions {
-        progress.stage(&format!("{} ({}): {}", f.name, f.architecture, f.outcome));
+        progress.say(&format!("{} ({}): {}", f.name, f.architecture, f.outcome));
     }
     let all_deployed = functions.iter().all(|f| f.outcome.is_success());
     let message = (!all_deployed).then(|| deploy_failure(&functions));
@@ -244,7 +233,7 @@ async fn read_functions(
     } else {
         None
     };
-    let plans = try_join_all(
+    let specs = try_join_all(
         config
             .functions
             .iter()
@@ -261,12 +250,12 @@ async fn read_functions(
     .await
     .map_err(|e| (Stage::Preflight, e.into()))?;
     // A preview is deployed in place of its function, which stays as it is.
-    let plans = match config.preview {
-        None => plans,
+    let specs = match config.preview {
+        None => specs,
         Some(pr) => {
-            progress.stage(&format!("deploying the previews of #{pr}"));
+            progress.say(&format!("deploying the previews of #{pr}"));
             try_join_all(
-                plans
+                specs
                     .iter()
                     .map(|p| lambda.preview(p, pr, config.function_url)),
             )
@@ -274,36 +263,36 @@ async fn read_functions(
             .map_err(|e| (Stage::Preflight, e.into()))?
         }
     };
-    for plan in plans.iter().filter(|p| p.arch != p.arch_before) {
-        progress.stage(&format!(
+    for spec in specs.iter().filter(|p| p.arch != p.arch_before) {
+        progress.say(&format!(
             "{}: its architecture changes, {} → {}",
-            plan.name,
-            plan.arch_before.lambda_arch(),
-            plan.arch.lambda_arch()
+            spec.name,
+            spec.arch_before.lambda_arch(),
+            spec.arch.lambda_arch()
         ));
     }
     let mut build_config = config.build.clone();
     if !build_config.platforms_explicit {
         build_config.platforms = Platform::ALL
             .into_iter()
-            .filter(|p| plans.iter().any(|f| f.arch == *p))
+            .filter(|p| specs.iter().any(|f| f.arch == *p))
             .collect();
     }
     // What the functions run now is the likeliest cache for their new image.
-    build_config.cache.running = plans
+    build_config.cache.running = specs
         .iter()
         .filter_map(|p| Some((p.arch, p.name.clone(), p.image_before.clone()?)))
         .collect();
-    for plan in &plans {
-        if !build_config.platforms.contains(&plan.arch) {
+    for spec in &specs {
+        if !build_config.platforms.contains(&spec.arch) {
             let e = ConfigError::MissingPlatform {
-                platform: plan.arch,
-                function: plan.name.clone(),
+                platform: spec.arch,
+                function: spec.name.clone(),
             };
             return Err((Stage::Configuration, e.into()));
         }
     }
-    Ok((plans, build_config))
+    Ok((specs, build_config))
 }
 
 /// `--dry-run`: the plan, from read APIs only.

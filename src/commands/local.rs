@@ -2,7 +2,6 @@
 //! would run it, then served behind a Function URL on 127.0.0.1 until a
 //! signal. No AWS is needed, and no sandbox outlives the run.
 
-use crate::cli::OutputFormat;
 use crate::config::{BuildConfig, Platform};
 use crate::error::Error;
 use crate::farm;
@@ -26,7 +25,7 @@ pub async fn run(args: cli::LocalArgs) -> Result<(), Error> {
         outcome = local_session(&config, &progress, &serving) => outcome,
         why = cancel.cancelled() => {
             if serving.load(std::sync::atomic::Ordering::SeqCst) {
-                progress.stage(&format!("{why}: stopping"));
+                progress.say(&format!("{why}: stopping"));
                 Ok(())
             } else {
                 Err(Error::LocalCancelled(why.to_string()))
@@ -46,34 +45,7 @@ async fn local_session(
     let runs = build_and_invoke(&config.build, &config.event, &config.settings, progress).await?;
     progress.finish();
     let results: Vec<&sandbox::LocalResult> = runs.iter().map(|r| &r.result).collect();
-    match config.build.output {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&results)
-                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-        ),
-        OutputFormat::Text => {
-            for r in &results {
-                let verdict = match (&r.response, &r.reason) {
-                    (Some(resp), None) => format!("answered {resp}"),
-                    (_, Some(reason)) => format!("FAILED: {reason}"),
-                    _ => "no answer".to_string(),
-                };
-                println!(
-                    "{:<12} init {} ms, invoke {} ms: {verdict}",
-                    r.platform.to_string(),
-                    r.init_ms.map_or("-".to_string(), |m| m.to_string()),
-                    r.invoke_ms.map_or("-".to_string(), |m| m.to_string()),
-                );
-                if !r.passed && !r.output.trim().is_empty() {
-                    println!("  its output:");
-                    for line in r.output.lines() {
-                        println!("  | {line}");
-                    }
-                }
-            }
-        }
-    }
+    super::print(config.build.output, &results, || results_text(&results));
     let failed: Vec<String> = results
         .iter()
         .filter(|r| !r.passed)
@@ -143,7 +115,7 @@ async fn serve(
         servers.push(server);
     }
     serving.store(true, std::sync::atomic::Ordering::SeqCst);
-    progress.stage("serving; stop with Ctrl-C");
+    progress.say("serving; stop with Ctrl-C");
     // The servers and instances live until the signal drops this future:
     // the servers stop then, before the run removes every sandbox, so that
     // no request starts a new one meanwhile.
@@ -226,4 +198,31 @@ async fn build_and_invoke(
         }
     });
     Ok(join_all(jobs).await)
+}
+
+/// Each platform's local run, a line each, with the output of one that failed.
+fn results_text(results: &[&sandbox::LocalResult]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for r in results {
+        let verdict = match (&r.response, &r.reason) {
+            (Some(resp), None) => format!("answered {resp}"),
+            (_, Some(reason)) => format!("FAILED: {reason}"),
+            _ => "no answer".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<12} init {} ms, invoke {} ms: {verdict}",
+            r.platform.to_string(),
+            r.init_ms.map_or("-".to_string(), |m| m.to_string()),
+            r.invoke_ms.map_or("-".to_string(), |m| m.to_string()),
+        );
+        if !r.passed && !r.output.trim().is_empty() {
+            out.push_str("  its output:\n");
+            for line in r.output.lines() {
+                let _ = writeln!(out, "  | {line}");
+            }
+        }
+    }
+    out
 }

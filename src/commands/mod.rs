@@ -1,5 +1,6 @@
 //! One module per command: its arguments made settings, the run, and what
-//! it prints. Everything below them is shared.
+//! it prints; `session.rs` the AWS session they open, and here how they
+//! print a result.
 
 pub mod build;
 pub mod cleanup;
@@ -8,62 +9,25 @@ pub mod local;
 pub mod plan;
 pub mod policy;
 pub mod prune;
+mod session;
 
-use crate::ci::{CiContext, Env};
-use crate::config::RoleConfig;
-use crate::error::Error;
-use crate::progress::Progress;
-use crate::report::Stage;
-use crate::{aws, identity};
+pub(crate) use session::{aws_session, housekeeping_session};
 
-/// The AWS session of cleanup and prune.
-pub(crate) async fn housekeeping_session(
-    config: &crate::config::HousekeepingConfig,
-    ci: &CiContext,
-    env: &Env,
-    progress: &Progress,
-) -> Result<aws_config::SdkConfig, Error> {
-    aws_session(
-        config.role.as_ref(),
-        config.region.as_deref(),
-        config.aws_timeout,
-        ci,
-        env,
-        progress,
-    )
-    .await
-    .map_err(|(_, e)| e)
+use crate::cli::OutputFormat;
+
+/// Prints a command's result on stdout: one JSON document, or its text.
+pub(crate) fn print<T: serde::Serialize + ?Sized>(
+    format: OutputFormat,
+    value: &T,
+    text: impl FnOnce() -> String,
+) {
+    match format {
+        OutputFormat::Json => println!("{}", json(value)),
+        OutputFormat::Text => print!("{}", text()),
+    }
 }
 
-/// The AWS configuration of a run: the role assumed with the CI's OIDC
-/// token, or the standard credential chain.
-pub(crate) async fn aws_session(
-    role: Option<&RoleConfig>,
-    region: Option<&str>,
-    aws_timeout: std::time::Duration,
-    ci: &CiContext,
-    env: &Env,
-    progress: &Progress,
-) -> Result<aws_config::SdkConfig, (Stage, Error)> {
-    let Some(role) = role else {
-        return aws::sdk_config(region, aws_timeout)
-            .await
-            .map_err(|e| (Stage::Configuration, e.into()));
-    };
-    let source =
-        identity::token_source(role, ci, env).map_err(|e| (Stage::Configuration, e.into()))?;
-    let base = aws::sdk_config(region, aws_timeout)
-        .await
-        .map_err(|e| (Stage::Configuration, e.into()))?;
-    progress.stage(&format!("assuming {} as {}", role.arn, role.session_name));
-    let token = identity::web_identity_token(&source, &role.audience, env)
-        .await
-        .map_err(|e| (Stage::Identity, e.into()))?;
-    let assumed = identity::assume_role(&base, role, &token)
-        .await
-        .map_err(|e| (Stage::Identity, e.into()))?;
-    identity::mask_on_github(ci, &assumed);
-    aws::sdk_config_with(region, &assumed, aws_timeout)
-        .await
-        .map_err(|e| (Stage::Identity, e.into()))
+/// Pretty JSON; a value that cannot be written as JSON says so as JSON.
+pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }

@@ -3,7 +3,7 @@
 //! N of each architecture, are deleted; what is kept is listed with why.
 
 use crate::ci::{CiContext, Env};
-use crate::cli::{OutputFormat, PruneArgs};
+use crate::cli::PruneArgs;
 use crate::config::PruneConfig;
 use crate::error::Error;
 use crate::lambda::Lambda;
@@ -23,12 +23,12 @@ pub async fn run(args: PruneArgs) -> Result<(), Error> {
     let lambda = Lambda::new(&sdk);
     let ecr = Ecr::new(&sdk);
     // Every function must exist: a wrong name would make its images look unused.
-    progress.stage(&format!("reading what {} run", c.functions.join(", ")));
+    progress.say(&format!("reading what {} run", c.functions.join(", ")));
     let used = lambda.images_in_use(&c.functions, &[], true).await?;
     let (host, token) = ecr.token().await?;
     let registry = c.registry_override.clone().unwrap_or(host);
     let reader = RegistryReader::new(&registry, &token);
-    progress.stage(&format!("listing the images of {}", c.repository));
+    progress.say(&format!("listing the images of {}", c.repository));
     let images = match &c.registry_override {
         Some(_) => reader.list_images(&registry, c.repository.as_str()).await?,
         None => ecr.list_images(c.repository.as_str()).await?,
@@ -57,27 +57,29 @@ pub async fn run(args: PruneArgs) -> Result<(), Error> {
         }
     }
     progress.finish();
-    match c.output {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "dry_run": config.dry_run,
-                "images": plan,
-                "errors": errors,
-            }))
-            .unwrap_or_default()
-        ),
-        OutputFormat::Text => {
-            for d in &plan {
-                let verb = match (d.keep, config.dry_run) {
-                    (true, _) => "keep  ",
-                    (false, true) => "would delete",
-                    (false, false) => "delete",
-                };
-                println!("{verb} {} ({}): {}", d.digest, d.tags.join(", "), d.why);
-            }
-        }
-    }
+    let result = serde_json::json!({
+        "dry_run": config.dry_run,
+        "images": plan,
+        "errors": errors,
+    });
+    super::print(c.output, &result, || {
+        let verb = |keep: bool| match (keep, config.dry_run) {
+            (true, _) => "keep  ",
+            (false, true) => "would delete",
+            (false, false) => "delete",
+        };
+        plan.iter()
+            .map(|d| {
+                format!(
+                    "{} {} ({}): {}\n",
+                    verb(d.keep),
+                    d.digest,
+                    d.tags.join(", "),
+                    d.why
+                )
+            })
+            .collect()
+    });
     if errors.is_empty() {
         Ok(())
     } else {

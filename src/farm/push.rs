@@ -141,7 +141,7 @@ pub async fn push_with_retry(
         ))
         .when(|(kind, _)| *kind != Retry::No)
         .notify(|(_, err), pause| {
-            progress.stage(&format!(
+            progress.say(&format!(
                 "{platform}: push failed ({}), trying again in {}s",
                 err.message.lines().next().unwrap_or_default(),
                 pause.as_secs()

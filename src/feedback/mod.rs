@@ -9,6 +9,7 @@ pub mod github;
 pub mod gitlab;
 mod inline;
 pub mod markdown;
+mod thread;
 
 use crate::ci::workflow;
 use crate::ci::{CiContext, CiKind, Forge};
@@ -17,6 +18,7 @@ use crate::report::RunReport;
 use github::CommentAction;
 use secrecy::SecretString;
 use std::path::PathBuf;
+use thread::Thread;
 
 pub use crate::model::CommentMode;
 
@@ -104,7 +106,7 @@ pub async fn publish(
     }
     published.warnings.extend(file_errors);
     for w in &published.warnings {
-        progress.stage(&format!("warning: {w}"));
+        progress.say(&format!("warning: {w}"));
         if ci.kind == CiKind::GitHub {
             eprintln!("{}", workflow::annotation("warning", w));
         }
@@ -122,50 +124,25 @@ pub async fn post(
     let mut published = Published::default();
     let marker = markdown::marker(&config.comment_key);
     if config.comment != CommentMode::Never {
-        match (target(ci), config) {
-            (Some(Target::GitHub(pr)), FeedbackConfig { github_token: Some(token), .. }) => {
-                progress.stage(&format!(
-                    "commenting on pull request #{} through {}",
-                    pr.number, pr.api
-                ));
-                let posting = github::upsert_comment(&pr, token, &marker, body);
-                let what = format!("GitHub's API at {}", pr.api);
-                match progress.waiting(&what, FORGE_LIMIT, FORGE_NOTICE, posting).await {
-                    Ok(Ok(action)) => published.comment = Some(action),
-                    Ok(Err(e)) | Err(e) => {
-                        published.warnings.push(format!("no pull-request comment: {e}"))
-                    }
-                }
+        let posted = match target(ci) {
+            Some(Target::GitHub(pr)) => {
+                post_on(&pr, config.github_token.as_ref(), &marker, body, progress).await
             }
-            (Some(Target::GitLab(mr)), FeedbackConfig { gitlab_token: Some(token), .. }) => {
-                progress.stage(&format!("noting on merge request !{}", mr.iid));
-                let posting = gitlab::upsert_note(&mr, token, &marker, body);
-                match progress
-                    .waiting("GitLab's API", FORGE_LIMIT, FORGE_NOTICE, posting)
-                    .await
-                {
-                    Ok(Ok(action)) => published.comment = Some(action),
-                    Ok(Err(e)) | Err(e) => {
-                        published.warnings.push(format!("no merge-request note: {e}"))
-                    }
-                }
+            Some(Target::GitLab(mr)) => {
+                post_on(&mr, config.gitlab_token.as_ref(), &marker, body, progress).await
             }
-            (Some(Target::GitHub(_)), _) => published.warnings.push(
-                "no pull-request comment: no GitHub token (pass --github-token or set GITHUB_TOKEN)"
-                    .to_string(),
-            ),
-            (Some(Target::GitLab(_)), _) => published.warnings.push(
-                "no merge-request note: no GitLab token (pass --gitlab-token or set GITLAB_TOKEN)"
-                    .to_string(),
-            ),
-            (None, _) if config.comment == CommentMode::Always => published
-                .warnings
-                .push("no comment: this run is not for a pull or merge request".to_string()),
-            (None, _) => {}
+            None if config.comment == CommentMode::Always => {
+                Err("no comment: this run is not for a pull or merge request".to_string())
+            }
+            None => Ok(None),
+        };
+        match posted {
+            Ok(action) => published.comment = action,
+            Err(warning) => published.warnings.push(warning),
         }
     }
     if let Some(action) = published.comment {
-        progress.stage(&format!(
+        progress.say(&format!(
             "comment {}",
             serde_json::to_string(&action)
                 .unwrap_or_default()
@@ -174,6 +151,28 @@ pub async fn post(
     }
 
     published
+}
+
+/// Posts on one pull or merge request; a failure is the warning to give.
+async fn post_on<T: Thread>(
+    thread: &T,
+    token: Option<&SecretString>,
+    marker: &str,
+    body: &str,
+    progress: &Progress,
+) -> Result<Option<CommentAction>, String> {
+    let Some(token) = token else {
+        return Err(format!("no {}: {}", T::COMMENT, T::NO_TOKEN));
+    };
+    progress.say(&thread.announce());
+    let posting = thread.upsert(token, marker, body);
+    match progress
+        .waiting(&thread.service(), FORGE_LIMIT, FORGE_NOTICE, posting)
+        .await
+    {
+        Ok(Ok(action)) => Ok(Some(action)),
+        Ok(Err(e)) | Err(e) => Err(format!("no {}: {e}", T::COMMENT)),
+    }
 }
 
 /// The pull or merge request of this run, as the CI described it.

@@ -2,7 +2,7 @@
 //! is sent (UpdateFunctionConfiguration), waited on until live, before the
 //! code changes. A new function gets it with CreateFunction (`create.rs`).
 
-use super::update::{Lambda, while_in_progress};
+use super::client::{Lambda, while_in_progress};
 use super::{FunctionSpec, StepError};
 use crate::model::{ImageOverrides, LocalSettings};
 use crate::settings::Field;
@@ -47,15 +47,15 @@ impl Lambda {
     /// Sends what differs from what is asked, and waits until it is live.
     pub(super) async fn configure(
         &self,
-        plan: &FunctionSpec,
+        spec: &FunctionSpec,
         deadline: Instant,
     ) -> Result<(), StepError> {
         let fields: std::collections::BTreeSet<Field> =
-            plan.changes.iter().map(|c| c.field()).collect();
+            spec.changes.iter().map(|c| c.field()).collect();
         if fields.is_empty() {
             return Ok(());
         }
-        let next = &plan.local;
+        let next = &spec.local;
         let has = |f: Field| fields.contains(&f);
         while_in_progress(
             &self.calls,
@@ -66,7 +66,7 @@ impl Lambda {
                 let mut call = self
                     .client
                     .update_function_configuration()
-                    .function_name(&plan.name);
+                    .function_name(&spec.name);
                 if has(Field::Memory) {
                     call = call.memory_size(int(next.memory_mb));
                 }
@@ -83,13 +83,13 @@ impl Lambda {
                     call = call.image_config(image_config(&next.image_config));
                 }
                 if has(Field::Description) {
-                    call = call.set_description(plan.asked.description.clone());
+                    call = call.set_description(spec.asked.description.clone());
                 }
                 call.send()
             },
         )
         .await?;
-        self.wait_until_updated(&plan.name, deadline).await
+        self.wait_until_updated(&spec.name, deadline).await
     }
 }
 

@@ -2,8 +2,8 @@
 //! container-image function of its architecture, running the image by
 //! digest, waited on until it is active.
 
+use super::client::{Lambda, architecture};
 use super::configure::{environment, ephemeral_storage, image_config, int};
-use super::update::{Lambda, architecture};
 use super::{FunctionSpec, StepError};
 use aws_sdk_lambda::types::{FunctionCode, PackageType, State, VpcConfig};
 use std::time::Instant;
@@ -11,21 +11,21 @@ use std::time::Instant;
 impl Lambda {
     pub(super) async fn create(
         &self,
-        plan: &FunctionSpec,
+        spec: &FunctionSpec,
         image_uri: &str,
         role: &str,
         deadline: Instant,
     ) -> Result<(), StepError> {
-        let (asked, next) = (&plan.asked, &plan.local);
+        let (asked, next) = (&spec.asked, &spec.local);
         let image_asked = asked.image_command.is_some()
             || asked.image_entrypoint.is_some()
             || asked.image_workdir.is_some();
         self.client
             .create_function()
-            .function_name(&plan.name)
+            .function_name(&spec.name)
             .package_type(PackageType::Image)
             .code(FunctionCode::builder().image_uri(image_uri).build())
-            .architectures(architecture(plan.arch))
+            .architectures(architecture(spec.arch))
             .role(role)
             .set_memory_size(asked.memory.map(|_| int(next.memory_mb)))
             .set_timeout(asked.timeout.map(|_| int(next.timeout.as_secs())))
@@ -37,8 +37,8 @@ impl Lambda {
             .set_environment((!next.environment.is_empty()).then(|| environment(next)))
             .set_image_config(image_asked.then(|| image_config(&next.image_config)))
             .set_description(asked.description.clone())
-            .set_tags((!plan.tags.is_empty()).then(|| plan.tags.clone().into_iter().collect()))
-            .set_vpc_config(plan.vpc.as_ref().map(|(subnets, groups)| {
+            .set_tags((!spec.tags.is_empty()).then(|| spec.tags.clone().into_iter().collect()))
+            .set_vpc_config(spec.vpc.as_ref().map(|(subnets, groups)| {
                 VpcConfig::builder()
                     .set_subnet_ids(Some(subnets.clone()))
                     .set_security_group_ids(Some(groups.clone()))
@@ -50,7 +50,7 @@ impl Lambda {
                 operation: "CreateFunction",
                 message: self.calls.describe(&e),
             })?;
-        self.poll_until(&plan.name, deadline, |config| match config.state() {
+        self.poll_until(&spec.name, deadline, |config| match config.state() {
             Some(State::Active) | None => Some(Ok(())),
             Some(State::Failed) => Some(Err(StepError::UpdateFailed(
                 config

@@ -3,8 +3,8 @@
 //! every image the named functions still run, by any version or alias, or
 //! by any other pull request's preview.
 
+use super::client::{Lambda, while_in_progress};
 use super::preview::{PREVIEW_OF_TAG, preview_name};
-use super::update::{Lambda, while_in_progress};
 use aws_sdk_lambda::operation::delete_function::DeleteFunctionError;
 use aws_sdk_lambda::operation::delete_function_url_config::DeleteFunctionUrlConfigError;
 use std::collections::BTreeMap;

@@ -4,8 +4,10 @@
 //! test passed (`version.rs`, `smoke.rs`), and what became of it
 //! (`FunctionReport`, its `Outcome` in `outcome.rs`).
 
+mod client;
 mod configure;
 mod create;
+mod deploy;
 pub mod housekeeping;
 mod outcome;
 mod preflight;
@@ -14,8 +16,8 @@ pub mod smoke;
 mod update;
 mod version;
 
+pub use client::Lambda;
 pub use outcome::Outcome;
-pub use update::Lambda;
 
 use crate::model::{FunctionTarget, Platform, SmokeConfig};
 use smoke::SmokeResult;
@@ -213,22 +215,22 @@ pub struct FunctionReport {
 
 impl FunctionReport {
     /// A function as the deploy found it, not updated, for `why`.
-    pub fn not_updated(plan: &FunctionSpec, why: &str) -> Self {
+    pub fn not_updated(spec: &FunctionSpec, why: &str) -> Self {
         FunctionReport {
-            name: plan.name.clone(),
-            architecture: plan.arch.lambda_arch(),
-            image_before: plan.image_before.clone(),
+            name: spec.name.clone(),
+            architecture: spec.arch.lambda_arch(),
+            image_before: spec.image_before.clone(),
             image_after: None,
             outcome: Outcome::NotUpdated(why.to_string()),
             created: false,
-            preview_of: plan.preview_of.clone(),
+            preview_of: spec.preview_of.clone(),
             configured: Vec::new(),
             version: None,
             alias: None,
             url: None,
             smoke: None,
             numbers: None,
-            baseline: plan.baseline.clone(),
+            baseline: spec.baseline.clone(),
             warnings: Vec::new(),
             update_seconds: 0.0,
         }
@@ -247,7 +249,7 @@ pub struct AliasReport {
 
 /// What one function's deploy is told.
 pub struct DeployJob<'a> {
-    pub plan: &'a FunctionSpec,
+    pub spec: &'a FunctionSpec,
     /// `<repositoryUri>@<digest>`
     pub image_uri: &'a str,
     pub alias: Option<&'a str>,

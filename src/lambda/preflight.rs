@@ -2,7 +2,7 @@
 //! how Lambda runs it (the settings of its local run too); or, when it does
 //! not exist and `--execution-role` is given, the function to create.
 
-use super::update::{Lambda, platform_of};
+use super::client::{Lambda, platform_of};
 use super::{FunctionSpec, PreflightError, check_target};
 use crate::model::{FunctionTarget, Platform};
 use crate::settings::Settings;

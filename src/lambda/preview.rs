@@ -5,7 +5,7 @@
 //! never takes another function for it. The function itself is never
 //! written to: production runs what it ran, at every moment.
 
-use super::update::Lambda;
+use super::client::Lambda;
 use super::{FunctionSpec, PreflightError};
 use crate::model::{FunctionTarget, UrlAuth};
 use crate::settings::{Settings, Words};

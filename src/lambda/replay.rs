@@ -1,7 +1,7 @@
 //! Test helpers: a `Lambda` over the AWS SDK's replay client, whose answers
 //! are scripted in order, and what it sent, as `METHOD /path`.
 
-use crate::lambda::update::Lambda;
+use crate::lambda::Lambda;
 use crate::lambda::{FunctionSpec, PreflightError};
 use crate::model::{FunctionTarget, Platform};
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
@@ -97,8 +97,8 @@ pub fn existing(lambda: &Lambda, image_before: &str) -> Result<FunctionSpec, Pre
         name: "orders".into(),
         arch: Some(Platform::Arm64),
     };
-    let mut plan = lambda.to_create(&target, "arn:aws:iam::123456789012:role/fn")?;
-    plan.create_with_role = None;
-    plan.image_before = Some(image_before.to_string());
-    Ok(plan)
+    let mut spec = lambda.to_create(&target, "arn:aws:iam::123456789012:role/fn")?;
+    spec.create_with_role = None;
+    spec.image_before = Some(image_before.to_string());
+    Ok(spec)
 }

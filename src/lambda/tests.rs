@@ -83,7 +83,7 @@ fn lambda(events: Vec<ReplayEvent>) -> (Lambda, StaticReplayClient) {
     )
 }
 
-fn plan() -> FunctionSpec {
+fn spec() -> FunctionSpec {
     FunctionSpec {
         create_with_role: None,
         asked: crate::settings::Settings::default(),
@@ -142,11 +142,11 @@ async fn an_update_in_progress_is_waited_out_then_polled_until_live() {
             r#"{"Type":"User","message":"no URL"}"#,
         ),
     ]);
-    let plan = plan();
+    let spec = spec();
     let cancel = Cancel::on_signals();
     let report = lambda
         .deploy(DeployJob {
-            plan: &plan,
+            spec: &spec,
             image_uri: IMAGE,
             alias: None,
             function_url: None,
@@ -196,7 +196,7 @@ async fn a_failed_smoke_test_never_moves_the_alias() {
             r#"{"errorMessage":"boom"}"#,
         ),
     ]);
-    let plan = plan();
+    let spec = spec();
     let cancel = Cancel::on_signals();
     let smoke = SmokeConfig {
         event: "{}".into(),
@@ -204,7 +204,7 @@ async fn a_failed_smoke_test_never_moves_the_alias() {
     };
     let report = lambda
         .deploy(DeployJob {
-            plan: &plan,
+            spec: &spec,
             image_uri: IMAGE,
             alias: Some("live"),
             function_url: None,

@@ -15,7 +15,7 @@ const REPORT: &str = "START RequestId: 1\nEND RequestId: 1\nREPORT RequestId: 1\
 
 async fn deploy(
     lambda: &Lambda,
-    plan: &FunctionSpec,
+    spec: &FunctionSpec,
     alias: Option<&str>,
     smoke: Option<&SmokeConfig>,
     wait: Duration,
@@ -23,7 +23,7 @@ async fn deploy(
     let cancel = Cancel::on_signals();
     lambda
         .deploy(DeployJob {
-            plan,
+            spec,
             image_uri: IMAGE,
             alias,
             function_url: None,
@@ -42,8 +42,8 @@ const WAIT: Duration = Duration::from_secs(30);
 #[tokio::test]
 async fn a_function_that_already_runs_the_image_is_not_updated_again() {
     let (lambda, http) = lambda(vec![not_found()]);
-    let plan = existing(&lambda, IMAGE).unwrap();
-    let report = deploy(&lambda, &plan, None, None, WAIT).await;
+    let spec = existing(&lambda, IMAGE).unwrap();
+    let report = deploy(&lambda, &spec, None, None, WAIT).await;
     assert_eq!(report.outcome, Outcome::Unchanged, "{report:?}");
     assert!(!report.outcome.updated() && report.url.is_none());
     assert_eq!(sent(&http), ["GET /2021-10-31/functions/orders/url"]);
@@ -55,8 +55,8 @@ async fn a_failed_update_says_lambdas_reason() {
         ok("{}"),
         ok(r#"{"LastUpdateStatus":"Failed","LastUpdateStatusReason":"image manifest unreadable"}"#),
     ]);
-    let plan = existing(&lambda, "x/fn:old").unwrap();
-    let report = deploy(&lambda, &plan, None, None, WAIT).await;
+    let spec = existing(&lambda, "x/fn:old").unwrap();
+    let report = deploy(&lambda, &spec, None, None, WAIT).await;
     assert_eq!(
         report.outcome,
         Outcome::UpdatedThenFailed("the update failed: image manifest unreadable".into())
@@ -68,8 +68,8 @@ async fn a_failed_update_says_lambdas_reason() {
 #[tokio::test]
 async fn a_conflict_that_outlasts_the_wait_is_an_error_and_nothing_changed() {
     let (lambda, http) = lambda(vec![conflict()]);
-    let plan = existing(&lambda, "x/fn:old").unwrap();
-    let report = deploy(&lambda, &plan, None, None, Duration::ZERO).await;
+    let spec = existing(&lambda, "x/fn:old").unwrap();
+    let report = deploy(&lambda, &spec, None, None, Duration::ZERO).await;
     match &report.outcome {
         Outcome::NotUpdated(e) => assert!(
             e.starts_with("UpdateFunctionCode failed: ResourceConflictException"),
@@ -89,8 +89,8 @@ async fn a_function_left_on_its_old_architecture_is_not_live() {
             r#"{{"Configuration":{{"Architectures":["x86_64"]}},"Code":{{"ImageUri":"{IMAGE}"}}}}"#
         )),
     ]);
-    let plan = existing(&lambda, "x/fn:old").unwrap();
-    let report = deploy(&lambda, &plan, None, None, WAIT).await;
+    let spec = existing(&lambda, "x/fn:old").unwrap();
+    let report = deploy(&lambda, &spec, None, None, WAIT).await;
     match &report.outcome {
         Outcome::UpdatedThenFailed(e) => assert!(
             e.contains("after the update the function's architecture is x86_64, not arm64"),
@@ -109,8 +109,8 @@ async fn an_alias_that_does_not_exist_is_created_on_the_new_version() {
         answer(201, &[], r#"{"Name":"live","FunctionVersion":"1"}"#),
         not_found(),
     ]);
-    let plan = existing(&lambda, IMAGE).unwrap();
-    let report = deploy(&lambda, &plan, Some("live"), None, WAIT).await;
+    let spec = existing(&lambda, IMAGE).unwrap();
+    let report = deploy(&lambda, &spec, Some("live"), None, WAIT).await;
     assert!(report.outcome.error().is_none(), "{report:?}");
     let alias = report.alias.as_ref().unwrap();
     assert_eq!(alias.previous_version, None);
@@ -137,8 +137,8 @@ async fn publishing_waits_out_an_update_in_progress_then_moves_the_alias() {
         ok(r#"{"Name":"live","FunctionVersion":"4"}"#),
         not_found(),
     ]);
-    let plan = existing(&lambda, IMAGE).unwrap();
-    let report = deploy(&lambda, &plan, Some("live"), None, WAIT).await;
+    let spec = existing(&lambda, IMAGE).unwrap();
+    let report = deploy(&lambda, &spec, Some("live"), None, WAIT).await;
     let alias = report.alias.as_ref().unwrap();
     assert_eq!(
         (alias.previous_version.as_deref(), alias.version.as_deref()),
@@ -170,12 +170,12 @@ async fn a_passed_smoke_test_moves_the_alias_and_keeps_the_numbers_on_the_functi
         ok(r#"{"FunctionArn":"arn:aws:lambda:us-east-1:123456789012:function:orders"}"#),
         answer(204, &[], ""),
     ]);
-    let plan = existing(&lambda, IMAGE).unwrap();
+    let spec = existing(&lambda, IMAGE).unwrap();
     let smoke = SmokeConfig {
         event: "{}".into(),
         expect: Some("\"ok\"".into()),
     };
-    let report = deploy(&lambda, &plan, Some("live"), Some(&smoke), WAIT).await;
+    let report = deploy(&lambda, &spec, Some("live"), Some(&smoke), WAIT).await;
     assert!(report.outcome.error().is_none(), "{report:?}");
     let result = report.smoke.as_ref().unwrap();
     assert!(result.passed);
@@ -210,12 +210,12 @@ async fn a_response_without_the_expected_text_fails_and_the_alias_stays() {
         answer(201, &[], r#"{"Version":"4"}"#),
         ok(r#"{"status":"down"}"#),
     ]);
-    let plan = existing(&lambda, IMAGE).unwrap();
+    let spec = existing(&lambda, IMAGE).unwrap();
     let smoke = SmokeConfig {
         event: "{}".into(),
         expect: Some("\"up\"".into()),
     };
-    let report = deploy(&lambda, &plan, Some("live"), Some(&smoke), WAIT).await;
+    let report = deploy(&lambda, &spec, Some("live"), Some(&smoke), WAIT).await;
     let error = report.outcome.error().unwrap();
     assert!(
         error.contains("does not contain") && error.ends_with("the alias live stays on 3"),
@@ -232,13 +232,13 @@ async fn a_preview_never_writes_its_numbers_over_productions() {
         answer(200, &[("X-Amz-Log-Result", log.as_str())], "{}"),
         not_found(),
     ]);
-    let mut plan = existing(&lambda, IMAGE).unwrap();
-    plan.preview_of = Some("orders-main".into());
+    let mut spec = existing(&lambda, IMAGE).unwrap();
+    spec.preview_of = Some("orders-main".into());
     let smoke = SmokeConfig {
         event: "{}".into(),
         expect: None,
     };
-    let report = deploy(&lambda, &plan, None, Some(&smoke), WAIT).await;
+    let report = deploy(&lambda, &spec, None, Some(&smoke), WAIT).await;
     assert!(report.outcome.error().is_none(), "{report:?}");
     assert!(report.numbers.is_some());
     assert!(

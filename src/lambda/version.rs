@@ -3,7 +3,7 @@
 //! the URL of the function or its alias.
 
 use super::StepError;
-use super::update::{Lambda, while_in_progress};
+use super::client::{Lambda, while_in_progress};
 use crate::model::UrlAuth;
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;
 use aws_sdk_lambda::types::FunctionUrlAuthType;

@@ -108,7 +108,7 @@ impl Progress {
     }
 
     /// A message about the run as a whole.
-    pub fn stage(&self, message: &str) {
+    pub fn say(&self, message: &str) {
         let line = self.stamp(message);
         let mut state = self.lock();
         emit(&mut state, self.bars(), line);
@@ -133,7 +133,7 @@ impl Progress {
             }
             match tokio::time::timeout(left.min(every), &mut work).await {
                 Ok(done) => return Ok(done),
-                Err(_) if started.elapsed() < limit => self.stage(&format!(
+                Err(_) if started.elapsed() < limit => self.say(&format!(
                     "still waiting for {what} ({} s)",
                     started.elapsed().as_secs()
                 )),

@@ -3,7 +3,7 @@ use super::*;
 #[test]
 fn plain_lines_are_timestamped() {
     let p = Progress::capture(ProgressMode::Plain);
-    p.stage("ensuring repository");
+    p.say("ensuring repository");
     p.platform(
         Platform::Arm64,
         PlatformEvent::Step("[2/6] RUN make".into()),

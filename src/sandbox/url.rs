@@ -70,7 +70,7 @@ impl Function {
             match current.exit_code().await {
                 None => return Ok(current.clone()),
                 Some(code) => {
-                    self.progress.stage(&format!(
+                    self.progress.say(&format!(
                         "{}: the runtime exited with code {code}; the next request starts a new \
                          instance (a cold start)",
                         self.platform
@@ -83,7 +83,7 @@ impl Function {
             .await
             .map(Arc::new)?;
         let (progress, platform) = (self.progress.clone(), self.platform);
-        started.follow_output(move |line| progress.stage(&format!("{platform} | {line}")));
+        started.follow_output(move |line| progress.say(&format!("{platform} | {line}")));
         *slot = Some(started.clone());
         Ok(started)
     }
@@ -128,7 +128,7 @@ async fn handle(
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let resp = answer(&parts, body, &function, peer).await;
-    function.progress.stage(&format!(
+    function.progress.say(&format!(
         "{}: {} {} → {} in {} ms",
         function.platform,
         parts.method,
@@ -176,7 +176,7 @@ async fn answer(
     let instance = match function.instance().await {
         Ok(i) => i,
         Err(e) => {
-            function.progress.stage(&format!(
+            function.progress.say(&format!(
                 "{}: cannot start the function: {e}",
                 function.platform
             ));
@@ -192,14 +192,14 @@ async fn answer(
             plain(StatusCode::BAD_GATEWAY, "Internal Server Error")
         }
         Invocation::Exited(code) => {
-            function.progress.stage(&format!(
+            function.progress.say(&format!(
                 "{}: the runtime exited with code {code} during the request",
                 function.platform
             ));
             plain(StatusCode::BAD_GATEWAY, "Internal Server Error")
         }
         Invocation::TimedOut => {
-            function.progress.stage(&format!(
+            function.progress.say(&format!(
                 "{}: no answer within the timeout of {} s; the next request starts a new \
                  instance",
                 function.platform,

@@ -122,7 +122,7 @@ pub(super) async fn resolve(
                     });
                 }
             }
-            Err(e) => progress.stage(&format!(
+            Err(e) => progress.say(&format!(
                 "{platform}: cache source {} ({}) skipped: {}",
                 c.image,
                 c.why,

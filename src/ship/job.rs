@@ -80,7 +80,7 @@ impl Run<'_> {
                 .insert(CACHE_SOURCES_LABEL.to_string(), sources_label);
         }
         for f in &found {
-            progress.stage(&format!("{platform}: cache from {}", f.why));
+            progress.say(&format!("{platform}: cache from {}", f.why));
         }
         spec.cache_from = found.iter().map(|f| f.image.to_string()).collect();
         spec.registry_auth = Some((session.registry().to_string(), session.credentials().await));

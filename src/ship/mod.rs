@@ -38,7 +38,7 @@ pub async fn build(
     // Only reads until something is pushed: a build that fails leaves no
     // repository behind.
     let ecr = Ecr::new(sdk);
-    progress.stage(&format!("ECR repository {}", config.repository));
+    progress.say(&format!("ECR repository {}", config.repository));
     let found = ecr.find_repository(&config.repository).await?;
     let (host, token) = ecr.token().await?;
     let planned = found.clone().unwrap_or_else(|| Repository {
@@ -149,12 +149,12 @@ pub async fn build(
         created.get().or(found.as_ref()),
     ) {
         match ecr.expire_untagged(&repository.name, days).await {
-            Ok(true) => progress.stage(&format!(
+            Ok(true) => progress.say(&format!(
                 "lifecycle policy of {}: untagged images expire after {days} days",
                 repository.name
             )),
             Ok(false) => {}
-            Err(e) => progress.stage(&format!("warning: {e}")),
+            Err(e) => progress.say(&format!("warning: {e}")),
         }
     }
 
@@ -201,7 +201,7 @@ impl Lazy<'_> {
                     .await?;
                 if created.created {
                     self.progress
-                        .stage(&format!("created the ECR repository {}", created.uri));
+                        .say(&format!("created the ECR repository {}", created.uri));
                 }
                 Ok(created)
             })
@@ -272,7 +272,7 @@ pub(crate) async fn connect_farm(
     let engines: HashMap<Endpoint, Engine> = connected.into_iter().collect();
     for engine in engines.values().filter(|e| e.local) {
         if let Some(swept) = sandbox::sweep_orphans(engine).await {
-            progress.stage(&swept);
+            progress.say(&swept);
         }
     }
     for &platform in &config.platforms {
@@ -283,7 +283,7 @@ pub(crate) async fn connect_farm(
             Support::Unknown => "a remote engine of another architecture: needs emulation there",
             Support::No => "no support",
         };
-        progress.stage(&format!(
+        progress.say(&format!(
             "{platform} → {} (API {}, {}; {how})",
             engine.name, engine.api_version, engine.arch
         ));

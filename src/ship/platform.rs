@@ -95,7 +95,7 @@ pub(super) async fn reuse_unchanged(
     image: &ImageRef,
     progress: &Progress,
 ) -> Result<ImageReport, PlatformError> {
-    progress.stage(&format!(
+    progress.say(&format!(
         "{platform}: nothing that reaches the image changed since {}: it is tagged {}, not built",
         same.why, image.tag
     ));
@@ -205,7 +205,7 @@ pub(super) async fn ship_image(
             .untag(repository.name.as_str(), &staging.tag)
             .await
         {
-            progress.stage(&format!("{platform}: the staging tag {staging} stays: {e}"));
+            progress.say(&format!("{platform}: the staging tag {staging} stays: {e}"));
         }
     }
     let repository = repository.get().await.map_err(PlatformError::Repository)?;
@@ -241,13 +241,13 @@ async fn local_run(
 ) -> Option<LocalResult> {
     let platform = built.platform;
     if !engine.local {
-        progress.stage(&format!(
+        progress.say(&format!(
             "{platform}: no local smoke test: {} is not an engine on this host",
             engine.name
         ));
         return None;
     }
-    progress.stage(&format!(
+    progress.say(&format!(
         "{platform}: invoking the image locally, as Lambda would"
     ));
     let r = sandbox::invoke_once(
@@ -258,7 +258,7 @@ async fn local_run(
         &check.settings(platform),
     )
     .await;
-    progress.stage(&format!(
+    progress.say(&format!(
         "{platform}: local smoke test {}",
         if r.passed {
             "passed".to_string()
@@ -319,7 +319,7 @@ async fn discard(
         }
     };
     if let Err(e) = removed {
-        progress.stage(&format!(
+        progress.say(&format!(
             "the staged image {staging} could not be removed ({e}); it has no <sha>-<arch> tag \
              and no function runs it"
         ));

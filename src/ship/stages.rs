@@ -61,7 +61,7 @@ pub(super) async fn sources(
     }
     let found = cache::resolve(dedup(candidates), platform, session, progress).await;
     for f in &found {
-        progress.stage(&format!("{platform}: cache from {}", f.why));
+        progress.say(&format!("{platform}: cache from {}", f.why));
     }
     found.into_iter().map(|f| f.image.to_string()).collect()
 }
@@ -100,8 +100,8 @@ pub(super) async fn export(
             push_within(engine, &built, limits, session, &target, progress).await
         };
         match exported.await {
-            Ok(_) => progress.stage(&format!("{platform}: stage {stage} cached as {target}")),
-            Err(e) => progress.stage(&format!(
+            Ok(_) => progress.say(&format!("{platform}: stage {stage} cached as {target}")),
+            Err(e) => progress.say(&format!(
                 "{platform}: stage {stage} was not cached in the registry: {e}"
             )),
         }

@@ -1,0 +1,198 @@
+//! One function's deploy, step by step: its code (created, left as it is,
+//! or updated by digest and read back), a version published for the alias,
+//! the smoke test, and only then the alias moved, the URL found and the
+//! numbers kept. A failure stops the steps and is kept in the report.
+
+use super::client::Lambda;
+use super::smoke;
+use super::{AliasReport, DeployJob, FunctionReport, Outcome, StepError};
+use std::time::Instant;
+
+/// What a cancelled function deploy says: the alias never moves untested.
+fn cancelled(why: &str, alias: Option<&str>, report: &FunctionReport) -> String {
+    match (alias, &report.alias) {
+        (Some(alias), Some(a)) => format!(
+            "cancelled by {why} before its smoke test passed; the alias {alias} stays on {}",
+            a.previous_version
+                .as_deref()
+                .unwrap_or("nothing (it was not created)")
+        ),
+        _ => format!("cancelled by {why}"),
+    }
+}
+
+/// Stops a deploy whose run was cancelled before the next step.
+fn check_cancel(job: &DeployJob<'_>, report: &FunctionReport) -> Result<(), StepError> {
+    match job.cancel.reason() {
+        Some(why) => Err(StepError::Cancelled(cancelled(why, job.alias, report))),
+        None => Ok(()),
+    }
+}
+
+impl Lambda {
+    /// Deploys one function; failures are kept in the report, never thrown.
+    pub async fn deploy(&self, job: DeployJob<'_>) -> FunctionReport {
+        let started = Instant::now();
+        let mut report = FunctionReport::not_updated(job.spec, "the deploy stopped before it");
+        if let Err(e) = self.deploy_steps(&job, &mut report).await {
+            report.outcome = report.outcome.failed(e.to_string());
+        }
+        report.update_seconds = started.elapsed().as_secs_f64();
+        report
+    }
+
+    async fn deploy_steps(
+        &self,
+        job: &DeployJob<'_>,
+        report: &mut FunctionReport,
+    ) -> Result<(), StepError> {
+        let deadline = Instant::now() + job.wait_timeout;
+        self.put_code(job, deadline, report).await?;
+        let version = self.publish_for_alias(job, deadline, report).await?;
+        check_cancel(job, report)?;
+        self.smoke_test(job, version.as_deref(), report).await?;
+        check_cancel(job, report)?;
+        self.go_live(job, version.as_deref(), report).await
+    }
+
+    /// The function's configuration and code: a missing function created, one
+    /// that runs this very image left as it is (an update would only cost its
+    /// users a cold start), any other updated by digest, waited on and read back.
+    async fn put_code(
+        &self,
+        job: &DeployJob<'_>,
+        deadline: Instant,
+        report: &mut FunctionReport,
+    ) -> Result<(), StepError> {
+        let (name, spec) = (&job.spec.name, job.spec);
+        let configured = || spec.changes.iter().map(ToString::to_string).collect();
+        if let Some(role) = &spec.create_with_role {
+            self.create(spec, job.image_uri, role, deadline).await?;
+            report.outcome = Outcome::Deployed;
+            report.created = true;
+            report.configured = configured();
+        } else if spec.image_before.as_deref() == Some(job.image_uri)
+            && spec.arch == spec.arch_before
+        {
+            self.configure(spec, deadline).await?;
+            report.configured = configured();
+            report.outcome = Outcome::Unchanged;
+        } else {
+            // The configuration first: the new code starts with what it needs.
+            self.configure(spec, deadline).await?;
+            report.configured = configured();
+            self.update_code(name, job.image_uri, spec.arch, deadline)
+                .await?;
+            report.outcome = Outcome::Deployed;
+            report.image_after = Some(job.image_uri.to_string());
+            self.wait_until_updated(name, deadline).await?;
+            self.read_back(name, job.image_uri, spec.arch).await?;
+        }
+        report.image_after = Some(job.image_uri.to_string());
+        Ok(())
+    }
+
+    /// With an alias: the version published for it, the alias not moved yet.
+    async fn publish_for_alias(
+        &self,
+        job: &DeployJob<'_>,
+        deadline: Instant,
+        report: &mut FunctionReport,
+    ) -> Result<Option<String>, StepError> {
+        let Some(alias) = job.alias else {
+            return Ok(None);
+        };
+        let name = &job.spec.name;
+        let previous = self.alias_version(name, alias).await?;
+        let version = self.publish(name, deadline).await?;
+        report.version = Some(version.clone());
+        report.alias = Some(AliasReport {
+            name: alias.to_string(),
+            previous_version: previous.clone(),
+            version: previous,
+            moved: false,
+        });
+        Ok(Some(version))
+    }
+
+    /// The smoke invocation of the version (or `$LATEST`), its numbers and
+    /// their warnings; a failed one keeps the alias where it was.
+    async fn smoke_test(
+        &self,
+        job: &DeployJob<'_>,
+        version: Option<&str>,
+        report: &mut FunctionReport,
+    ) -> Result<(), StepError> {
+        let Some(smoke) = job.smoke else {
+            return Ok(());
+        };
+        let limit = job.spec.local.timeout + job.aws_timeout;
+        let name = &job.spec.name;
+        let result = smoke::invoke(&self.client, &self.calls, name, version, smoke, limit)
+            .await
+            .map_err(StepError::SmokeCall)?;
+        let reason = result.reason.clone();
+        let numbers = crate::metrics::Numbers {
+            size_bytes: job.size_bytes,
+            ..result
+                .log_tail
+                .as_deref()
+                .map(crate::metrics::Numbers::from_log)
+                .unwrap_or_default()
+        };
+        if let Some(before) = &job.spec.baseline {
+            report.warnings = crate::metrics::warnings(&numbers, before, &job.thresholds);
+        }
+        report.numbers = Some(numbers);
+        report.smoke = Some(result);
+        let Some(reason) = reason else {
+            return Ok(());
+        };
+        let kept = match (job.alias, &report.alias) {
+            (Some(alias), Some(a)) => format!(
+                "; the alias {alias} stays on {}",
+                a.previous_version
+                    .as_deref()
+                    .unwrap_or("nothing (it was not created)")
+            ),
+            _ => String::new(),
+        };
+        Err(StepError::SmokeFailed { reason, kept })
+    }
+
+    /// After the smoke test: the alias moved to the version, the URL found
+    /// (or made as asked), and production's numbers kept on the function
+    /// for the next change (and its previews) to compare with.
+    async fn go_live(
+        &self,
+        job: &DeployJob<'_>,
+        version: Option<&str>,
+        report: &mut FunctionReport,
+    ) -> Result<(), StepError> {
+        let name = &job.spec.name;
+        if let (Some(alias), Some(version)) = (job.alias, version) {
+            self.point_alias(name, alias, version).await?;
+            if let Some(a) = &mut report.alias {
+                a.version = Some(version.to_string());
+                a.moved = true;
+            }
+        }
+        report.url = match job.function_url {
+            Some(auth) => Some(self.ensure_url(name, job.alias, auth).await?),
+            None => self.function_url(name, job.alias).await?,
+        };
+        if job.spec.preview_of.is_none()
+            && let Some(numbers) = report.numbers.as_ref().filter(|n| !n.is_empty())
+        {
+            // Not worth failing a deploy that is live and tested.
+            // What this run did not measure (a warm start has no init) stays.
+            let kept = numbers.or(job.spec.baseline.as_ref());
+            if let Err(e) = self.keep_numbers(name, &kept).await {
+                report
+                    .warnings
+                    .push(format!("the numbers were not kept on the function: {e}"));
+            }
+        }
+        Ok(())
+    }
+}
