@@ -5,7 +5,9 @@
 //! for the next run's cache.
 
 use super::cache::{self, Candidate};
-use super::platform::{Limits, inputs_digest, reuse_image, reuse_unchanged, ship_image};
+use super::platform::{
+    Destination, Limits, inputs_digest, reuse_image, reuse_unchanged, ship_image,
+};
 use super::{Lazy, stages};
 use crate::config::{BuildConfig, Platform};
 use crate::error::PlatformError;
@@ -100,31 +102,17 @@ impl Run<'_> {
         )
         .await;
         spec.cache_from.extend(stage_sources);
-        let shipped = ship_image(
-            engine,
-            &spec,
-            self.check,
-            limits,
+        let to = Destination {
             session,
-            self.repository,
-            &image,
+            repository: self.repository,
+            limits,
             progress,
-        )
-        .await;
+        };
+        let shipped = ship_image(engine, &spec, self.check, to, &image).await;
         // The stages are built on their own only after the image: built
         // first, they keep the image from its own registry cache.
         if shipped.is_ok() && !self.stages.is_empty() {
-            stages::export(
-                engine,
-                &spec,
-                self.stages,
-                &image,
-                limits,
-                session,
-                self.repository,
-                progress,
-            )
-            .await;
+            stages::export(engine, &spec, self.stages, &image, to).await;
         }
         shipped
     }

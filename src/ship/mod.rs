@@ -17,14 +17,15 @@ use crate::farm::engine::{Engine, Support};
 use crate::progress::Progress;
 use crate::registry::ImageRef;
 use crate::registry::ecr::{Ecr, Repository};
-use crate::registry::session::RegistrySession;
 use crate::report::BuildReport;
 use crate::sandbox::{self, Gate, LocalCheck};
 use futures_util::future::{join_all, try_join_all};
 pub(crate) use platform::build_spec;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 pub use survey::{Survey, survey};
 
+/// Builds, checks and pushes the images of a commit, one per platform,
+/// concurrently; what is pushed already is reused.
 pub async fn build(
     config: &BuildConfig,
     sdk: &aws_config::SdkConfig,
@@ -39,56 +40,22 @@ pub async fn build(
     // repository behind.
     let ecr = Ecr::new(sdk);
     progress.say(&format!("ECR repository {}", config.repository));
-    let found = ecr.find_repository(&config.repository).await?;
-    let (host, token) = ecr.token().await?;
-    let planned = found.clone().unwrap_or_else(|| Repository {
-        name: config.repository.to_string(),
-        uri: format!("{host}/{}", config.repository),
-        mutability: config.tag_mutability,
-        created: false,
-    });
-    let registry = config
-        .registry_override
-        .clone()
-        .unwrap_or_else(|| host.clone());
-    check_name_length(&registry, &planned.name)?;
-    let session = RegistrySession::new(&ecr, registry.clone(), token);
-    let reader = session.reader().await;
-    let target = |platform: Platform| ImageRef {
-        registry: registry.clone(),
-        repository: planned.name.clone(),
-        tag: config.tag(platform),
-    };
-
-    // A commit pushed already is not built again.
-    let existing = match &found {
-        None => BTreeMap::new(),
-        Some(_) => try_join_all(config.platforms.iter().map(|&p| {
-            let image = target(p);
-            let reader = &reader;
-            async move { reader.digest(&image).await.map(|d| (p, d)) }
-        }))
-        .await?
-        .into_iter()
-        .filter_map(|(p, d)| d.map(|d| (p, d)))
-        .collect(),
-    };
+    let look = survey::look(&ecr, config).await?;
     if config.force_rebuild
-        && planned.mutability == TagMutability::Immutable
-        && !existing.is_empty()
+        && look.planned.mutability == TagMutability::Immutable
+        && !look.pushed.is_empty()
     {
-        return Err(immutable_conflict(
-            &planned,
-            existing.keys().map(|&p| target(p)),
-        ));
+        let tags = look.pushed.keys().map(|&p| look.target(config, p));
+        return Err(immutable_conflict(&look.planned, tags));
     }
-    // The farm is reached only for what is to be built: a deploy job after
-    // the platforms were built elsewhere (one native runner each) needs no engine.
+    // A commit pushed already is not built again, and the farm is reached
+    // only for what is to be built: a deploy job after the platforms were
+    // built elsewhere (one native runner each) needs no engine.
     let to_build: Vec<Platform> = config
         .platforms
         .iter()
         .copied()
-        .filter(|p| config.force_rebuild || !existing.contains_key(p))
+        .filter(|p| config.force_rebuild || !look.pushed.contains_key(p))
         .collect();
     let engines = if to_build.is_empty() {
         HashMap::new()
@@ -103,77 +70,73 @@ pub async fn build(
     let created = tokio::sync::OnceCell::new();
     let repository = Lazy {
         ecr: &ecr,
-        found: found.as_ref(),
+        found: look.found.as_ref(),
         cell: &created,
         name: &config.repository,
         mutability: config.tag_mutability,
         on_ecr: config.registry_override.is_none(),
         progress,
     };
-
     let gate = Gate::new(to_build.len());
-    // The stages the built one needs, each cached as an image of its own.
-    let needed = if config.cache.enabled {
-        std::fs::read_to_string(&config.dockerfile)
-            .map(|text| crate::farm::stages::needed_stages(&text, config.target.as_deref()))
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let check = local.map(|c| (c, &gate));
+    let stages = needed_stages(config);
     let run = job::Run {
         config,
-        session: &session,
+        session: &look.session,
         repository: &repository,
-        planned: &planned,
+        planned: &look.planned,
         to_build: &to_build,
-        stages: &needed,
-        check,
+        stages: &stages,
+        check: local.map(|c| (c, &gate)),
         progress,
     };
     let jobs = config.platforms.iter().map(|&platform| {
-        let image = target(platform);
-        let spec = build_spec(
-            config,
-            &context,
-            platform,
-            local_tag(&planned.name, &image.tag),
-        );
-        let sources = cache::candidates(&config.cache, platform, &image, &host, found.is_some());
+        let image = look.target(config, platform);
+        let local = local_tag(&look.planned.name, &image.tag);
+        let spec = build_spec(config, &context, platform, local);
+        let found = look.found.is_some();
+        let sources = cache::candidates(&config.cache, platform, &image, &look.host, found);
         let engine = engines.get(&config.endpoint(platform));
         run.platform(engine, spec, sources, image)
     });
     let results = join_all(jobs).await;
-    if let (Some(days), Some(repository)) = (
-        config.expire_untagged_days,
-        created.get().or(found.as_ref()),
-    ) {
-        match ecr.expire_untagged(&repository.name, days).await {
-            Ok(true) => progress.say(&format!(
-                "lifecycle policy of {}: untagged images expire after {days} days",
-                repository.name
-            )),
-            Ok(false) => {}
-            Err(e) => progress.say(&format!("warning: {e}")),
-        }
+    if let Some(days) = config.expire_untagged_days
+        && let Some(repository) = created.get().or(look.found.as_ref())
+    {
+        expire_untagged(&ecr, &repository.name, days, progress).await;
     }
-
-    let (mut done, mut failed) = (Vec::new(), Vec::new());
-    for r in results {
-        match r {
-            Ok(image) => done.push(image),
-            Err(e) => failed.push(e),
-        }
-    }
+    let (done, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    let done: Vec<_> = done.into_iter().filter_map(Result::ok).collect();
+    let failed: Vec<_> = failed.into_iter().filter_map(Result::err).collect();
     if !failed.is_empty() {
         return Err(Error::Platforms { failed, done });
     }
     Ok(BuildReport {
         commit: config.sha.clone(),
-        repository: created.get().cloned().unwrap_or(planned),
-        registry,
+        repository: created.get().cloned().unwrap_or(look.planned),
+        registry: look.session.registry().to_string(),
         images: done,
     })
+}
+
+/// The builder stages the built one needs, each cached as an image of its own.
+fn needed_stages(config: &BuildConfig) -> Vec<String> {
+    if !config.cache.enabled {
+        return Vec::new();
+    }
+    std::fs::read_to_string(&config.dockerfile)
+        .map(|text| crate::farm::stages::needed_stages(&text, config.target.as_deref()))
+        .unwrap_or_default()
+}
+
+/// `--expire-untagged-days`: the lifecycle rule merged; a failure is a warning.
+async fn expire_untagged(ecr: &Ecr, repository: &str, days: u32, progress: &Progress) {
+    match ecr.expire_untagged(repository, days).await {
+        Ok(true) => progress.say(&format!(
+            "lifecycle policy of {repository}: untagged images expire after {days} days"
+        )),
+        Ok(false) => {}
+        Err(e) => progress.say(&format!("warning: {e}")),
+    }
 }
 
 /// The repository, created by the first push that needs it.

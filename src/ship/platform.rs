@@ -66,9 +66,7 @@ pub(super) async fn reuse_image(
             digest: verified.digest.clone(),
         },
     );
-    Ok(image_report(
-        repository, image, platform, verified, None, true, None, 0.0, 0.0,
-    ))
+    Ok(image_report(repository, image, platform, verified))
 }
 
 /// The inputs digest of a build (`farm::inputs`), read off the async threads.
@@ -121,17 +119,29 @@ pub(super) struct Limits {
     pub(super) push: std::time::Duration,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Where a platform's images go and who hears of it: what the steps that
+/// build, push and export share.
+#[derive(Clone, Copy)]
+pub(super) struct Destination<'a> {
+    pub(super) session: &'a RegistrySession<'a>,
+    pub(super) repository: &'a Lazy<'a>,
+    pub(super) limits: Limits,
+    pub(super) progress: &'a Progress,
+}
+
 pub(super) async fn ship_image(
     engine: &Engine,
     spec: &BuildSpec,
     check: Option<(&LocalCheck, &Gate)>,
-    limits: Limits,
-    session: &RegistrySession<'_>,
-    repository: &Lazy<'_>,
+    to: Destination<'_>,
     image: &ImageRef,
-    progress: &Progress,
 ) -> Result<ImageReport, PlatformError> {
+    let Destination {
+        session,
+        repository,
+        limits,
+        progress,
+    } = to;
     let platform = spec.platform;
     // An image Lambda would refuse fails here, before any platform pushes.
     let built = farm::build_within(engine, spec, limits.build, progress)
@@ -145,17 +155,7 @@ pub(super) async fn ship_image(
         let built = built?;
         let repository = repository.get().await.map_err(PlatformError::Repository)?;
         let push_seconds = push_within(engine, &built, limits, session, image, progress).await?;
-        return published(
-            &repository,
-            image,
-            &built,
-            engine,
-            push_seconds,
-            None,
-            session,
-            progress,
-        )
-        .await;
+        return published(to, &repository, image, &built, engine, push_seconds, None).await;
     };
 
     // While the image runs locally, its layers go up under a staging tag:
@@ -211,14 +211,13 @@ pub(super) async fn ship_image(
     let repository = repository.get().await.map_err(PlatformError::Repository)?;
     let push_seconds = staged_seconds + started.elapsed().as_secs_f64();
     published(
+        to,
         &repository,
         image,
         &built,
         engine,
         push_seconds,
         local_result,
-        session,
-        progress,
     )
     .await
 }
@@ -327,17 +326,16 @@ async fn discard(
 }
 
 /// The image as the registry holds it under its tag, read back and reported.
-#[allow(clippy::too_many_arguments)]
 async fn published(
+    to: Destination<'_>,
     repository: &Repository,
     image: &ImageRef,
     built: &BuiltImage,
     engine: &Engine,
     push_seconds: f64,
     local_smoke: Option<LocalResult>,
-    session: &RegistrySession<'_>,
-    progress: &Progress,
 ) -> Result<ImageReport, PlatformError> {
+    let (session, progress) = (to.session, to.progress);
     let platform = built.platform;
     // Read back with the session's credentials as they are now: a push may
     // have renewed them.
@@ -349,31 +347,22 @@ async fn published(
             seconds: push_seconds,
         },
     );
-    let mut report = image_report(
-        repository,
-        image,
-        platform,
-        verified,
-        Some(built.size),
-        false,
-        Some(engine.name.clone()),
-        built.seconds,
+    Ok(ImageReport {
+        size: Some(built.size),
+        engine: Some(engine.name.clone()),
+        build_seconds: built.seconds,
         push_seconds,
-    );
-    report.local_smoke = local_smoke;
-    Ok(report)
+        local_smoke,
+        ..image_report(repository, image, platform, verified)
+    })
 }
-#[allow(clippy::too_many_arguments)]
+/// The report of an image the registry holds under its tag, as reused:
+/// what built or pushed it sets its own fields over this.
 fn image_report(
     repository: &Repository,
     image: &ImageRef,
     platform: Platform,
     verified: registry::manifest::VerifiedImage,
-    size: Option<u64>,
-    reused: bool,
-    engine: Option<String>,
-    build_seconds: f64,
-    push_seconds: f64,
 ) -> ImageReport {
     ImageReport {
         platform,
@@ -385,12 +374,12 @@ fn image_report(
         digest: verified.digest,
         media_type: verified.media_type,
         compressed_size: verified.compressed_size,
-        size,
-        reused,
+        size: None,
+        reused: true,
         unchanged_since: None,
-        engine,
-        build_seconds,
-        push_seconds,
+        engine: None,
+        build_seconds: 0.0,
+        push_seconds: 0.0,
         local_smoke: None,
         scan: None,
     }

@@ -5,7 +5,7 @@
 //! later build on a fresh runner imports it from there.
 
 use super::cache::{self, Candidate, Found};
-use super::platform::{Limits, push_within};
+use super::platform::{Destination, push_within};
 use crate::error::PlatformError;
 use crate::farm::engine::Engine;
 use crate::farm::{self, BuildSpec};
@@ -69,17 +69,19 @@ pub(super) async fn sources(
 /// After the image is built: each stage it needs built on its own (all from
 /// the engine's cache by now) and pushed as `<tag>-cache-<stage>`, the cache
 /// a later build on a fresh runner imports. A failure is said, never fatal.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn export(
     engine: &Engine,
     spec: &BuildSpec,
     stages: &[String],
     image: &ImageRef,
-    limits: Limits,
-    session: &RegistrySession<'_>,
-    repository: &super::Lazy<'_>,
-    progress: &Progress,
+    to: Destination<'_>,
 ) {
+    let Destination {
+        session,
+        repository,
+        limits,
+        progress,
+    } = to;
     let platform = spec.platform;
     for stage in stages {
         let mut stage_spec = spec.clone();
