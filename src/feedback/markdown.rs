@@ -4,7 +4,7 @@
 //! fence it cannot close, so no HTML, Markdown, link or @mention in it is live.
 
 pub use super::inline::{code, fence};
-use crate::lambda::Outcome;
+use crate::lambda::{FunctionReport, Outcome};
 use crate::progress::human_bytes;
 use crate::report::RunReport;
 use std::fmt::Write as _;
@@ -162,6 +162,22 @@ fn link(url: &str) -> String {
 }
 
 fn body(report: &RunReport, limits: &Limits) -> String {
+    let mut out = heading(report, limits);
+    if let Some(build) = &report.build {
+        images(&mut out, build);
+    }
+    if !report.functions.is_empty() {
+        functions(&mut out, &report.functions);
+        for f in &report.functions {
+            details(&mut out, f, limits);
+        }
+    }
+    out.push_str(&super::costs::section(report));
+    out
+}
+
+/// The verdict, what failed and where, and the commit.
+fn heading(report: &RunReport, limits: &Limits) -> String {
     let mut out = String::new();
     let short = report
         .commit
@@ -184,120 +200,125 @@ fn body(report: &RunReport, limits: &Limits) -> String {
     if let Some(commit) = &report.commit {
         let _ = writeln!(out, "**Commit** {}\n", code(commit.as_str()));
     }
-
-    if let Some(build) = &report.build {
-        let _ = writeln!(out, "#### Images\n");
-        let _ = writeln!(
-            out,
-            "| Architecture | Tag | Digest | Compressed size | Build | Push | Local run | Image |"
-        );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
-        for i in &build.images {
-            let (build_time, push_time, how) = if i.reused {
-                ("–".to_string(), "–".to_string(), "reused")
-            } else {
-                (
-                    format!("{:.1} s", i.build_seconds),
-                    format!("{:.1} s", i.push_seconds),
-                    "rebuilt",
-                )
-            };
-            let local = match &i.local_smoke {
-                Some(l) if l.passed => format!(
-                    "✅ init {} ms, invoke {} ms",
-                    l.init_ms.unwrap_or(0),
-                    l.invoke_ms.unwrap_or(0)
-                ),
-                Some(_) => "❌".to_string(),
-                None => "–".to_string(),
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {build_time} | {push_time} | {local} | {how} |",
-                i.architecture,
-                code(&i.tag),
-                code(&i.digest),
-                human_bytes(i.compressed_size),
-            );
-        }
-        out.push('\n');
-    }
-
-    if !report.functions.is_empty() {
-        let _ = writeln!(out, "#### Functions\n");
-        let _ = writeln!(
-            out,
-            "| Function | Architecture | Version / alias | URL | Smoke test |"
-        );
-        let _ = writeln!(out, "|---|---|---|---|---|");
-        for f in &report.functions {
-            let version = match (&f.version, &f.alias) {
-                (Some(v), Some(a)) if a.moved => format!("{v} / {} ✓", code(&a.name)),
-                (Some(v), Some(a)) => format!(
-                    "{v} / {} stays on {}",
-                    code(&a.name),
-                    a.previous_version.as_deref().unwrap_or("none")
-                ),
-                (Some(v), None) => v.clone(),
-                _ => "$LATEST".to_string(),
-            };
-            let url = f.url.as_deref().map_or("none".to_string(), link);
-            let smoke = match (&f.smoke, &f.outcome) {
-                (Some(s), _) if s.passed => format!("✅ {} in {} ms", s.status, s.duration_ms),
-                (Some(s), _) => format!("❌ {} in {} ms", s.status, s.duration_ms),
-                (None, o @ Outcome::NotUpdated(_)) => o.label().to_string(),
-                (None, _) => "skipped".to_string(),
-            };
-            let name = match &f.preview_of {
-                Some(of) => format!("{} preview {}", code(of), code(&f.name)),
-                None => code(&f.name),
-            };
-            let _ = writeln!(
-                out,
-                "| {name} | {} | {version} | {url} | {smoke} |",
-                f.architecture
-            );
-        }
-        out.push('\n');
-        for f in &report.functions {
-            match &f.outcome {
-                Outcome::Deployed => {}
-                Outcome::Unchanged => {
-                    let _ = writeln!(
-                        out,
-                        "**{}**: unchanged: nothing that reaches its image changed, so it \
-                         was not updated\n",
-                        code(&f.name)
-                    );
-                }
-                o @ (Outcome::UpdatedThenFailed(e) | Outcome::NotUpdated(e)) => {
-                    let _ = writeln!(out, "**{}**: {}\n", code(&f.name), o.label());
-                    let _ = writeln!(out, "{}\n", fence(&head(e, limits.error)));
-                }
-            }
-            let Some(s) = &f.smoke else { continue };
-            let _ = writeln!(
-                out,
-                "<details><summary>Smoke test of {}: payload{}</summary>\n",
-                code(&f.name),
-                if s.log_tail.is_some() {
-                    " and log tail"
-                } else {
-                    ""
-                }
-            );
-            if let Some(kind) = &s.function_error {
-                let _ = writeln!(out, "Function error: {}\n", code(kind));
-            }
-            let _ = writeln!(out, "{}\n", fence(&head(&s.payload, limits.payload)));
-            if let Some(log) = &s.log_tail {
-                let _ = writeln!(out, "{}\n", fence(&tail(log, limits.log)));
-            }
-            let _ = writeln!(out, "</details>\n");
-        }
-    }
-    out.push_str(&super::costs::section(report));
     out
+}
+
+/// A row per image: its tag, digest, size, times, local run, and whether
+/// it was rebuilt.
+fn images(out: &mut String, build: &crate::report::BuildReport) {
+    let _ = writeln!(out, "#### Images\n");
+    let _ = writeln!(
+        out,
+        "| Architecture | Tag | Digest | Compressed size | Build | Push | Local run | Image |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    for i in &build.images {
+        let (build_time, push_time, how) = if i.reused {
+            ("–".to_string(), "–".to_string(), "reused")
+        } else {
+            (
+                format!("{:.1} s", i.build_seconds),
+                format!("{:.1} s", i.push_seconds),
+                "rebuilt",
+            )
+        };
+        let local = match &i.local_smoke {
+            Some(l) if l.passed => format!(
+                "✅ init {} ms, invoke {} ms",
+                l.init_ms.unwrap_or(0),
+                l.invoke_ms.unwrap_or(0)
+            ),
+            Some(_) => "❌".to_string(),
+            None => "–".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {build_time} | {push_time} | {local} | {how} |",
+            i.architecture,
+            code(&i.tag),
+            code(&i.digest),
+            human_bytes(i.compressed_size),
+        );
+    }
+    out.push('\n');
+}
+
+/// A row per function: its version and alias, URL and smoke test.
+fn functions(out: &mut String, functions: &[FunctionReport]) {
+    let _ = writeln!(out, "#### Functions\n");
+    let _ = writeln!(
+        out,
+        "| Function | Architecture | Version / alias | URL | Smoke test |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for f in functions {
+        let version = match (&f.version, &f.alias) {
+            (Some(v), Some(a)) if a.moved => format!("{v} / {} ✓", code(&a.name)),
+            (Some(v), Some(a)) => format!(
+                "{v} / {} stays on {}",
+                code(&a.name),
+                a.previous_version.as_deref().unwrap_or("none")
+            ),
+            (Some(v), None) => v.clone(),
+            _ => "$LATEST".to_string(),
+        };
+        let url = f.url.as_deref().map_or("none".to_string(), link);
+        let smoke = match (&f.smoke, &f.outcome) {
+            (Some(s), _) if s.passed => format!("✅ {} in {} ms", s.status, s.duration_ms),
+            (Some(s), _) => format!("❌ {} in {} ms", s.status, s.duration_ms),
+            (None, o @ Outcome::NotUpdated(_)) => o.label().to_string(),
+            (None, _) => "skipped".to_string(),
+        };
+        let name = match &f.preview_of {
+            Some(of) => format!("{} preview {}", code(of), code(&f.name)),
+            None => code(&f.name),
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {version} | {url} | {smoke} |",
+            f.architecture
+        );
+    }
+    out.push('\n');
+}
+
+/// Under the table, for one function: why it was not deployed, and its
+/// smoke test's payload and log tail, folded.
+fn details(out: &mut String, f: &FunctionReport, limits: &Limits) {
+    match &f.outcome {
+        Outcome::Deployed => {}
+        Outcome::Unchanged => {
+            let _ = writeln!(
+                out,
+                "**{}**: unchanged: nothing that reaches its image changed, so it \
+                 was not updated\n",
+                code(&f.name)
+            );
+        }
+        o @ (Outcome::UpdatedThenFailed(e) | Outcome::NotUpdated(e)) => {
+            let _ = writeln!(out, "**{}**: {}\n", code(&f.name), o.label());
+            let _ = writeln!(out, "{}\n", fence(&head(e, limits.error)));
+        }
+    }
+    let Some(s) = &f.smoke else { return };
+    let _ = writeln!(
+        out,
+        "<details><summary>Smoke test of {}: payload{}</summary>\n",
+        code(&f.name),
+        if s.log_tail.is_some() {
+            " and log tail"
+        } else {
+            ""
+        }
+    );
+    if let Some(kind) = &s.function_error {
+        let _ = writeln!(out, "Function error: {}\n", code(kind));
+    }
+    let _ = writeln!(out, "{}\n", fence(&head(&s.payload, limits.payload)));
+    if let Some(log) = &s.log_tail {
+        let _ = writeln!(out, "{}\n", fence(&tail(log, limits.log)));
+    }
+    let _ = writeln!(out, "</details>\n");
 }
 
 #[cfg(test)]
