@@ -2,7 +2,7 @@
 
 use super::function;
 use super::parse::{check_output_path, read_event};
-use super::{BuildConfig, ConfigError, FunctionTarget, RoleConfig, SmokeConfig};
+use super::{BuildConfig, ConfigError, FunctionTarget, Platform, RoleConfig, SmokeConfig};
 use crate::ci::CiContext;
 use crate::cli::DeployArgs;
 use crate::settings::Settings;
@@ -59,23 +59,15 @@ impl DeployConfig {
             args.alias = None;
         }
         if let Some(alias) = &args.alias {
-            let ok = (1..=128).contains(&alias.len())
-                && alias
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                && !alias.bytes().all(|b| b.is_ascii_digit());
-            if !ok {
-                return Err(ConfigError::Alias(alias.clone()));
-            }
+            check_alias(alias)?;
         }
-        let smoke = if args.no_smoke {
-            None
-        } else {
-            Some(SmokeConfig {
-                event: read_event("--smoke-event", &args.smoke_event)?,
+        let smoke = (!args.no_smoke)
+            .then(|| read_event("--smoke-event", &args.smoke_event))
+            .transpose()?
+            .map(|event| SmokeConfig {
+                event,
                 expect: args.smoke_expect,
-            })
-        };
+            });
         // Plain names: cleanup, which knows only those, finds the same comment.
         let names = functions
             .iter()
@@ -90,14 +82,7 @@ impl DeployConfig {
             check_output_path("--dotenv", path)?;
         }
         if build.platforms_explicit {
-            for f in &functions {
-                if let Some(p) = f.arch.filter(|p| !build.platforms.contains(p)) {
-                    return Err(ConfigError::MissingPlatform {
-                        platform: p,
-                        function: f.name.clone(),
-                    });
-                }
-            }
+            check_platforms(&functions, &build.platforms)?;
         }
         Ok(DeployConfig {
             build,
@@ -125,6 +110,37 @@ impl DeployConfig {
             },
             scan_wait: std::time::Duration::from_secs(args.scan_wait.min(3_600)),
         })
+    }
+}
+
+/// A Lambda alias name: 1–128 letters, digits, `-` and `_`, not all digits.
+fn check_alias(alias: &str) -> Result<(), ConfigError> {
+    let ok = (1..=128).contains(&alias.len())
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && !alias.bytes().all(|b| b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Alias(alias.to_string()))
+    }
+}
+
+/// With `--platforms` given, every function's architecture must be among them.
+fn check_platforms(
+    functions: &[FunctionTarget],
+    platforms: &[Platform],
+) -> Result<(), ConfigError> {
+    match functions
+        .iter()
+        .find_map(|f| f.arch.filter(|p| !platforms.contains(p)).map(|p| (p, f)))
+    {
+        Some((platform, f)) => Err(ConfigError::MissingPlatform {
+            platform,
+            function: f.name.clone(),
+        }),
+        None => Ok(()),
     }
 }
 
