@@ -153,6 +153,8 @@ pub async fn build_within(
     }
 }
 
+/// Builds one platform's image on `engine` with BuildKit, following its
+/// steps; the image must be of the platform asked.
 pub async fn build(
     engine: &Engine,
     spec: &BuildSpec,
@@ -160,129 +162,26 @@ pub async fn build(
 ) -> Result<BuiltImage, BuildError> {
     let started = Instant::now();
     let platform = spec.platform;
-    let engine_error = |message: String| BuildError::Engine {
-        platform,
-        engine: engine.name.clone(),
-        message,
-    };
     progress.platform(
         platform,
         PlatformEvent::Building {
             engine: engine.name.clone(),
         },
     );
-    let mut args: HashMap<&str, &str> = spec
-        .build_args
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    // Every image carries BuildKit's inline cache metadata, so that a later
-    // build on an empty engine can import its layers from the registry.
-    args.entry("BUILDKIT_INLINE_CACHE").or_insert("1");
-    let labels: HashMap<&str, &str> = spec
-        .labels
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let session = format!("lambda-ship-{}", uuid::Uuid::new_v4());
-    let mut options = BuildImageOptionsBuilder::default()
-        .dockerfile(spec.context.dockerfile_in_tar())
-        .t(&spec.tag)
-        .platform(platform.docker())
-        .buildargs(&args)
-        .labels(&labels)
-        .rm(true)
-        .version(BuilderVersion::BuilderBuildKit)
-        .session(&session);
-    if let Some(target) = &spec.target {
-        options = options.target(target);
-    }
-    if !spec.cache_from.is_empty() {
-        options = options.cachefrom(&spec.cache_from);
-    }
-    // BuildKit asks for registry credentials through the build's session.
-    let credentials = spec.registry_auth.as_ref().map(|(host, c)| {
-        HashMap::from([(
-            host.clone(),
-            DockerCredentials {
-                username: Some(c.username.clone()),
-                password: Some(c.password.expose_secret().to_string()),
-                serveraddress: Some(host.clone()),
-                ..Default::default()
-            },
-        )])
-    });
-    let body = bollard::body_try_stream(spec.context.stream());
-    let mut stream = engine
-        .docker
-        .build_image(options.build(), credentials, Some(body));
-
-    let mut steps: HashMap<String, Step> = HashMap::new();
-    let mut order: Vec<String> = Vec::new();
-    let mut image_id = None;
-    let mut failure = None;
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(info) => {
-                if let Some(id) = follow(&info, &mut steps, &mut order, platform, progress) {
-                    image_id = Some(id);
-                }
-            }
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
+    let reference = match run(engine, spec, progress).await {
+        Ok(reference) => reference,
+        Err(e) => {
+            progress.platform(platform, PlatformEvent::Failed);
+            return Err(e);
         }
-    }
-
-    // An answer that breaks off after the engine named the finished image
-    // (a frame cut at the very end) lost nothing: the image is there.
-    let failure = failure.filter(|e| {
-        image_id.is_none() || matches!(e, bollard::errors::Error::DockerStreamError { .. })
-    });
-    if let Some(e) = failure {
-        let message = match e {
-            bollard::errors::Error::DockerStreamError { error } => error,
-            // Not the engine's answer: the connection to it broke.
-            other => format!(
-                "the engine's answer broke off mid-build ({other}): the engine stopped or the \
-                 connection to it broke; check that it is up and reachable, then run again"
-            ),
-        };
-        // The step that failed is the one BuildKit marked with an error.
-        let failed = order
-            .iter()
-            .rev()
-            .filter_map(|d| steps.get(d))
-            .find(|s| !s.error.is_empty());
-        let err = match failed {
-            _ if dockerfile_mistake(&message) => BuildError::Dockerfile {
-                platform,
-                message: message
-                    .trim()
-                    .trim_start_matches("failed to solve: ")
-                    .trim_start_matches("failed to solve with frontend dockerfile.v0: ")
-                    .trim_start_matches("failed to create LLB definition: ")
-                    .to_string(),
-            },
-            Some(step) => BuildError::StepFailed {
-                platform,
-                step: step.name.clone(),
-                message: first_nonempty(&message, &step.error),
-                last_lines: step.lines.iter().cloned().collect(),
-            },
-            None => engine_error(message),
-        };
-        progress.platform(platform, PlatformEvent::Failed);
-        return Err(err);
-    }
-
-    let reference = image_id.unwrap_or_else(|| spec.tag.clone());
-    let inspect = engine
-        .docker
-        .inspect_image(&reference)
-        .await
-        .map_err(|e| engine_error(format!("the built image cannot be inspected: {e}")))?;
+    };
+    let inspect = engine.docker.inspect_image(&reference).await.map_err(|e| {
+        engine_error(
+            engine,
+            platform,
+            format!("the built image cannot be inspected: {e}"),
+        )
+    })?;
     let os = inspect.os.unwrap_or_default();
     let arch = inspect.architecture.unwrap_or_default();
     if os != "linux" || arch != platform.oci_arch() {
@@ -302,6 +201,147 @@ pub async fn build(
         },
     );
     Ok(built)
+}
+
+fn engine_error(engine: &Engine, platform: Platform, message: String) -> BuildError {
+    BuildError::Engine {
+        platform,
+        engine: engine.name.clone(),
+        message,
+    }
+}
+
+/// The build request: the context's Dockerfile, the tag, the platform, the
+/// arguments and labels, the target and the images to take cache from.
+fn request(spec: &BuildSpec, session: &str) -> bollard::query_parameters::BuildImageOptions {
+    let mut args: HashMap<&str, &str> = spec
+        .build_args
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    // Every image carries BuildKit's inline cache metadata, so that a later
+    // build on an empty engine can import its layers from the registry.
+    args.entry("BUILDKIT_INLINE_CACHE").or_insert("1");
+    let labels: HashMap<&str, &str> = spec
+        .labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut options = BuildImageOptionsBuilder::default()
+        .dockerfile(spec.context.dockerfile_in_tar())
+        .t(&spec.tag)
+        .platform(spec.platform.docker())
+        .buildargs(&args)
+        .labels(&labels)
+        .rm(true)
+        .version(BuilderVersion::BuilderBuildKit)
+        .session(session);
+    if let Some(target) = &spec.target {
+        options = options.target(target);
+    }
+    if !spec.cache_from.is_empty() {
+        options = options.cachefrom(&spec.cache_from);
+    }
+    options.build()
+}
+
+/// Sends the build and follows its stream to the end: the image's id (or
+/// its tag), or why it failed.
+async fn run(engine: &Engine, spec: &BuildSpec, progress: &Progress) -> Result<String, BuildError> {
+    let platform = spec.platform;
+    let session = format!("lambda-ship-{}", uuid::Uuid::new_v4());
+    let body = bollard::body_try_stream(spec.context.stream());
+    let mut stream = engine.docker.build_image(
+        request(spec, &session),
+        registry_credentials(spec),
+        Some(body),
+    );
+    let mut steps: HashMap<String, Step> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut image_id = None;
+    let mut failure = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(id) = follow(&info, &mut steps, &mut order, platform, progress) {
+                    image_id = Some(id);
+                }
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    // An answer that breaks off after the engine named the finished image
+    // (a frame cut at the very end) lost nothing: the image is there.
+    let failure = failure.filter(|e| {
+        image_id.is_none() || matches!(e, bollard::errors::Error::DockerStreamError { .. })
+    });
+    let Some(e) = failure else {
+        return Ok(image_id.unwrap_or_else(|| spec.tag.clone()));
+    };
+    let message = match e {
+        bollard::errors::Error::DockerStreamError { error } => error,
+        // Not the engine's answer: the connection to it broke.
+        other => format!(
+            "the engine's answer broke off mid-build ({other}): the engine stopped or the \
+             connection to it broke; check that it is up and reachable, then run again"
+        ),
+    };
+    // The step that failed is the one BuildKit marked with an error.
+    let failed = order
+        .iter()
+        .rev()
+        .filter_map(|d| steps.get(d))
+        .find(|s| !s.error.is_empty());
+    Err(match classify_failure(platform, &message, failed) {
+        Some(err) => err,
+        None => engine_error(engine, platform, message),
+    })
+}
+
+/// What a build that failed with `message` failed at: a Dockerfile that
+/// cannot be built as asked, or the step BuildKit marked; None when it is
+/// neither (the engine's own failure).
+fn classify_failure(
+    platform: Platform,
+    message: &str,
+    failed: Option<&Step>,
+) -> Option<BuildError> {
+    if dockerfile_mistake(message) {
+        return Some(BuildError::Dockerfile {
+            platform,
+            message: message
+                .trim()
+                .trim_start_matches("failed to solve: ")
+                .trim_start_matches("failed to solve with frontend dockerfile.v0: ")
+                .trim_start_matches("failed to create LLB definition: ")
+                .to_string(),
+        });
+    }
+    failed.map(|step| BuildError::StepFailed {
+        platform,
+        step: step.name.clone(),
+        message: first_nonempty(message, &step.error),
+        last_lines: step.lines.iter().cloned().collect(),
+    })
+}
+
+/// The registry credentials BuildKit asks for through the build's session,
+/// to import the cache of images in a private registry.
+fn registry_credentials(spec: &BuildSpec) -> Option<HashMap<String, DockerCredentials>> {
+    spec.registry_auth.as_ref().map(|(host, c)| {
+        HashMap::from([(
+            host.clone(),
+            DockerCredentials {
+                username: Some(c.username.clone()),
+                password: Some(c.password.expose_secret().to_string()),
+                serveraddress: Some(host.clone()),
+                ..Default::default()
+            },
+        )])
+    })
 }
 
 /// Takes in one message of the build stream; returns the image id when it comes.
@@ -359,3 +399,7 @@ fn follow(
 fn first_nonempty(a: &str, b: &str) -> String {
     if a.trim().is_empty() { b } else { a }.trim().to_string()
 }
+
+#[cfg(test)]
+#[path = "failure_tests.rs"]
+mod failure_tests;
