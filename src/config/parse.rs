@@ -3,6 +3,7 @@
 //! environment pairs and registries.
 
 use super::{CiContext, CommitSha, ConfigError};
+use crate::model::ImageRef;
 use std::path::{Path, PathBuf};
 
 /// Where the commit to tag came from.
@@ -35,15 +36,12 @@ pub fn resolve_sha(
     Ok((sha.parse()?, ShaSource::Git))
 }
 
-/// `--cache-from` references, each with its registry host.
-pub(super) fn parse_cache_from(refs: &[String]) -> Result<Vec<String>, ConfigError> {
+/// `--cache-from` references, each with its registry host, read once.
+pub(super) fn parse_cache_from(refs: &[String]) -> Result<Vec<ImageRef>, ConfigError> {
     refs.iter()
         .map(|r| r.trim())
         .filter(|r| !r.is_empty())
-        .map(|r| match crate::registry::ImageRef::parse(r) {
-            Some(_) => Ok(r.to_string()),
-            None => Err(ConfigError::CacheFrom(r.to_string())),
-        })
+        .map(|r| ImageRef::parse(r).ok_or_else(|| ConfigError::CacheFrom(r.to_string())))
         .collect()
 }
 

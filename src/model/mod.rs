@@ -7,7 +7,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+mod image_ref;
 mod local;
+pub use image_ref::ImageRef;
 pub use local::{ImageOverrides, LocalSettings};
 
 /// The defaults of the flags, shared by the command line and the settings
@@ -337,7 +339,7 @@ pub struct CacheSources {
     /// Off with `--no-cache-from`.
     pub enabled: bool,
     /// `--cache-from REF`, in the order given.
-    pub extra: Vec<String>,
+    pub extra: Vec<ImageRef>,
     /// The commit this change deployed before this one, where the CI or git says.
     pub previous_sha: Option<CommitSha>,
     /// What each target function runs now: its architecture, its name, its image.

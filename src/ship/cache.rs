@@ -54,16 +54,10 @@ pub(super) fn candidates(
             why: "the previous commit's image".to_string(),
         });
     }
-    found.extend(
-        cache
-            .extra
-            .iter()
-            .filter_map(|r| ImageRef::parse(r))
-            .map(|image| Candidate {
-                image,
-                why: "--cache-from".to_string(),
-            }),
-    );
+    found.extend(cache.extra.iter().cloned().map(|image| Candidate {
+        image,
+        why: "--cache-from".to_string(),
+    }));
     let mut seen = std::collections::HashSet::new();
     found.retain(|c| seen.insert(c.image.to_string()));
     found
@@ -199,7 +193,7 @@ mod tests {
         let ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
         let cache = CacheSources {
             enabled: true,
-            extra: vec!["ghcr.io/acme/base:cache".into()],
+            extra: vec![ImageRef::parse("ghcr.io/acme/base:cache").unwrap()],
             previous_sha: Some("a".repeat(40).parse().unwrap()),
             running: vec![
                 (Platform::Amd64, "api".into(), format!("{ecr}/fn@sha256:1")),
