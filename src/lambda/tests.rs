@@ -45,43 +45,9 @@ fn function_arns_must_be_of_the_run_region_and_account() {
     assert!(check_target(&t("orders"), "us-east-1", Some("1")).is_ok());
 }
 
+use super::update::replay::{CONFLICT, IMAGE, answer, lambda};
 use crate::cancel::Cancel;
-use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
-use aws_smithy_types::body::SdkBody;
-
-const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fn@sha256:abc";
-
-/// One scripted exchange: any request, this status, headers and JSON body.
-fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> ReplayEvent {
-    let request = hyper::http::Request::builder()
-        .uri("https://lambda.us-east-1.amazonaws.com/")
-        .body(SdkBody::empty())
-        .unwrap();
-    let mut response = hyper::http::Response::builder().status(status);
-    for (k, v) in headers {
-        response = response.header(*k, *v);
-    }
-    ReplayEvent::new(
-        request,
-        response.body(SdkBody::from(body.to_string())).unwrap(),
-    )
-}
-
-fn lambda(events: Vec<ReplayEvent>) -> (Lambda, StaticReplayClient) {
-    let http = StaticReplayClient::new(events);
-    let conf = aws_sdk_lambda::Config::builder()
-        .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
-        .region(aws_sdk_lambda::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-            "AKID", "SECRET", None, None, "test",
-        ))
-        .http_client(http.clone())
-        .build();
-    (
-        Lambda::from_client(aws_sdk_lambda::Client::from_conf(conf), "us-east-1"),
-        http,
-    )
-}
+use aws_smithy_http_client::test_util::StaticReplayClient;
 
 fn spec() -> FunctionSpec {
     FunctionSpec {
@@ -115,8 +81,6 @@ fn sent(http: &StaticReplayClient) -> Vec<String> {
         })
         .collect()
 }
-
-const CONFLICT: &[(&str, &str)] = &[("x-amzn-errortype", "ResourceConflictException")];
 
 #[tokio::test]
 async fn an_update_in_progress_is_waited_out_then_polled_until_live() {
