@@ -348,6 +348,7 @@ async fn published(
         },
     );
     Ok(ImageReport {
+        reused: false,
         size: Some(built.size),
         engine: Some(engine.name.clone()),
         build_seconds: built.seconds,
