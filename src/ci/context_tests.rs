@@ -203,7 +203,11 @@ fn only_the_userinfo_of_a_url_is_stripped() {
     );
     assert_eq!(
         strip_credentials("https://tok@host.example"),
-        "https://host.example"
+        "https://host.example/"
+    );
+    assert_eq!(
+        strip_credentials("https://user:pa%20ss@host.example/x?y#z"),
+        "https://host.example/x?y#z"
     );
     assert_eq!(
         strip_credentials("https://host.example/a@b/c"),
