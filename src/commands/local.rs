@@ -5,7 +5,6 @@
 use crate::config::{BuildConfig, Platform};
 use crate::error::Error;
 use crate::farm;
-use crate::farm::context::BuildContext;
 use crate::farm::engine::Engine;
 use crate::progress::Progress;
 use crate::ship::{build_spec, connect_farm};
@@ -154,9 +153,9 @@ async fn build_and_invoke(
     settings: &sandbox::LocalSettings,
     progress: &Progress,
 ) -> Result<Vec<LocalRun>, Error> {
-    let context = BuildContext::new(&config.context, &config.dockerfile)?;
+    let context = &config.build_context;
     context.check_readable()?;
-    let engines = connect_farm(config, progress).await?;
+    let engines = connect_farm(config, &config.platforms, progress).await?;
     for &platform in &config.platforms {
         let engine = &engines[&config.endpoint(platform)];
         if !engine.local {
@@ -171,7 +170,7 @@ async fn build_and_invoke(
         let engine = engines[&config.endpoint(platform)].clone();
         let spec = build_spec(
             config,
-            &context,
+            context,
             platform,
             format!("lambda-ship/local:{}", platform.lambda_arch()),
         );

@@ -17,6 +17,9 @@ pub enum ConfigError {
     NoSha(String),
     #[error("the build context '{0}' is not a directory: pass --context DIR")]
     Context(String),
+    /// Its `.dockerignore` cannot be read or has a bad pattern.
+    #[error(transparent)]
+    BuildContext(#[from] crate::farm::context::ContextError),
     #[error(
         "no Dockerfile at '{0}': pass --file PATH, or --context DIR for a directory that has one"
     )]

@@ -24,6 +24,7 @@ pub use policy::policy_request;
 
 use crate::ci::CiContext;
 use crate::cli::{BuildArgs, OutputFormat, ProgressArg, SourceArgs};
+use crate::farm::context::BuildContext;
 use crate::model::defaults;
 pub use crate::model::{
     CacheSources, CommitSha, Endpoint, FunctionTarget, ParseError, Platform, ProgressMode,
@@ -164,6 +165,8 @@ pub struct BuildConfig {
     pub context: PathBuf,
     /// The Dockerfile on disk.
     pub dockerfile: PathBuf,
+    /// The context as the engines get it, its `.dockerignore` read once.
+    pub build_context: crate::farm::context::BuildContext,
     pub platforms: Vec<Platform>,
     /// Whether `--platforms` was given (deploy otherwise builds what its functions need).
     pub platforms_explicit: bool,
@@ -203,11 +206,12 @@ impl BuildConfig {
             .parse()?;
         let registry_override = args.registry.map(|r| parse_registry(&r)).transpose()?;
         let source = Source::from_args(args.source)?;
+        let build_context = BuildContext::new(&source.context, &source.dockerfile)?;
         let (sha, how) = resolve_sha(args.sha.as_deref(), ci, &source.context)?;
         // A commit from git says nothing of the working tree: changes that
         // reach the build would be shipped, and reused, as that commit.
         let dirty = if how == ShaSource::Git {
-            dirty_digest(&source.context, &source.dockerfile, &sha, args.allow_dirty)?
+            dirty_digest(&build_context, &source.context, &sha, args.allow_dirty)?
         } else {
             None
         };
@@ -220,6 +224,7 @@ impl BuildConfig {
             repository,
             context: source.context,
             dockerfile: source.dockerfile,
+            build_context,
             platforms: source.platforms,
             platforms_explicit: source.platforms_explicit,
             build_args: source.build_args,
@@ -257,6 +262,7 @@ impl BuildConfig {
         ci: &CiContext,
     ) -> Result<Self, ConfigError> {
         let source = Source::from_args(source)?;
+        let build_context = BuildContext::new(&source.context, &source.dockerfile)?;
         let source_url = ci
             .source_url
             .clone()
@@ -265,6 +271,7 @@ impl BuildConfig {
             repository: "lambda-ship-local".parse()?,
             context: source.context,
             dockerfile: source.dockerfile,
+            build_context,
             platforms: source.platforms,
             platforms_explicit: source.platforms_explicit,
             build_args: source.build_args,

@@ -77,22 +77,16 @@ pub(super) fn read_event(flag: &'static str, arg: &str) -> Result<String, Config
 /// Refuses a working tree whose changes reach the build unless
 /// `allow_dirty`; with it, a digest of those changes for the image's tag.
 pub(super) fn dirty_digest(
+    build_context: &crate::farm::context::BuildContext,
     context: &std::path::Path,
-    dockerfile: &std::path::Path,
     sha: &CommitSha,
     allow_dirty: bool,
 ) -> Result<Option<String>, ConfigError> {
     let changed = crate::ci::changed_files(context);
-    let reaching: Vec<PathBuf> = match crate::farm::context::BuildContext::new(context, dockerfile)
-    {
-        Ok(ctx) => changed.into_iter().filter(|f| ctx.includes(f)).collect(),
-        // A .dockerignore that cannot be read fails the build later, with
-        // its own message; until then every change counts.
-        Err(_) => changed
-            .into_iter()
-            .filter(|f| f.starts_with(context) || f == dockerfile)
-            .collect(),
-    };
+    let reaching: Vec<PathBuf> = changed
+        .into_iter()
+        .filter(|f| build_context.includes(f))
+        .collect();
     if reaching.is_empty() {
         return Ok(None);
     }

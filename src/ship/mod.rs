@@ -12,7 +12,6 @@ mod survey;
 
 use crate::config::{BuildConfig, Endpoint, Platform, TagMutability};
 use crate::error::Error;
-use crate::farm::context::BuildContext;
 use crate::farm::engine::{Engine, Support};
 use crate::progress::Progress;
 use crate::registry::ImageRef;
@@ -33,7 +32,7 @@ pub async fn build(
     progress: &Progress,
 ) -> Result<BuildReport, Error> {
     // Everything that can be wrong with the input is found before anything changes.
-    let context = BuildContext::new(&config.context, &config.dockerfile)?;
+    let context = &config.build_context;
     context.check_readable()?;
 
     // Only reads until something is pushed: a build that fails leaves no
@@ -60,11 +59,7 @@ pub async fn build(
     let engines = if to_build.is_empty() {
         HashMap::new()
     } else {
-        let building = BuildConfig {
-            platforms: to_build.clone(),
-            ..config.clone()
-        };
-        connect_farm(&building, progress).await?
+        connect_farm(config, &to_build, progress).await?
     };
     // Created once, by the first platform ready to push.
     let created = tokio::sync::OnceCell::new();
@@ -92,7 +87,7 @@ pub async fn build(
     let jobs = config.platforms.iter().map(|&platform| {
         let image = look.target(config, platform);
         let local = local_tag(&look.planned.name, &image.tag);
-        let spec = build_spec(config, &context, platform, local);
+        let spec = build_spec(config, context, platform, local);
         let found = look.found.is_some();
         let sources = cache::candidates(&config.cache, platform, &image, &look.host, found);
         let engine = engines.get(&config.endpoint(platform));
@@ -212,17 +207,14 @@ fn local_tag(repository: &str, tag: &str) -> String {
     )
 }
 
-/// Connects to each engine of the farm once, and checks that each can build
-/// the platforms it is given.
+/// Connects once to each engine that `platforms` are built on, and checks
+/// that each can build the platforms it is given.
 pub(crate) async fn connect_farm(
     config: &BuildConfig,
+    platforms: &[Platform],
     progress: &Progress,
 ) -> Result<HashMap<Endpoint, Engine>, Error> {
-    let mut endpoints: Vec<Endpoint> = config
-        .platforms
-        .iter()
-        .map(|&p| config.endpoint(p))
-        .collect();
+    let mut endpoints: Vec<Endpoint> = platforms.iter().map(|&p| config.endpoint(p)).collect();
     endpoints.dedup();
     endpoints.sort_by_key(ToString::to_string);
     endpoints.dedup();
@@ -238,7 +230,7 @@ pub(crate) async fn connect_farm(
             progress.say(&swept);
         }
     }
-    for &platform in &config.platforms {
+    for &platform in platforms {
         let engine = &engines[&config.endpoint(platform)];
         let how = match engine.check(platform)? {
             Support::Native => "native",
