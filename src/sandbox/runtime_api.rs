@@ -159,48 +159,7 @@ async fn handle(
     let accepted = r#"{"status":"OK"}"#;
     let answer = match (&parts.method, segments.as_slice()) {
         (&Method::GET, ["2018-06-01", "runtime", "invocation", "next"]) => {
-            let pending = loop {
-                let notified = shared.queued.notified();
-                {
-                    let mut state = shared.lock();
-                    state.first_next.get_or_insert_with(Instant::now);
-                    if let Some(p) = state.queue.pop_front() {
-                        break p;
-                    }
-                }
-                notified.await;
-            };
-            let mut resp = Response::new(Full::new(pending.event));
-            let headers = resp.headers_mut();
-            let pairs = [
-                ("Lambda-Runtime-Aws-Request-Id", pending.id.clone()),
-                (
-                    "Lambda-Runtime-Deadline-Ms",
-                    pending.deadline_ms.to_string(),
-                ),
-                (
-                    "Lambda-Runtime-Invoked-Function-Arn",
-                    shared.function_arn.clone(),
-                ),
-                (
-                    "Lambda-Runtime-Trace-Id",
-                    format!(
-                        "Root=1-{:08x}-{}",
-                        SystemTime::now()
-                            .duration_since(UNIX_EPOCH)
-                            .map(|d| d.as_secs())
-                            .unwrap_or(0),
-                        &uuid::Uuid::new_v4().simple().to_string()[..24]
-                    ),
-                ),
-                ("Content-Type", "application/json".to_string()),
-            ];
-            for (k, v) in pairs {
-                if let Ok(v) = hyper::header::HeaderValue::from_str(&v) {
-                    headers.insert(k, v);
-                }
-            }
-            resp
+            next_invocation(&shared).await
         }
         (
             &Method::POST,
@@ -238,6 +197,53 @@ async fn handle(
         ),
     };
     Ok(answer)
+}
+
+/// `GET …/invocation/next`: waits for the next event, and gives it with the
+/// headers Lambda gives it with.
+async fn next_invocation(shared: &Shared) -> Response<Full<Bytes>> {
+    let pending = loop {
+        let notified = shared.queued.notified();
+        {
+            let mut state = shared.lock();
+            state.first_next.get_or_insert_with(Instant::now);
+            if let Some(p) = state.queue.pop_front() {
+                break p;
+            }
+        }
+        notified.await;
+    };
+    let mut resp = Response::new(Full::new(pending.event));
+    let headers = resp.headers_mut();
+    let pairs = [
+        ("Lambda-Runtime-Aws-Request-Id", pending.id.clone()),
+        (
+            "Lambda-Runtime-Deadline-Ms",
+            pending.deadline_ms.to_string(),
+        ),
+        (
+            "Lambda-Runtime-Invoked-Function-Arn",
+            shared.function_arn.clone(),
+        ),
+        (
+            "Lambda-Runtime-Trace-Id",
+            format!(
+                "Root=1-{:08x}-{}",
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0),
+                &uuid::Uuid::new_v4().simple().to_string()[..24]
+            ),
+        ),
+        ("Content-Type", "application/json".to_string()),
+    ];
+    for (k, v) in pairs {
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&v) {
+            headers.insert(k, v);
+        }
+    }
+    resp
 }
 
 #[cfg(test)]
