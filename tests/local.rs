@@ -75,17 +75,10 @@ fn rie(arch: &str) -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Invokes `image` once under the real AWS Runtime Interface Emulator and returns the body.
 fn invoke_under_rie(image: &str, platform: &str, rie_arch: &str, event: &str) -> String {
-    let (front, api) = (free_port(), free_port());
+    let front = free_port(1);
+    let api = front + 1;
     let mount = format!("{}:/aws-lambda-rie:ro", rie(rie_arch).display());
     let out = docker(
         ENGINE_A,

@@ -18,17 +18,6 @@ fn with_handler(handler: &str) -> tempfile::TempDir {
     dir
 }
 
-/// A port of 127.0.0.1 that was free a moment ago, and the one after it.
-fn free_port() -> u16 {
-    loop {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
-        }
-    }
-}
-
 /// A running `lambda-ship local`, its stderr lines arriving on a channel.
 struct Local {
     child: Child,
@@ -220,7 +209,7 @@ fn sandboxes_of_a_killed_run_are_removed_by_the_next_run_which_says_so() {
 #[test]
 fn the_url_serves_lambda_events_on_fixed_ports_and_logs_each_request() {
     let ctx = with_handler("handler() { echo \"handling for $GREETING\" >&2; echo \"$1\"; }\n");
-    let port = free_port();
+    let port = free_port(1);
     let mut local = Local::start(
         ctx.path(),
         &[

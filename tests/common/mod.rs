@@ -313,6 +313,24 @@ pub fn fails_with(cmd: &mut Command, code: i32) -> String {
     stderr
 }
 
+/// A port of 127.0.0.1 that was free a moment ago, and `also` more after it,
+/// for a process that binds them itself (the Runtime Interface Emulator, a
+/// `lambda-ship local --port` under test): a port handed to another process
+/// can only be found free, not held. A server of the test's own binds port 0
+/// and keeps its listener instead (`server_on_loopback`).
+pub fn free_port(also: u16) -> u16 {
+    loop {
+        let first = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = first.local_addr().expect("its address").port();
+        let rest = (1..=also)
+            .map(|n| std::net::TcpListener::bind(("127.0.0.1", port.checked_add(n)?)).ok())
+            .collect::<Option<Vec<_>>>();
+        if rest.is_some() {
+            return port;
+        }
+    }
+}
+
 /// A test server's own runtime and a listener on a free port of 127.0.0.1,
 /// ready to be moved into that runtime.
 pub fn server_on_loopback(
