@@ -154,7 +154,7 @@ pub(super) async fn ship_image(
     let Some((check, gate)) = check else {
         let built = built?;
         let repository = repository.get().await.map_err(PlatformError::Repository)?;
-        let push_seconds = push_within(engine, &built, limits, session, image, progress).await?;
+        let push_seconds = push_within(engine, &built, to, image).await?;
         return published(to, &repository, image, &built, engine, push_seconds, None).await;
     };
 
@@ -168,7 +168,7 @@ pub(super) async fn ship_image(
         Ok(b) => {
             let staging_push = async {
                 repository.get().await.map_err(PlatformError::Repository)?;
-                push_within(engine, b, limits, session, &staging, progress).await
+                push_within(engine, b, to, &staging).await
             };
             let (local, staged) = tokio::join!(local_run(engine, b, check, progress), staging_push);
             (local, Some(staged))
@@ -272,11 +272,10 @@ async fn local_run(
 pub(super) async fn push_within(
     engine: &Engine,
     built: &BuiltImage,
-    limits: Limits,
-    session: &RegistrySession<'_>,
+    to: Destination<'_>,
     target: &ImageRef,
-    progress: &Progress,
 ) -> Result<f64, PlatformError> {
+    let (session, progress, limits) = (to.session, to.progress, to.limits);
     let platform = built.platform;
     let pushing =
         push::push_with_retry(engine, platform, &built.image_id, target, session, progress);

@@ -76,12 +76,7 @@ pub(super) async fn export(
     image: &ImageRef,
     to: Destination<'_>,
 ) {
-    let Destination {
-        session,
-        repository,
-        limits,
-        progress,
-    } = to;
+    let progress = to.progress;
     let platform = spec.platform;
     for stage in stages {
         let mut stage_spec = spec.clone();
@@ -97,9 +92,12 @@ pub(super) async fn export(
             ..image.clone()
         };
         let exported = async {
-            let built = farm::build_within(engine, &stage_spec, limits.build, progress).await?;
-            repository.get().await.map_err(PlatformError::Repository)?;
-            push_within(engine, &built, limits, session, &target, progress).await
+            let built = farm::build_within(engine, &stage_spec, to.limits.build, progress).await?;
+            to.repository
+                .get()
+                .await
+                .map_err(PlatformError::Repository)?;
+            push_within(engine, &built, to, &target).await
         };
         match exported.await {
             Ok(_) => progress.say(&format!("{platform}: stage {stage} cached as {target}")),
