@@ -3,6 +3,7 @@
 //! last lines, or the engine's own failure.
 
 use super::*;
+use crate::farm::Step;
 
 fn step(name: &str, error: &str) -> Step {
     Step {
@@ -61,4 +62,15 @@ fn a_step_that_failed_is_named_with_its_last_lines() {
 #[test]
 fn a_failure_with_no_step_is_the_engines_own() {
     assert!(classify_failure(Platform::Amd64, "no space left on device", None).is_none());
+}
+
+#[test]
+fn a_command_whose_own_words_look_like_a_dockerfile_mistake_is_still_its_steps_failure() {
+    let failed = step("[2/3] RUN ./check.sh", "exit code: 1");
+    let message = "process \"/bin/sh -c ./check.sh || echo 'the config could not be found'; \
+                   exit 1\" did not complete successfully: exit code: 1";
+    match classify_failure(Platform::Amd64, message, Some(&failed)) {
+        Some(BuildError::StepFailed { step, .. }) => assert_eq!(step, "[2/3] RUN ./check.sh"),
+        other => panic!("{other:?}"),
+    }
 }
