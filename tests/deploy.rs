@@ -446,12 +446,42 @@ fn a_deploy_that_fails_part_way_says_which_functions_were_updated() {
         "InvalidParameterValueException",
         "Source image is not valid",
     ));
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("report.json");
     let stderr = fails_with(
         deploy_fixture(&repo, &random_sha(), &[&good, &bad])
             .arg("--no-smoke")
+            .arg("--report-json")
+            .arg(&report_path)
             .env("AWS_ENDPOINT_URL", &proxy.url),
         1,
     );
+    // The facts, from the report: one outcome each, in one shape.
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let function = |name: &str| {
+        let all = report["functions"].as_array().unwrap();
+        all.iter().find(|f| f["name"] == name).unwrap().clone()
+    };
+    let (g, b) = (function(&good), function(&bad));
+    assert_eq!(
+        (&g["outcome"], &g["updated"], &g["error"]),
+        (&"deployed".into(), &true.into(), &serde_json::Value::Null),
+        "{g}"
+    );
+    assert_eq!(
+        (&b["outcome"], &b["updated"]),
+        (&"not updated".into(), &false.into()),
+        "{b}"
+    );
+    assert!(
+        b["error"]
+            .as_str()
+            .unwrap()
+            .contains("Source image is not valid"),
+        "{b}"
+    );
+    // The words a user reads.
     assert!(stderr.contains(&format!("{good} (x86_64): updated to 123456789012.dkr.ecr.us-east-1.amazonaws.com/{repo}@sha256:")), "{stderr}");
     assert!(stderr.contains(&format!("{bad} (x86_64): NOT updated, still on 123456789012.dkr.ecr.us-east-1.amazonaws.com/previous:latest")), "{stderr}");
     assert!(stderr.contains("Source image is not valid"), "{stderr}");
