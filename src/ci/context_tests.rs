@@ -203,12 +203,16 @@ fn only_the_userinfo_of_a_url_is_stripped() {
     );
     assert_eq!(
         strip_credentials("https://tok@host.example"),
-        "https://host.example/"
+        "https://host.example"
     );
     assert_eq!(
         strip_credentials("https://user:pa%20ss@host.example/x?y#z"),
         "https://host.example/x?y#z"
     );
+    // A password a URL parser would end the host at: still stripped.
+    for leaky in ["https://user:123#tok@host/x", "https://oauth2:?tok@host/x"] {
+        assert_eq!(strip_credentials(leaky), "https://host/x", "{leaky}");
+    }
     assert_eq!(
         strip_credentials("https://host.example/a@b/c"),
         "https://host.example/a@b/c",

@@ -92,22 +92,17 @@ pub fn git_source_url(dir: &Path) -> Option<String> {
 }
 
 /// `https://user:token@host/x` → `https://host/x`: a URL's userinfo never
-/// leaves. Read with the `url` crate; a URL with no userinfo is kept as
-/// written, and one that cannot be read is dropped rather than shown.
-pub fn strip_credentials(text: &str) -> String {
-    let Ok(mut url) = url::Url::parse(text) else {
-        // git's scp-like `git@host:path` is no URL and holds no secret.
-        return if text.contains("://") {
-            String::new()
-        } else {
-            text.to_string()
-        };
-    };
-    if url.username().is_empty() && url.password().is_none() {
-        return text.to_string();
+/// leaves. A textual rule on purpose, not the `url` crate: a URL parser ends
+/// the host at `?` or `#`, so a password holding one (`user:12#tok@host`)
+/// would be read as no userinfo at all and kept. Here everything up to the
+/// authority's last `@` goes, whatever it holds.
+pub fn strip_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
     }
-    // Neither fails on a URL that has userinfo to drop.
-    let _ = url.set_password(None);
-    let _ = url.set_username("");
-    url.to_string()
 }

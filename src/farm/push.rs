@@ -112,24 +112,27 @@ pub async fn push_with_retry(
     progress: &Progress,
 ) -> Result<f64, PushError> {
     let started = Instant::now();
+    // An authorization failure renews the token before the next try (and
+    // only then: the last failure is not followed by a renewal).
+    let needs_token: std::sync::Mutex<Option<PushError>> = std::sync::Mutex::new(None);
     let try_push = || async {
+        let expired = needs_token.lock().map(|mut e| e.take()).unwrap_or_default();
+        if let Some(err) = expired {
+            session.renew().await.map_err(|m| {
+                let message = format!("{}; renewing the registry token failed: {m}", err.message);
+                (Retry::No, PushError { message, ..err })
+            })?;
+        }
         let current = session.credentials().await;
         let err = match push(engine, platform, image_id, target, &current, progress).await {
             Ok(_) => return Ok(()),
             Err(e) => e,
         };
         let kind = classify(&err.message);
-        if kind == Retry::WithNewToken {
-            session.renew().await.map_err(|m| {
-                let message = format!("{}; renewing the registry token failed: {m}", err.message);
-                (
-                    Retry::No,
-                    PushError {
-                        message,
-                        ..err.clone()
-                    },
-                )
-            })?;
+        if kind == Retry::WithNewToken
+            && let Ok(mut slot) = needs_token.lock()
+        {
+            *slot = Some(err.clone());
         }
         Err((kind, err))
     };
