@@ -186,7 +186,11 @@ fn an_env_file_is_read_as_the_dotenv_format_users_write() {
     assert_eq!(env["AB"], "1", "a comment after a value");
     assert_eq!(env["DATA"], "/srv/data", "an earlier line substituted");
     std::fs::write(&path, "KEPT='pa$word'\n").unwrap();
-    assert_eq!(read_env_file(&path).unwrap()["KEPT"], "pa$word", "single quotes keep a $");
+    assert_eq!(
+        read_env_file(&path).unwrap()["KEPT"],
+        "pa$word",
+        "single quotes keep a $"
+    );
     std::fs::write(&path, "AA=1\n\n# c\nbad.key=SECRET\n").unwrap();
     let e = read_env_file(&path).unwrap_err().to_string();
     assert!(e.contains("line 4") && !e.contains("SECRET"), "{e}");
