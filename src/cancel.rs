@@ -20,6 +20,12 @@ impl Cancel {
         Cancel(rx)
     }
 
+    /// A cancel set by hand: the sender's `Some(why)` cancels the run.
+    pub fn by_hand() -> (watch::Sender<Option<&'static str>>, Cancel) {
+        let (tx, rx) = watch::channel(None);
+        (tx, Cancel(rx))
+    }
+
     /// The signal, once one came.
     pub fn reason(&self) -> Option<&'static str> {
         *self.0.borrow()

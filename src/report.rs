@@ -101,6 +101,8 @@ pub struct RunReport {
     pub change_number: Option<u64>,
     pub build: Option<BuildReport>,
     pub functions: Vec<crate::lambda::FunctionReport>,
+    /// The release rolled out step by step (`--rollout`).
+    pub rollout: Option<crate::rollout::RolloutReport>,
     pub failure: Option<Failure>,
 }
 
@@ -119,6 +121,7 @@ pub enum Stage {
     Preflight,
     Build,
     Deploy,
+    Rollout,
 }
 
 impl std::fmt::Display for Stage {
@@ -129,6 +132,7 @@ impl std::fmt::Display for Stage {
             Stage::Preflight => "preflight",
             Stage::Build => "build",
             Stage::Deploy => "deploy",
+            Stage::Rollout => "rollout",
         })
     }
 }
@@ -181,6 +185,12 @@ impl RunReport {
             }
             for w in &f.warnings {
                 let _ = writeln!(out, "  warning {w}");
+            }
+        }
+        if let Some(rollout) = &self.rollout {
+            let _ = writeln!(out, "rollout {}", rollout.summary());
+            for e in &rollout.events {
+                let _ = writeln!(out, "  {:>6.1}s {:>3}%  {}", e.seconds, e.percent, e.what);
             }
         }
         if let Some(failure) = &self.failure {

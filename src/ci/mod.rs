@@ -72,6 +72,8 @@ pub struct CiContext {
     /// The repository's web address.
     pub source_url: Option<String>,
     pub run_id: Option<String>,
+    /// The CI run's page, when the CI says it.
+    pub run_url: Option<String>,
     /// A `pull_request_target` run for a pull request from a fork: the job
     /// holds the base repository's secrets and write token, and the code
     /// under review is a stranger's.
@@ -133,6 +135,7 @@ impl CiContext {
             repository: None,
             source_url: None,
             run_id: None,
+            run_url: None,
             fork_code_with_write: false,
             change_open: None,
             forge: None,
@@ -185,8 +188,13 @@ fn github(env: &Env) -> CiContext {
             owner: owner.to_string(),
             repo: repo.to_string(),
         });
+    let run_url = match (&repository, env.get("GITHUB_RUN_ID")) {
+        (Some(r), Some(run)) => Some(format!("{server}/{r}/actions/runs/{run}")),
+        _ => None,
+    };
     CiContext {
         kind: CiKind::GitHub,
+        run_url,
         sha,
         sha_problem,
         previous_sha,
@@ -260,6 +268,7 @@ fn gitlab(env: &Env) -> CiContext {
         repository: env.get("CI_PROJECT_PATH").map(str::to_string),
         source_url: env.get("CI_PROJECT_URL").map(str::to_string),
         run_id: env.get("CI_PIPELINE_ID").map(str::to_string),
+        run_url: env.get("CI_JOB_URL").map(str::to_string),
         forge: match (env.get("CI_API_V4_URL"), env.get("CI_PROJECT_ID")) {
             (Some(api), Some(project)) => Some(Forge::GitLab {
                 api: api.to_string(),
@@ -285,6 +294,7 @@ fn jenkins(env: &Env) -> CiContext {
         repository: None,
         source_url: env.get("GIT_URL").map(strip_credentials),
         run_id: env.get("BUILD_TAG").map(str::to_string),
+        run_url: env.get("BUILD_URL").map(strip_credentials),
         // A multibranch job of a GitHub source: the pull request's address.
         forge: env
             .get("CHANGE_URL")

@@ -46,6 +46,35 @@ pub struct DeployArgs {
     #[arg(long, env = "LAMBDA_SHIP_ALIAS")]
     pub alias: Option<String>,
 
+    /// Roll the release out behind --alias instead of moving it at once:
+    /// canary:PCT:DURATION (PCT% of the traffic for DURATION, then all of
+    /// it) or linear:PCT:INTERVAL (PCT% more every INTERVAL). PCT from 1 to
+    /// 99; DURATION as 30s, 5m or 1h. Every function of the run rolls out
+    /// together, and a failing gate rolls all of them back.
+    #[arg(long, env = "LAMBDA_SHIP_ROLLOUT", value_name = "SPEC")]
+    pub rollout: Option<String>,
+
+    /// A CloudWatch alarm (metric or composite) that rolls the rollout back
+    /// when in ALARM (repeatable); one already in ALARM stops it before any
+    /// traffic moves.
+    #[arg(
+        long = "rollback-alarm",
+        env = "LAMBDA_SHIP_ROLLBACK_ALARMS",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub rollback_alarms: Vec<String>,
+
+    /// Roll back when the new version's own error rate (AWS/Lambda Errors /
+    /// Invocations behind the alias) is above this percentage.
+    #[arg(long, env = "LAMBDA_SHIP_MAX_ERROR_RATE", value_name = "PCT")]
+    pub max_error_rate: Option<f64>,
+
+    /// Below this many invocations of the new version, its error rate is
+    /// not judged (and the rollout says so).
+    #[arg(long, env = "LAMBDA_SHIP_MIN_INVOCATIONS", default_value_t = 1)]
+    pub min_invocations: u64,
+
     /// Create a function that does not exist yet, running as this IAM role
     /// (arn:aws:iam::ACCOUNT:role/NAME); name its architecture, --function NAME:ARCH.
     #[arg(long, env = "LAMBDA_SHIP_EXECUTION_ROLE")]

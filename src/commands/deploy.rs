@@ -72,6 +72,7 @@ async fn deploy(
         change_number: ci.change_number,
         build: None,
         functions: Vec::new(),
+        rollout: None,
         failure: None,
     };
     let result = deploy_stages(config, ci, env, cancel, progress, &mut report).await;
@@ -98,6 +99,8 @@ async fn deploy_stages(
     let at = |stage: Stage| move |e: Error| (stage, e);
     let (sdk, lambda, specs, build_config) =
         session_and_functions(config, ci, env, progress).await?;
+    let cloudwatch = crate::cloudwatch::CloudWatch::new(&sdk, config.build.aws_timeout);
+    super::rollout::check_alarms(&config.gates, &cloudwatch).await?;
     let not_deployed = |why: &str| -> Vec<FunctionReport> {
         specs
             .iter()
@@ -156,6 +159,9 @@ async fn deploy_stages(
             aws_timeout: config.build.aws_timeout,
             size_bytes: built_image.map(|i| i.compressed_size),
             thresholds: config.thresholds,
+            commit: config.build.sha.as_str(),
+            run_url: config.run_url.as_deref(),
+            hold_alias: config.rollout.is_some(),
         })
     });
     // The scans on push are read while the functions deploy.
@@ -179,10 +185,10 @@ async fn deploy_stages(
     let all_deployed = functions.iter().all(|f| f.outcome.is_success());
     let message = (!all_deployed).then(|| deploy_failure(&functions));
     report.functions = functions;
-    match message {
-        Some(m) => Err(at(Stage::Deploy)(Error::Deploy(m))),
-        None => Ok(()),
+    if let Some(m) = message {
+        return Err(at(Stage::Deploy)(Error::Deploy(m)));
     }
+    super::rollout::roll_out(config, &lambda, &cloudwatch, ci, cancel, progress, report).await
 }
 
 /// The run's AWS session, and every function read with what is to be built.

@@ -9,6 +9,7 @@ pub mod local;
 pub mod plan;
 pub mod policy;
 pub mod prune;
+mod rollout;
 mod session;
 
 pub(crate) use session::{aws_session, housekeeping_session};

@@ -5,6 +5,7 @@ use super::parse::{check_output_path, read_event};
 use super::{BuildConfig, ConfigError, FunctionTarget, Platform, RoleConfig, SmokeConfig};
 use crate::ci::CiContext;
 use crate::cli::DeployArgs;
+use crate::model::rollout::{Gates, Rollout};
 use crate::settings::Settings;
 use std::path::PathBuf;
 
@@ -34,6 +35,11 @@ pub struct DeployConfig {
     pub thresholds: crate::metrics::Thresholds,
     /// How long each image's scan is waited for.
     pub scan_wait: std::time::Duration,
+    /// How the alias moves, when not at once.
+    pub rollout: Option<Rollout>,
+    pub gates: Gates,
+    /// The CI run, written on each published version.
+    pub run_url: Option<String>,
 }
 
 impl DeployConfig {
@@ -61,6 +67,7 @@ impl DeployConfig {
         if let Some(alias) = &args.alias {
             check_alias(alias)?;
         }
+        let (rollout, gates) = rollout(&args)?;
         let smoke = (!args.no_smoke)
             .then(|| read_event("--smoke-event", &args.smoke_event))
             .transpose()?
@@ -109,8 +116,49 @@ impl DeployConfig {
                 size_mb: args.warn_size_mb.filter(|v| v.is_finite() && *v >= 0.0),
             },
             scan_wait: std::time::Duration::from_secs(args.scan_wait.min(3_600)),
+            rollout,
+            gates,
+            run_url: ci.run_url.clone(),
         })
     }
+}
+
+/// The rollout and its gates: a rollout needs an alias, a gate a rollout.
+fn rollout(args: &DeployArgs) -> Result<(Option<Rollout>, Gates), ConfigError> {
+    let rollout = args
+        .rollout
+        .as_deref()
+        .map(str::parse::<Rollout>)
+        .transpose()?;
+    if rollout.is_some() && args.alias.is_none() {
+        return Err(ConfigError::RolloutWithoutAlias);
+    }
+    if let Some(rate) = args.max_error_rate
+        && !(rate > 0.0 && rate <= 100.0)
+    {
+        return Err(ConfigError::MaxErrorRate(rate));
+    }
+    let mut alarms: Vec<String> = Vec::new();
+    for alarm in &args.rollback_alarms {
+        let alarm = alarm.trim();
+        if !alarm.is_empty() && !alarms.iter().any(|a| a == alarm) {
+            alarms.push(alarm.to_string());
+        }
+    }
+    let gates = Gates {
+        alarms,
+        max_error_rate: args.max_error_rate,
+        min_invocations: args.min_invocations,
+    };
+    if rollout.is_none() {
+        if !gates.alarms.is_empty() {
+            return Err(ConfigError::GateWithoutRollout("--rollback-alarm"));
+        }
+        if gates.max_error_rate.is_some() {
+            return Err(ConfigError::GateWithoutRollout("--max-error-rate"));
+        }
+    }
+    Ok((rollout, gates))
 }
 
 /// A Lambda alias name: 1–128 letters, digits, `-` and `_`, not all digits.

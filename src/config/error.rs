@@ -62,6 +62,22 @@ pub enum ConfigError {
     SessionName(String),
     #[error("'{0}' is not a valid alias name: use letters, digits, - and _, not only digits")]
     Alias(String),
+    #[error(transparent)]
+    Rollout(#[from] crate::model::rollout::RolloutError),
+    #[error(
+        "--rollout moves an alias step by step, and this deploy has none: add --alias NAME \
+         (or alias in lambda-ship.toml), or drop --rollout"
+    )]
+    RolloutWithoutAlias,
+    #[error("{0} gates a rollout, and this deploy has none: add --rollout, or drop {0}")]
+    GateWithoutRollout(&'static str),
+    #[error("--max-error-rate {0}: give a percentage above 0 and at most 100, e.g. 5")]
+    MaxErrorRate(f64),
+    #[error(
+        "the alarm(s) {0} do not exist in this account and Region: fix --rollback-alarm (a \
+         CloudWatch alarm's name, metric or composite)"
+    )]
+    UnknownAlarms(String),
     #[error(
         "'{0}' is not an environment variable: write --env KEY=VALUE, where KEY starts with a \
          letter and has only letters, digits and _"

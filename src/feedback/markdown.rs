@@ -172,6 +172,7 @@ fn body(report: &RunReport, limits: &Limits) -> String {
             details(&mut out, f, limits);
         }
     }
+    out.push_str(&super::rollout::section(report.rollout.as_ref()));
     out.push_str(&super::costs::section(report));
     out
 }
@@ -184,10 +185,16 @@ fn heading(report: &RunReport, limits: &Limits) -> String {
         .as_ref()
         .map(|c| c.as_str().chars().take(7).collect::<String>())
         .unwrap_or_default();
+    let rolling = super::rollout::in_progress(report.rollout.as_ref());
     match &report.failure {
-        None => {
-            let _ = writeln!(out, "### ✅ lambda-ship deployed `{short}`\n");
-        }
+        None => match rolling {
+            Some(line) => {
+                let _ = writeln!(out, "{line}");
+            }
+            None => {
+                let _ = writeln!(out, "### ✅ lambda-ship deployed `{short}`\n");
+            }
+        },
         Some(failure) => {
             let stage = failure.stage.to_string();
             let _ = writeln!(

@@ -9,6 +9,7 @@ pub mod github;
 pub mod gitlab;
 mod inline;
 pub mod markdown;
+mod rollout;
 mod thread;
 
 use crate::ci::workflow;

@@ -6,6 +6,7 @@
 use super::client::Lambda;
 use super::smoke;
 use super::{AliasReport, DeployJob, FunctionReport, Outcome, StepError};
+use crate::model::release::{PREVIOUS_IMAGE_TAG, VersionNote};
 use std::time::Instant;
 
 /// What a cancelled function deploy says: the alias never moves untested.
@@ -87,6 +88,14 @@ impl Lambda {
             report.image_after = Some(job.image_uri.to_string());
             self.wait_until_updated(name, deadline).await?;
             self.read_back(name, job.image_uri, spec.arch).await?;
+            // On $LATEST, the way back is the image it ran: kept on it.
+            if let (None, Some(before)) = (job.alias, &spec.image_before)
+                && let Err(e) = self.tag(name, PREVIOUS_IMAGE_TAG, before).await
+            {
+                report.warnings.push(format!(
+                    "the image it ran before was not recorded for a rollback: {e}"
+                ));
+            }
         }
         report.image_after = Some(job.image_uri.to_string());
         Ok(())
@@ -103,14 +112,25 @@ impl Lambda {
             return Ok(None);
         };
         let name = &job.spec.name;
-        let previous = self.alias_version(name, alias).await?;
-        let version = self.publish(name, deadline).await?;
+        let before = self.alias_state(name, alias).await?;
+        let previous = before.as_ref().map(|a| a.version.clone());
+        let note = VersionNote {
+            commit: job.commit.to_string(),
+            digest: job
+                .image_uri
+                .rsplit_once('@')
+                .map_or("", |(_, digest)| digest)
+                .to_string(),
+            run_url: job.run_url.map(str::to_string),
+        };
+        let version = self.publish(name, &note.to_description(), deadline).await?;
         report.version = Some(version.clone());
         report.alias = Some(AliasReport {
             name: alias.to_string(),
             previous_version: previous.clone(),
             version: previous,
             moved: false,
+            served: before.map(|a| a.served()).unwrap_or_default(),
         });
         Ok(Some(version))
     }
@@ -170,11 +190,23 @@ impl Lambda {
         report: &mut FunctionReport,
     ) -> Result<(), StepError> {
         let name = &job.spec.name;
-        if let (Some(alias), Some(version)) = (job.alias, version) {
-            self.point_alias(name, alias, version).await?;
-            if let Some(a) = &mut report.alias {
-                a.version = Some(version.to_string());
-                a.moved = true;
+        if let (Some(alias), Some(version), Some(a)) = (job.alias, version, &mut report.alias) {
+            let previous = a.previous_version.clone();
+            match previous.as_deref() {
+                // Already there (nothing changed since): nothing to move.
+                Some(p) if p == version => {}
+                // A rollout moves it later, with every function of the run.
+                Some(_) if job.hold_alias => {}
+                _ => {
+                    let served = match &previous {
+                        Some(p) => a.served.moved_from(p),
+                        None => a.served.clone(),
+                    };
+                    self.point_alias(name, alias, version, &served, previous.is_some())
+                        .await?;
+                    a.version = Some(version.to_string());
+                    a.moved = true;
+                }
             }
         }
         report.url = match job.function_url {

@@ -12,6 +12,7 @@ pub mod housekeeping;
 mod outcome;
 mod preflight;
 pub mod preview;
+pub mod release;
 pub mod smoke;
 mod update;
 mod version;
@@ -245,6 +246,9 @@ pub struct AliasReport {
     /// The version it points at now.
     pub version: Option<String>,
     pub moved: bool,
+    /// What it served before its current version, as recorded on it.
+    #[serde(skip)]
+    pub served: crate::model::release::Served,
 }
 
 /// What one function's deploy is told.
@@ -264,6 +268,12 @@ pub struct DeployJob<'a> {
     /// The image's compressed size, for the numbers.
     pub size_bytes: Option<u64>,
     pub thresholds: crate::metrics::Thresholds,
+    /// The commit deployed, and the CI run: each published version says them.
+    pub commit: &'a str,
+    pub run_url: Option<&'a str>,
+    /// A rollout moves the alias later, with every function of the run:
+    /// the deploy leaves it where it is.
+    pub hold_alias: bool,
 }
 
 #[cfg(test)]

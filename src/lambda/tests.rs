@@ -100,6 +100,13 @@ async fn an_update_in_progress_is_waited_out_then_polled_until_live() {
                 r#"{{"Configuration":{{"Architectures":["arm64"]}},"Code":{{"ImageUri":"{IMAGE}"}}}}"#
             ),
         ),
+        // The image it ran, kept on it as the way back.
+        answer(
+            200,
+            &[],
+            r#"{"FunctionArn":"arn:aws:lambda:us-east-1:123456789012:function:orders"}"#,
+        ),
+        answer(204, &[], ""),
         answer(
             404,
             &[("x-amzn-errortype", "ResourceNotFoundException")],
@@ -120,6 +127,9 @@ async fn an_update_in_progress_is_waited_out_then_polled_until_live() {
             aws_timeout: Duration::from_secs(5),
             size_bytes: None,
             thresholds: Default::default(),
+            commit: "0123456789abcdef0123456789abcdef01234567",
+            run_url: None,
+            hold_alias: false,
         })
         .await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:?}");
@@ -135,8 +145,17 @@ async fn an_update_in_progress_is_waited_out_then_polled_until_live() {
         sent.iter()
             .filter(|r| r.ends_with("/configuration"))
             .count(),
-        2,
-        "polled until Successful: {sent:?}"
+        3,
+        "polled until Successful, then read for the tag: {sent:?}"
+    );
+    let tagged = http
+        .actual_requests()
+        .find(|r| r.uri().contains("/tags/"))
+        .expect("the image before is tagged");
+    let body = std::str::from_utf8(tagged.body().bytes().unwrap()).unwrap();
+    assert!(
+        body.contains(r#""lambda-ship:previous-image":"x/fn:old""#),
+        "{body}"
     );
 }
 
@@ -178,6 +197,9 @@ async fn a_failed_smoke_test_never_moves_the_alias() {
             aws_timeout: Duration::from_secs(5),
             size_bytes: None,
             thresholds: Default::default(),
+            commit: "0123456789abcdef0123456789abcdef01234567",
+            run_url: None,
+            hold_alias: false,
         })
         .await;
     match &report.outcome {

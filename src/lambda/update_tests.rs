@@ -33,6 +33,9 @@ async fn deploy(
             aws_timeout: Duration::from_secs(5),
             size_bytes: Some(1000),
             thresholds: Default::default(),
+            commit: "0123456789abcdef0123456789abcdef01234567",
+            run_url: None,
+            hold_alias: false,
         })
         .await
 }
@@ -105,7 +108,6 @@ async fn an_alias_that_does_not_exist_is_created_on_the_new_version() {
     let (lambda, http) = lambda(vec![
         not_found(),
         answer(201, &[], r#"{"Version":"1"}"#),
-        not_found(),
         answer(201, &[], r#"{"Name":"live","FunctionVersion":"1"}"#),
         not_found(),
     ]);
@@ -121,7 +123,6 @@ async fn an_alias_that_does_not_exist_is_created_on_the_new_version() {
         [
             "GET /2015-03-31/functions/orders/aliases/live",
             "POST /2015-03-31/functions/orders/versions",
-            "PUT /2015-03-31/functions/orders/aliases/live",
             "POST /2015-03-31/functions/orders/aliases",
             "GET /2021-10-31/functions/orders/url",
         ]

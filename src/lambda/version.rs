@@ -5,18 +5,30 @@
 use super::StepError;
 use super::client::{Lambda, while_in_progress};
 use crate::model::UrlAuth;
+use crate::model::release::Served;
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;
 use aws_sdk_lambda::types::FunctionUrlAuthType;
 use std::time::Instant;
 
 impl Lambda {
-    pub(super) async fn publish(&self, name: &str, deadline: Instant) -> Result<String, StepError> {
+    pub(super) async fn publish(
+        &self,
+        name: &str,
+        description: &str,
+        deadline: Instant,
+    ) -> Result<String, StepError> {
         let out = while_in_progress(
             &self.calls,
             "PublishVersion",
             deadline,
             |e: &PublishVersionError| e.is_resource_conflict_exception(),
-            || self.client.publish_version().function_name(name).send(),
+            || {
+                self.client
+                    .publish_version()
+                    .function_name(name)
+                    .description(description)
+                    .send()
+            },
         )
         .await?;
         out.version()
@@ -51,44 +63,32 @@ impl Lambda {
         }
     }
 
+    /// The alias wholly on `version` (created when missing), its
+    /// description recording what it served before.
     pub(super) async fn point_alias(
         &self,
         name: &str,
         alias: &str,
         version: &str,
+        served: &Served,
+        exists: bool,
     ) -> Result<(), StepError> {
-        let updated = self
-            .client
-            .update_alias()
+        if exists {
+            return self.settle(name, alias, version, Some(served)).await;
+        }
+        self.client
+            .create_alias()
             .function_name(name)
             .name(alias)
             .function_version(version)
+            .description(served.to_description())
             .send()
-            .await;
-        match updated {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                self.client
-                    .create_alias()
-                    .function_name(name)
-                    .name(alias)
-                    .function_version(version)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| StepError::Call {
-                        operation: "CreateAlias",
-                        message: self.calls.describe(&e),
-                    })
-            }
-            Err(e) => Err(StepError::Call {
-                operation: "UpdateAlias",
+            .await
+            .map(|_| ())
+            .map_err(|e| StepError::Call {
+                operation: "CreateAlias",
                 message: self.calls.describe(&e),
-            }),
-        }
+            })
     }
 
     pub(super) async fn function_url(

@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 mod image_ref;
 mod local;
+pub mod release;
+pub mod rollout;
 pub use image_ref::ImageRef;
 pub use local::{ImageOverrides, LocalSettings};
 

@@ -88,6 +88,7 @@ pub fn function(name: &str, arch: &'static str) -> FunctionReport {
             previous_version: Some("6".into()),
             version: Some("7".into()),
             moved: true,
+            served: Default::default(),
         }),
         url: Some("https://abc123.lambda-url.us-east-1.on.aws/".into()),
         smoke: Some(smoke(true)),
@@ -103,6 +104,7 @@ pub fn run(functions: Vec<FunctionReport>, failure: Option<Failure>) -> RunRepor
         change_number: Some(12),
         build: Some(build()),
         functions,
+        rollout: None,
         failure,
     }
 }
