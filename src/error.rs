@@ -53,6 +53,8 @@ pub enum Error {
     Deploy(String),
     #[error(transparent)]
     Housekeeping(#[from] crate::lambda::housekeeping::HousekeepingError),
+    #[error(transparent)]
+    Rollback(#[from] crate::lambda::rollback::RollbackError),
     /// Cleanup or prune did part of its work: what it did is reported.
     #[error("{0}")]
     Incomplete(String),
@@ -140,6 +142,7 @@ impl Error {
             | Error::Engine(_)
             | Error::Conflict(_) => true,
             Error::Identity(e) => e.is_config(),
+            Error::Rollback(e) => e.is_config(),
             Error::Preflight(e) => e.is_config(),
             Error::Housekeeping(e) => {
                 matches!(

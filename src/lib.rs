@@ -42,5 +42,7 @@ pub async fn run(command: Command) -> Result<(), Error> {
         Command::Policy(args) => commands::policy::run(args).await,
         Command::Cleanup(args) => commands::cleanup::run(args).await,
         Command::Prune(args) => commands::prune::run(args).await,
+        Command::History(args) => commands::history::run(args).await,
+        Command::Rollback(args) => commands::rollback::run(args).await,
     }
 }

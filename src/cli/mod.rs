@@ -8,8 +8,10 @@ use std::path::PathBuf;
 
 mod deploy;
 mod housekeeping;
+mod release;
 pub use deploy::DeployArgs;
 pub use housekeeping::{CleanupArgs, HousekeepingArgs, PruneArgs};
+pub use release::{HistoryArgs, ReleaseArgs, RollbackArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "lambda-ship", version, about, propagate_version = true)]
@@ -42,6 +44,14 @@ pub enum Command {
     /// Delete the repository's images that no version or alias of the named
     /// functions runs, beyond the newest N of each architecture.
     Prune(PruneArgs),
+    /// List a function's releases: each version with its commit, image
+    /// digest, date and CI run, the aliases that serve it and with what
+    /// weight, and which were rolled back.
+    History(HistoryArgs),
+    /// Move the functions' alias back, all together, to the release it
+    /// served before (or --to-commit, --to-version), once that version
+    /// passed its smoke test; without --alias, back to the image each ran before.
+    Rollback(RollbackArgs),
 }
 
 /// What to build and where: shared by build, deploy and local.
@@ -282,6 +292,14 @@ pub struct PolicyArgs {
     /// The configuration file [default: ./lambda-ship.toml, when there is one].
     #[arg(long, env = "LAMBDA_SHIP_CONFIG")]
     pub config: Option<PathBuf>,
+    /// An alarm a rollout reads (deploy --rollback-alarm; repeatable): the
+    /// role may describe it.
+    #[arg(long = "rollback-alarm", value_name = "NAME")]
+    pub rollback_alarms: Vec<String>,
+    /// A rollout reads the new versions' error rate (deploy
+    /// --max-error-rate): the role may read metric data.
+    #[arg(long)]
+    pub error_rate_gate: bool,
     /// How to print the documents: text, or one JSON object with both.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,

@@ -5,10 +5,12 @@
 pub mod build;
 pub mod cleanup;
 pub mod deploy;
+pub mod history;
 pub mod local;
 pub mod plan;
 pub mod policy;
 pub mod prune;
+pub mod rollback;
 mod rollout;
 mod session;
 

@@ -78,6 +78,13 @@ pub enum ConfigError {
          CloudWatch alarm's name, metric or composite)"
     )]
     UnknownAlarms(String),
+    #[error("{0}")]
+    RollbackTarget(String),
+    #[error(
+        "--preview deploys each function's preview and leaves its aliases alone: drop --alias, \
+         or deploy the functions themselves without --preview"
+    )]
+    PreviewWithAlias,
     #[error(
         "'{0}' is not an environment variable: write --env KEY=VALUE, where KEY starts with a \
          letter and has only letters, digits and _"

@@ -8,6 +8,7 @@ mod housekeeping;
 mod local;
 mod parse;
 mod policy;
+mod release;
 #[cfg(test)]
 mod tests;
 
@@ -21,6 +22,7 @@ pub use parse::{
 };
 use parse::{dirty_digest, parse_cache_from, previous_sha};
 pub use policy::policy_request;
+pub use release::{HistoryConfig, ReleaseConfig, RollbackConfig};
 
 use crate::ci::CiContext;
 use crate::cli::{BuildArgs, OutputFormat, ProgressArg, SourceArgs};

@@ -55,6 +55,16 @@ impl VersionNote {
     }
 }
 
+/// What a rollback goes back to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The release the alias served before its current one.
+    Previous,
+    /// The newest version published from this commit (or a prefix of it).
+    Commit(String),
+    Version(String),
+}
+
 /// The versions an alias served before its current one, the latest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Served(pub Vec<String>);
