@@ -32,6 +32,10 @@ pub struct PolicyRequest {
     pub audience: String,
     /// Also what `deploy --preview`, `cleanup` and `prune` call.
     pub previews: bool,
+    /// The alarms a rollout reads (`deploy --rollback-alarm`).
+    pub rollback_alarms: Vec<String>,
+    /// A rollout reads the new versions' error rate (`deploy --max-error-rate`).
+    pub error_rate_gate: bool,
 }
 
 /// The ECR API actions a deploy calls on its repository, and the registry
@@ -52,9 +56,6 @@ pub const ECR_REPOSITORY_ACTIONS: &[&str] = &[
     "ecr:PutLifecyclePolicy",
     "ecr:UploadLayerPart",
 ];
-
-/// What cleanup and prune read of the functions, besides a deploy's calls.
-pub const HOUSEKEEPING_ACTIONS: &[&str] = &["lambda:ListAliases", "lambda:ListVersionsByFunction"];
 
 /// What a preview's deploy and cleanup read of the preview functions (one
 /// that does not exist yet has no tag to condition on).
@@ -79,7 +80,7 @@ pub const PREVIEW_CHANGE_ACTIONS: &[&str] = &[
     "lambda:UpdateFunctionConfiguration",
 ];
 
-/// The Lambda actions a deploy calls on its functions.
+/// The Lambda actions a deploy, `history` and `rollback` call on the functions.
 pub const LAMBDA_ACTIONS: &[&str] = &[
     "lambda:AddPermission",
     "lambda:CreateAlias",
@@ -90,6 +91,8 @@ pub const LAMBDA_ACTIONS: &[&str] = &[
     "lambda:GetFunctionUrlConfig",
     "lambda:GetPolicy",
     "lambda:InvokeFunction",
+    "lambda:ListAliases",
+    "lambda:ListVersionsByFunction",
     "lambda:PublishVersion",
     "lambda:TagResource",
     "lambda:UpdateAlias",
@@ -172,7 +175,6 @@ impl PolicyRequest {
             }),
         ];
         if self.previews {
-            lambda.extend(HOUSEKEEPING_ACTIONS);
             // Each function's previews: `<name>-pr<N>`. A name too long for
             // that with a pull request number of up to ten digits is named by
             // its start and a digest (`preview_name`), which keeps at least
@@ -238,7 +240,35 @@ impl PolicyRequest {
                 }
             }));
         }
+        if !self.rollback_alarms.is_empty() {
+            let alarms: Vec<String> = self
+                .rollback_alarms
+                .iter()
+                .map(|a| {
+                    format!(
+                        "arn:{}:cloudwatch:{}:{}:alarm:{a}",
+                        self.partition, self.region, self.account
+                    )
+                })
+                .collect();
+            statements.push(json!({
+                "Sid": "RolloutAlarms",
+                "Effect": "Allow",
+                "Action": "cloudwatch:DescribeAlarms",
+                "Resource": alarms
+            }));
+        }
+        if self.error_rate_gate {
+            statements.push(json!({
+                "Sid": "RolloutErrorRate",
+                "Effect": "Allow",
+                "Action": "cloudwatch:GetMetricData",
+                // GetMetricData has no resource to narrow to.
+                "Resource": "*"
+            }));
+        }
         lambda.sort_unstable();
+        lambda.dedup();
         statements.insert(
             2,
             json!({
@@ -272,6 +302,8 @@ mod tests {
             },
             audience: "sts.amazonaws.com".into(),
             previews: false,
+            rollback_alarms: Vec::new(),
+            error_rate_gate: false,
         }
     }
 

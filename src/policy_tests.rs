@@ -20,6 +20,8 @@ fn request() -> PolicyRequest {
         },
         audience: "sts.amazonaws.com".into(),
         previews: false,
+        rollback_alarms: Vec::new(),
+        error_rate_gate: false,
     }
 }
 
@@ -112,7 +114,7 @@ fn the_statements_are_those_the_options_ask_for_and_no_more() {
 }
 
 #[test]
-fn the_functions_actions_are_sorted_once_each_and_grow_only_with_previews_and_a_role() {
+fn the_functions_actions_are_sorted_once_each_and_grow_only_with_a_role() {
     let actions = |r: PolicyRequest| -> Vec<String> {
         statement(&r.permissions(), "LambdaFunctions")["Action"]
             .as_array()
@@ -123,7 +125,8 @@ fn the_functions_actions_are_sorted_once_each_and_grow_only_with_previews_and_a_
     };
     let plain = actions(request());
     assert_eq!(plain.len(), LAMBDA_ACTIONS.len());
-    assert!(!plain.iter().any(|a| a == "lambda:ListAliases"));
+    // history and rollback read them, with or without previews.
+    assert!(plain.iter().any(|a| a == "lambda:ListAliases"));
     let all = actions(PolicyRequest {
         previews: true,
         execution_role: Some("arn:aws-cn:iam::123456789012:role/fn".into()),
@@ -140,7 +143,31 @@ fn the_functions_actions_are_sorted_once_each_and_grow_only_with_previews_and_a_
     ] {
         assert!(all.iter().any(|a| a == extra), "{extra} in {all:?}");
     }
-    assert_eq!(all.len(), LAMBDA_ACTIONS.len() + 3);
+    assert_eq!(all.len(), LAMBDA_ACTIONS.len() + 1);
+}
+
+#[test]
+fn a_rollouts_gates_are_granted_only_when_named_and_alarms_only_those_named() {
+    let plain = request().permissions();
+    assert!(!plain.to_string().contains("cloudwatch:"));
+    let gated = PolicyRequest {
+        rollback_alarms: vec!["orders-5xx".into(), "orders-p99".into()],
+        error_rate_gate: true,
+        ..request()
+    }
+    .permissions();
+    let alarms = statement(&gated, "RolloutAlarms");
+    assert_eq!(alarms["Action"], "cloudwatch:DescribeAlarms");
+    assert_eq!(
+        alarms["Resource"],
+        serde_json::json!([
+            "arn:aws-cn:cloudwatch:cn-north-1:123456789012:alarm:orders-5xx",
+            "arn:aws-cn:cloudwatch:cn-north-1:123456789012:alarm:orders-p99"
+        ])
+    );
+    let metrics = statement(&gated, "RolloutErrorRate");
+    assert_eq!(metrics["Action"], "cloudwatch:GetMetricData");
+    assert_eq!(metrics["Resource"], "*");
 }
 
 #[test]

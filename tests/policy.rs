@@ -16,6 +16,22 @@ const REGION: &str = "us-east-1";
 /// The IAM action and resource of one recorded AWS request; None for a
 /// request that needs no permission (GetCallerIdentity).
 fn action_of(s: &Seen, repo: &str) -> Option<(String, String)> {
+    if let Some(op) = s
+        .header("x-amz-target")
+        .and_then(|t| t.strip_prefix("GraniteServiceVersion20100801."))
+    {
+        return Some(match op {
+            "DescribeAlarms" => {
+                let body: serde_json::Value = serde_json::from_str(&s.body).unwrap();
+                let name = body["AlarmNames"][0].as_str().unwrap().to_string();
+                (
+                    "cloudwatch:DescribeAlarms".into(),
+                    format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}"),
+                )
+            }
+            other => (format!("cloudwatch:{other}"), "*".into()),
+        });
+    }
     if let Some(target) = s.header("x-amz-target") {
         let op = target.rsplit('.').next().unwrap_or_default();
         let resource = if op == "GetAuthorizationToken" {
@@ -169,15 +185,71 @@ fn the_printed_policy_allows_every_call_a_deploy_makes_and_no_more_lambda_than_i
     dry.args(["--alias", "live", "--dry-run"])
         .env("AWS_ENDPOINT_URL", &proxy.url);
     build_ok(&mut dry);
+    // A rollout gated by an alarm and the error rate, then the history
+    // read and the release taken back.
+    let alarm = unique("policy-alarm");
+    let quiet = aws_output(&[
+        "cloudwatch",
+        "put-metric-alarm",
+        "--alarm-name",
+        &alarm,
+        "--namespace",
+        "AWS/Lambda",
+        "--metric-name",
+        "Errors",
+        "--statistic",
+        "Sum",
+        "--period",
+        "60",
+        "--evaluation-periods",
+        "1",
+        "--threshold",
+        "1",
+        "--comparison-operator",
+        "GreaterThanOrEqualToThreshold",
+    ]);
+    assert!(quiet.status.success());
+    deploy(&[
+        "--env",
+        "STAGE=three",
+        "--rollout",
+        "canary:10:1s",
+        "--rollback-alarm",
+        &alarm,
+        "--max-error-rate",
+        "50",
+    ]);
+    for command in [
+        vec!["history", "--function", &f],
+        vec!["rollback", "--function", &f, "--alias", "live"],
+    ] {
+        lambda_ship()
+            .args(&command)
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .assert()
+            .success();
+    }
 
-    let printed = printed_policy(&repo, &f, &[]);
+    let printed = printed_policy(
+        &repo,
+        &f,
+        &["--rollback-alarm", &alarm, "--error-rate-gate"],
+    );
     let permissions = &printed["permissions_policy"];
     covers_exactly(&proxy.seen(), &repo, permissions);
     for statement in permissions["Statement"].as_array().unwrap() {
         if statement["Resource"] == "*" {
-            assert_eq!(statement["Action"], "ecr:GetAuthorizationToken");
+            // Neither has a resource to narrow to.
+            assert!(
+                statement["Action"] == "ecr:GetAuthorizationToken"
+                    || statement["Action"] == "cloudwatch:GetMetricData",
+                "{statement}"
+            );
         }
     }
+    // Without the gates' flags, no CloudWatch at all.
+    let plain = printed_policy(&repo, &f, &[]);
+    assert!(!plain.to_string().contains("cloudwatch:"));
     // CreateFunction passed the execution role: PassRole on it, to Lambda only.
     let pass = permissions["Statement"]
         .as_array()
@@ -230,12 +302,12 @@ fn covers_exactly(seen: &[Seen], repo: &str, permissions: &serde_json::Value) {
         .unwrap()
         .iter()
         .flat_map(|s| strings(&s["Action"]))
-        .filter(|a| a.starts_with("lambda:"))
+        .filter(|a| a.starts_with("lambda:") || a.starts_with("cloudwatch:"))
         .collect();
     let lambda_called: BTreeSet<String> = called
         .iter()
         .map(|(a, _)| a.clone())
-        .filter(|a| a.starts_with("lambda:"))
+        .filter(|a| a.starts_with("lambda:") || a.starts_with("cloudwatch:"))
         .collect();
     assert_eq!(granted, lambda_called, "granted vs called");
 }

@@ -97,5 +97,7 @@ pub fn policy_request(args: PolicyArgs) -> Result<PolicyRequest, ConfigError> {
         forge,
         audience: args.audience,
         previews: args.previews,
+        rollback_alarms: args.rollback_alarms,
+        error_rate_gate: args.error_rate_gate,
     })
 }
