@@ -127,12 +127,13 @@ impl CloudWatch {
         Ok(found)
     }
 
-    /// The version's `Errors` and `Invocations` sums from `start` to now.
+    /// Each version's `Errors` and `Invocations` sums from `start` to now,
+    /// in the order asked: one call for up to 250 versions (500 queries).
     pub async fn version_counts(
         &self,
-        of: &VersionMetrics,
+        versions: &[VersionMetrics],
         start: SystemTime,
-    ) -> Result<VersionCounts, CloudWatchError> {
+    ) -> Result<Vec<VersionCounts>, CloudWatchError> {
         #[derive(Deserialize)]
         #[serde(rename_all = "PascalCase")]
         struct Result_ {
@@ -146,49 +147,46 @@ impl CloudWatch {
             #[serde(default)]
             metric_data_results: Vec<Result_>,
         }
-        let query = |id: &str, metric: &str| {
-            serde_json::json!({
-                "Id": id,
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": "AWS/Lambda",
-                        "MetricName": metric,
-                        "Dimensions": [
-                            {"Name": "FunctionName", "Value": of.function},
-                            {"Name": "Resource", "Value": format!("{}:{}", of.function, of.alias)},
-                            {"Name": "ExecutedVersion", "Value": of.version},
-                        ],
-                    },
-                    "Period": 60,
-                    "Stat": "Sum",
-                },
-                "ReturnData": true,
-            })
-        };
         let seconds = |t: SystemTime| {
             t.duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs())
         };
-        let now = SystemTime::now();
-        // Whole minutes around the window: a datapoint's timestamp is its minute.
-        let body = serde_json::json!({
-            "MetricDataQueries": [query("errors", "Errors"), query("invocations", "Invocations")],
-            "StartTime": seconds(start) / 60 * 60,
-            "EndTime": (seconds(now) / 60 + 1) * 60,
-        });
-        let answer: Answer = self.call("GetMetricData", &body).await?;
-        let sum = |id: &str| -> f64 {
-            answer
-                .metric_data_results
+        let mut counts = Vec::with_capacity(versions.len());
+        for (chunk_no, chunk) in versions.chunks(250).enumerate() {
+            let queries: Vec<serde_json::Value> = chunk
                 .iter()
-                .filter(|r| r.id == id)
-                .flat_map(|r| r.values.iter())
-                .sum()
-        };
-        Ok(VersionCounts {
-            invocations: sum("invocations"),
-            errors: sum("errors"),
-        })
+                .enumerate()
+                .flat_map(|(i, of)| {
+                    [("e", "Errors"), ("i", "Invocations")].map(|(prefix, metric)| {
+                        query(&format!("{prefix}{}", chunk_no * 250 + i), metric, of)
+                    })
+                })
+                .collect();
+            let now = SystemTime::now();
+            // Whole minutes around the window: a datapoint's timestamp is its minute.
+            let body = serde_json::json!({
+                "MetricDataQueries": queries,
+                "StartTime": seconds(start) / 60 * 60,
+                "EndTime": (seconds(now) / 60 + 1) * 60,
+            });
+            let answer: Answer = self.call("GetMetricData", &body).await?;
+            let sum = |id: String| -> f64 {
+                answer
+                    .metric_data_results
+                    .iter()
+                    .filter(|r| r.id == id)
+                    .flat_map(|r| r.values.iter())
+                    .sum()
+            };
+            for i in 0..chunk.len() {
+                let n = chunk_no * 250 + i;
+                counts.push(VersionCounts {
+                    errors: sum(format!("e{n}")),
+                    invocations: sum(format!("i{n}")),
+                });
+            }
+        }
+        Ok(counts)
     }
 
     /// One signed JSON 1.0 call, tried again on a passing failure.
@@ -248,6 +246,27 @@ impl CloudWatch {
         }
         serde_json::from_str(&text).map_err(|e| failed(format!("an answer not understood: {e}")))
     }
+}
+
+/// One metric of a version behind its alias, summed a minute at a time.
+fn query(id: &str, metric: &str, of: &VersionMetrics) -> serde_json::Value {
+    serde_json::json!({
+        "Id": id,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": "AWS/Lambda",
+                "MetricName": metric,
+                "Dimensions": [
+                    {"Name": "FunctionName", "Value": of.function},
+                    {"Name": "Resource", "Value": format!("{}:{}", of.function, of.alias)},
+                    {"Name": "ExecutedVersion", "Value": of.version},
+                ],
+            },
+            "Period": 60,
+            "Stat": "Sum",
+        },
+        "ReturnData": true,
+    })
 }
 
 /// A JSON protocol error as a person reads it: its type and message.

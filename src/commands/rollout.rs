@@ -121,6 +121,9 @@ pub(super) async fn roll_out(
             alias.moved = true;
         }
     }
+    for w in &done.warnings {
+        progress.say(&format!("warning: {w}"));
+    }
     let failure = done.failure();
     report.rollout = Some(done);
     match failure {

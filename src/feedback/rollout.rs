@@ -26,6 +26,9 @@ pub fn section(rollout: Option<&RolloutReport>) -> String {
     for e in &r.events {
         let _ = writeln!(steps, "{:>7.1}s {:>4}%  {}", e.seconds, e.percent, e.what);
     }
+    for w in &r.warnings {
+        let _ = writeln!(steps, "warning: {w}");
+    }
     let _ = writeln!(out, "\n{}\n", fence(&steps));
     out
 }

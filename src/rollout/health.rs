@@ -29,23 +29,26 @@ impl Health for CloudWatchHealth<'_> {
         let Some(max) = self.gates.max_error_rate else {
             return Verdict::Healthy;
         };
-        let mut unjudged = Vec::new();
-        for r in self.releases {
-            let of = VersionMetrics {
+        let versions: Vec<VersionMetrics> = self
+            .releases
+            .iter()
+            .map(|r| VersionMetrics {
                 function: crate::lambda::plain_name(&r.function).to_string(),
                 alias: r.alias.clone(),
                 version: r.to.clone(),
-            };
-            let counts = match self.cloudwatch.version_counts(&of, self.since).await {
-                Ok(c) => c,
-                Err(e) => {
-                    return Verdict::Failing(format!("the error rate could not be read: {e}"));
-                }
-            };
-            if counts.invocations < self.gates.min_invocations.max(1) as f64 {
+            })
+            .collect();
+        let counts = match self.cloudwatch.version_counts(&versions, self.since).await {
+            Ok(c) => c,
+            Err(e) => return Verdict::Failing(format!("the error rate could not be read: {e}")),
+        };
+        let least = self.gates.min_invocations.max(1) as f64;
+        let mut unjudged = Vec::new();
+        for (of, counts) in versions.iter().zip(counts) {
+            if counts.invocations < least {
                 unjudged.push(format!(
                     "{} version {} ({} invocation(s))",
-                    of.function, r.to, counts.invocations
+                    of.function, of.version, counts.invocations
                 ));
                 continue;
             }
@@ -54,7 +57,7 @@ impl Health for CloudWatchHealth<'_> {
                 return Verdict::Failing(format!(
                     "error rate of {} version {} is {rate:.1}% ({} of {} invocations), over \
                      --max-error-rate {max}%",
-                    of.function, r.to, counts.errors, counts.invocations
+                    of.function, of.version, counts.errors, counts.invocations
                 ));
             }
         }

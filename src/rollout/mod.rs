@@ -31,8 +31,9 @@ pub trait Traffic {
     /// Each alias wholly on its new version.
     fn promote(&self) -> impl Future<Output = Result<(), String>> + Send;
     /// Each alias wholly back on the version it served, the new one
-    /// recorded as rolled back.
-    fn restore(&self) -> impl Future<Output = Result<(), String>> + Send;
+    /// recorded as rolled back. Ok once every alias is back, with what else
+    /// went wrong (a record not written) to say.
+    fn restore(&self) -> impl Future<Output = Result<Vec<String>, String>> + Send;
 }
 
 /// What the gates say of the new versions.
@@ -157,7 +158,8 @@ async fn roll_back<T: Traffic>(
     report.reason = Some(format!("{reason} at {percent}%"));
     report.failed_percent = Some(percent);
     match traffic.restore().await {
-        Ok(()) => {
+        Ok(notes) => {
+            report.warnings.extend(notes);
             report.rollback_seconds = Some(failed_at.elapsed().as_secs_f64());
             event(
                 &mut report,

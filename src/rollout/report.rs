@@ -56,6 +56,8 @@ pub struct RolloutReport {
     pub restore_error: Option<String>,
     /// The last thing said of a gate that could not judge yet.
     pub unjudged: Option<String>,
+    /// What went wrong without failing it (a rollback not recorded).
+    pub warnings: Vec<String>,
 }
 
 impl RolloutReport {
@@ -71,6 +73,7 @@ impl RolloutReport {
             rollback_seconds: None,
             restore_error: None,
             unjudged: None,
+            warnings: Vec::new(),
         }
     }
 

@@ -39,10 +39,10 @@ impl Traffic for FakeTraffic<'_> {
         self.log.moves.lock().unwrap().push((t, "promote".into()));
         Ok(())
     }
-    async fn restore(&self) -> Result<(), String> {
+    async fn restore(&self) -> Result<Vec<String>, String> {
         let t = now_s(self.start);
         self.log.moves.lock().unwrap().push((t, "restore".into()));
-        Ok(())
+        Ok(Vec::new())
     }
 }
 

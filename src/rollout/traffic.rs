@@ -55,18 +55,34 @@ impl Traffic for AliasTraffic<'_> {
         all(join_all(moves).await, self.releases)
     }
 
-    async fn restore(&self) -> Result<(), String> {
+    async fn restore(&self) -> Result<Vec<String>, String> {
         let moves = self.releases.iter().map(|r| async move {
             // The alias first: the record of the rollback can wait, users cannot.
             self.lambda
                 .settle(&r.function, &r.alias, &r.from, None)
                 .await
                 .map_err(|e| e.to_string())?;
-            self.lambda
+            Ok(self
+                .lambda
                 .mark_rolled_back(&r.function, &r.to)
                 .await
-                .map_err(|e| format!("back on {}, but not recorded as rolled back: {e}", r.from))
+                .err()
+                .map(|e| {
+                    format!(
+                        "{}: back on {}, but version {} is not recorded as rolled back: {e}",
+                        r.function, r.from, r.to
+                    )
+                }))
         });
-        all(join_all(moves).await, self.releases)
+        let results: Vec<Result<Option<String>, String>> = join_all(moves).await;
+        let notes = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().cloned().flatten())
+            .collect();
+        all(
+            results.into_iter().map(|r| r.map(|_| ())).collect(),
+            self.releases,
+        )?;
+        Ok(notes)
     }
 }
