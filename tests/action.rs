@@ -223,3 +223,55 @@ fn the_actions_deploy_step_maps_inputs_to_the_binary_and_returns_its_outputs() {
     assert_eq!(report["ok"], true);
     assert_eq!(report["functions"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn the_action_rolls_out_gradually_and_takes_the_release_back() {
+    let f = unique("fn-act-roll");
+    create_function(&f, "x86_64", false);
+    aws(&["lambda", "publish-version", "--function-name", &f]);
+    aws(&[
+        "lambda",
+        "create-alias",
+        "--function-name",
+        &f,
+        "--name",
+        "live",
+        "--function-version",
+        "1",
+    ]);
+    let alias_version = || {
+        aws(&[
+            "lambda",
+            "get-alias",
+            "--function-name",
+            &f,
+            "--name",
+            "live",
+        ])["FunctionVersion"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let event = pull_request_event(dir.path(), 8, &random_sha());
+    let engine = format!("unix://{ENGINE_A}");
+    let inputs = serde_json::json!({
+        "repository": unique("action-roll"),
+        "functions": format!("{f}:x86_64"),
+        "platforms": "linux/amd64",
+        "context": fixture().display().to_string(),
+        "alias": "live",
+        "rollout": "canary:50:1s",
+        "comment": "never",
+    });
+    let log = run_action_step(&inputs, &event, &engine);
+    assert!(log.contains("rollout:  50%"), "{log}");
+    assert_eq!(alias_version(), "2");
+    let inputs = serde_json::json!({
+        "command": "rollback",
+        "functions": format!("{f}:x86_64"),
+        "alias": "live",
+    });
+    run_action_step(&inputs, &event, &engine);
+    assert_eq!(alias_version(), "1");
+}

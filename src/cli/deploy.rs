@@ -39,7 +39,8 @@ pub struct DeployArgs {
     /// On a pull request: deploy each function's preview instead, a function
     /// <NAME>-pr<N> of its configuration running this pull request's image,
     /// behind its own URL; the function itself is not touched.
-    #[arg(long, env = "LAMBDA_SHIP_PREVIEW", conflicts_with = "alias")]
+    /// Not with --alias: a preview leaves the function's aliases alone.
+    #[arg(long, env = "LAMBDA_SHIP_PREVIEW")]
     pub preview: bool,
 
     /// Publish a version, smoke-test it, and only then point this alias at it.

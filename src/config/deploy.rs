@@ -49,6 +49,11 @@ impl DeployConfig {
             function::functions(&args.functions, &file, &args.settings)?
                 .into_iter()
                 .unzip();
+        // Checked here, not by clap: the action passes `preview: false`,
+        // which clap would take for the flag given.
+        if args.preview && args.alias.is_some() {
+            return Err(ConfigError::PreviewWithAlias);
+        }
         // Flags win over the file.
         args.build.repository = args.build.repository.or(file.repository);
         args.execution_role = args.execution_role.or(file.execution_role);
@@ -162,7 +167,7 @@ fn rollout(args: &DeployArgs) -> Result<(Option<Rollout>, Gates), ConfigError> {
 }
 
 /// A Lambda alias name: 1–128 letters, digits, `-` and `_`, not all digits.
-fn check_alias(alias: &str) -> Result<(), ConfigError> {
+pub(super) fn check_alias(alias: &str) -> Result<(), ConfigError> {
     let ok = (1..=128).contains(&alias.len())
         && alias
             .bytes()
@@ -214,6 +219,10 @@ pub(super) fn check_role_arn(arn: &str) -> Result<(), ConfigError> {
         && !name.ends_with('/');
     if ok { Ok(()) } else { Err(bad()) }
 }
+
+#[cfg(test)]
+#[path = "rollout_tests.rs"]
+mod rollout_tests;
 
 #[cfg(test)]
 mod role_tests {
