@@ -9,7 +9,9 @@ use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEn
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-const COMMANDS: [&str; 6] = ["build", "deploy", "local", "policy", "cleanup", "prune"];
+const COMMANDS: [&str; 8] = [
+    "build", "deploy", "local", "policy", "cleanup", "prune", "history", "rollback",
+];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
