@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::forge::Forge;
 use common::proxy::Proxy;
 use common::*;
 use std::process::{Child, Stdio};
@@ -49,9 +50,19 @@ fn no_weights(weights: &serde_json::Value) -> bool {
 
 /// A deploy of the fixture to `functions` behind `live`, in the background.
 fn spawn_deploy(functions: &[&str], args: &[&str], report: &std::path::Path) -> Child {
+    spawn_deploy_with(functions, args, report, &[])
+}
+
+fn spawn_deploy_with(
+    functions: &[&str],
+    args: &[&str],
+    report: &std::path::Path,
+    env: &[(&str, String)],
+) -> Child {
     require_testbed();
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lambda-ship"));
     cmd.env_clear().envs(testbed_env());
+    cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
     cmd.args(["deploy", "--repository", "rollout", "--sha"])
         .arg(random_sha())
         .arg("--context")
@@ -379,4 +390,88 @@ fn a_bad_spec_or_an_unknown_alarm_is_refused_before_anything_is_made() {
     let out = aws_output(&["ecr", "describe-repositories", "--repository-names", &repo]);
     assert!(!out.status.success(), "no repository was created");
     assert_eq!(alias(&name).0, "1");
+}
+
+#[test]
+fn the_living_comment_and_the_job_summary_follow_the_rollout_to_its_end() {
+    let name = released_function("comment");
+    let alarm = alarm("OK");
+    let forge = Forge::start();
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let event = pull_request_event(dir.path(), 44, &random_sha());
+    let summary = dir.path().join("summary");
+    let env = [
+        ("GITHUB_ACTIONS", "true".to_string()),
+        ("GITHUB_EVENT_NAME", "pull_request".into()),
+        ("GITHUB_EVENT_PATH", event.display().to_string()),
+        ("GITHUB_REPOSITORY", "acme/widgets".into()),
+        ("GITHUB_API_URL", forge.url.clone()),
+        ("GITHUB_TOKEN", "ghs_rollout_token_77".into()),
+        ("GITHUB_STEP_SUMMARY", summary.display().to_string()),
+    ];
+    let child = spawn_deploy_with(
+        &[&name],
+        &["--rollout", "canary:20:5m", "--rollback-alarm", &alarm],
+        &report,
+        &env,
+    );
+    until_split(&name, 0.2);
+    // The comment says the rollout is under way before it ends.
+    eventually(
+        Duration::from_secs(30),
+        "the comment to show the canary",
+        || {
+            forge
+                .comments("acme/widgets#44")
+                .iter()
+                .any(|b| b.contains("is rolling out") && b.contains(": 20% on the new version"))
+                .then_some(())
+        },
+    );
+    set_alarm(&alarm, "ALARM");
+    let (code, stderr) = finish(child);
+    assert_eq!(code, 1, "{stderr}");
+    let comments = forge.comments("acme/widgets#44");
+    assert_eq!(comments.len(), 1, "one living comment");
+    let ended = format!("canary 20% for 5m → rolled back: alarm {alarm} in ALARM at 20%");
+    assert!(comments[0].contains(&ended), "{}", comments[0]);
+    assert!(
+        comments[0].contains("failed at the rollout stage"),
+        "{}",
+        comments[0]
+    );
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        summary.contains("#### Rollout") && summary.contains(&ended),
+        "{summary}"
+    );
+    assert!(!stderr.contains("ghs_rollout_token_77"));
+}
+
+#[test]
+fn a_dry_run_says_how_the_aliases_would_move_and_moves_nothing() {
+    let name = released_function("dry");
+    let alarm = alarm("OK");
+    let out = deploy_fixture("rollout", &random_sha(), &[&name])
+        .args(["--platforms", "linux/amd64", "--alias", "live", "--dry-run"])
+        .args(["--rollout", "linear:25:1m", "--rollback-alarm", &alarm])
+        .args(["--max-error-rate", "2"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "rollout linear 25% every 1m, every function together, rolled back on alarm \
+             {alarm}, error rate over 2%"
+        )),
+        "{stdout}"
+    );
+    let (version, weights) = alias(&name);
+    assert!(version == "1" && no_weights(&weights));
 }

@@ -167,3 +167,83 @@ fn the_costs_while_a_scan_is_pending() {
     );
     insta::assert_snapshot!(markdown::render(&report, "orders-arm,orders-x86"));
 }
+
+/// A canary of both functions, as far as `outcome` took it.
+fn rolled_out(outcome: lambda_ship::rollout::RolloutOutcome) -> RunReport {
+    use lambda_ship::rollout::{Release, RolloutEvent, RolloutOutcome, RolloutReport};
+    let mut functions = vec![
+        function("orders-x86", "x86_64"),
+        function("orders-arm", "arm64"),
+    ];
+    for f in &mut functions {
+        if let Some(a) = &mut f.alias {
+            a.moved = outcome == RolloutOutcome::Promoted;
+            a.version = Some(if a.moved { "7" } else { "6" }.into());
+        }
+    }
+    let mut rollout = RolloutReport::new(
+        "canary:20:5m".parse().unwrap(),
+        functions
+            .iter()
+            .map(|f| Release {
+                function: f.name.clone(),
+                alias: "live".into(),
+                from: "6".into(),
+                to: "7".into(),
+            })
+            .collect(),
+    );
+    rollout.outcome = outcome;
+    let event = |seconds: f64, percent: u8, what: &str| RolloutEvent {
+        seconds,
+        percent,
+        what: what.into(),
+    };
+    rollout.events = vec![event(0.4, 20, "20% to the new version for 5m")];
+    rollout.percent = 20;
+    let mut failure = None;
+    match outcome {
+        RolloutOutcome::Promoted => {
+            rollout
+                .events
+                .push(event(300.6, 100, "promoted: 100% on the new version"));
+            rollout.percent = 100;
+        }
+        RolloutOutcome::RolledBack => {
+            rollout.events.push(event(
+                72.1,
+                0,
+                "rolled back at 20%: alarm orders-5xx in ALARM",
+            ));
+            rollout.percent = 0;
+            rollout.reason = Some("alarm orders-5xx in ALARM at 20%".into());
+            rollout.failed_percent = Some(20);
+            failure = Some(Failure {
+                stage: Stage::Rollout,
+                message: rollout.failure().unwrap(),
+            });
+        }
+        _ => {}
+    }
+    let mut report = run(functions, failure);
+    report.rollout = Some(rollout);
+    report
+}
+
+#[test]
+fn a_canary_under_way() {
+    let report = rolled_out(lambda_ship::rollout::RolloutOutcome::InProgress);
+    insta::assert_snapshot!(markdown::render(&report, "orders-arm,orders-x86"));
+}
+
+#[test]
+fn a_canary_promoted() {
+    let report = rolled_out(lambda_ship::rollout::RolloutOutcome::Promoted);
+    insta::assert_snapshot!(markdown::render(&report, "orders-arm,orders-x86"));
+}
+
+#[test]
+fn a_canary_rolled_back_by_an_alarm() {
+    let report = rolled_out(lambda_ship::rollout::RolloutOutcome::RolledBack);
+    insta::assert_snapshot!(markdown::render(&report, "orders-arm,orders-x86"));
+}

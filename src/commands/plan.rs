@@ -16,6 +16,8 @@ pub struct Plan {
     pub repository_exists: bool,
     pub images: Vec<ImagePlan>,
     pub functions: Vec<FunctionPlan>,
+    /// How the aliases would move (`--rollout`), and what would stop them.
+    pub rollout: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -100,6 +102,24 @@ pub async fn plan(
             })
             .collect(),
         functions: planned,
+        rollout: config.rollout.map(|r| {
+            let mut gates: Vec<String> = config
+                .gates
+                .alarms
+                .iter()
+                .map(|a| format!("alarm {a}"))
+                .collect();
+            if let Some(max) = config.gates.max_error_rate {
+                gates.push(format!("error rate over {max}%"));
+            }
+            match gates.is_empty() {
+                true => format!("{r}, every function together, no gate"),
+                false => format!(
+                    "{r}, every function together, rolled back on {}",
+                    gates.join(", ")
+                ),
+            }
+        }),
     })
 }
 
@@ -143,6 +163,9 @@ impl Plan {
                     a.from.as_deref().unwrap_or("(to be created)")
                 );
             }
+        }
+        if let Some(r) = &self.rollout {
+            let _ = writeln!(out, "rollout {r}");
         }
         out
     }

@@ -168,11 +168,12 @@ fn body(report: &RunReport, limits: &Limits) -> String {
     }
     if !report.functions.is_empty() {
         functions(&mut out, &report.functions);
+        // How the aliases move, right under the table that names them.
+        out.push_str(&super::rollout::section(report.rollout.as_ref()));
         for f in &report.functions {
             details(&mut out, f, limits);
         }
     }
-    out.push_str(&super::rollout::section(report.rollout.as_ref()));
     out.push_str(&super::costs::section(report));
     out
 }
@@ -185,7 +186,7 @@ fn heading(report: &RunReport, limits: &Limits) -> String {
         .as_ref()
         .map(|c| c.as_str().chars().take(7).collect::<String>())
         .unwrap_or_default();
-    let rolling = super::rollout::in_progress(report.rollout.as_ref());
+    let rolling = super::rollout::in_progress(report.rollout.as_ref(), &short);
     match &report.failure {
         None => match rolling {
             Some(line) => {

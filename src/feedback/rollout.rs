@@ -34,10 +34,10 @@ pub fn section(rollout: Option<&RolloutReport>) -> String {
 }
 
 /// The comment's heading while the rollout runs.
-pub fn in_progress(rollout: Option<&RolloutReport>) -> Option<String> {
+pub fn in_progress(rollout: Option<&RolloutReport>, short: &str) -> Option<String> {
     let r = rollout.filter(|r| r.outcome == RolloutOutcome::InProgress)?;
     Some(format!(
-        "### ⏳ lambda-ship is rolling out: {}% on the new version{}\n",
+        "### ⏳ lambda-ship is rolling out `{short}`: {}% on the new version{}\n",
         r.percent,
         if r.percent == 0 {
             " (checking the gates)"
