@@ -184,6 +184,10 @@ fn a_canary_serves_its_share_while_the_alias_keeps_the_old_version_then_promotes
     assert_eq!(events.last().unwrap()["percent"], 100);
     assert_eq!(r["functions"][0]["alias"]["moved"], true);
     assert!(stderr.contains("rollout:  30%"), "{stderr}");
+    // One UpdateAlias for the canary, GetAlias and UpdateAlias to promote;
+    // no gate, no CloudWatch.
+    assert_eq!(r["rollout"]["calls"]["lambda"], 3);
+    assert_eq!(r["rollout"]["calls"]["cloudwatch"], 0);
 }
 
 #[test]
@@ -219,6 +223,15 @@ fn an_alarm_in_alarm_mid_canary_rolls_every_function_back_within_seconds() {
     assert!(r["failure"]["message"].as_str().unwrap().contains(&reason));
     assert_eq!(r["rollout"]["outcome"], "rolled_back");
     assert!(r["rollout"]["rollback_seconds"].as_f64().unwrap() < 5.0);
+    // Per check one DescribeAlarms for both functions: the checks, no more.
+    let seconds = r["rollout"]["events"].as_array().unwrap().last().unwrap()["seconds"]
+        .as_f64()
+        .unwrap();
+    let cloudwatch = r["rollout"]["calls"]["cloudwatch"].as_f64().unwrap();
+    assert!(
+        cloudwatch <= seconds / 5.0 + 3.0,
+        "{cloudwatch} calls in {seconds} s"
+    );
 }
 
 #[test]
@@ -240,6 +253,20 @@ fn an_alarm_already_firing_stops_the_rollout_before_any_traffic_moves() {
     assert!(
         stderr.contains(&format!("did not start: alarm {alarm} in ALARM")),
         "{stderr}"
+    );
+    // Composite alarms too: without AlarmTypes, only metric alarms come back.
+    let described = proxy
+        .seen()
+        .into_iter()
+        .find(|s| {
+            s.header("x-amz-target")
+                .is_some_and(|t| t.ends_with(".DescribeAlarms"))
+        })
+        .expect("the alarms were read");
+    assert!(
+        described.body.contains("\"CompositeAlarm\""),
+        "{}",
+        described.body
     );
     let alias_path = format!("/functions/{name}/aliases/live");
     assert!(
@@ -452,6 +479,15 @@ fn the_living_comment_and_the_job_summary_follow_the_rollout_to_its_end() {
 #[test]
 fn a_dry_run_says_how_the_aliases_would_move_and_moves_nothing() {
     let name = released_function("dry");
+    // An alarm that does not exist is found by a dry run too.
+    let missing = unique("no-such-alarm");
+    let stderr = fails_with(
+        deploy_fixture("rollout", &random_sha(), &[&name])
+            .args(["--platforms", "linux/amd64", "--alias", "live", "--dry-run"])
+            .args(["--rollout", "canary:10:1m", "--rollback-alarm", &missing]),
+        2,
+    );
+    assert!(stderr.contains(&missing), "{stderr}");
     let alarm = alarm("OK");
     let out = deploy_fixture("rollout", &random_sha(), &[&name])
         .args(["--platforms", "linux/amd64", "--alias", "live", "--dry-run"])

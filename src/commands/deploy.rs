@@ -310,6 +310,8 @@ async fn dry_run(
 ) -> Result<Plan, (Stage, Error)> {
     let (sdk, lambda, functions, build_config) =
         session_and_functions(config, ci, env, progress).await?;
+    let cloudwatch = crate::cloudwatch::CloudWatch::new(&sdk, config.build.aws_timeout);
+    super::rollout::check_alarms(&config.gates, &cloudwatch).await?;
     let survey = ship::survey(&build_config, &sdk)
         .await
         .map_err(|e| (Stage::Preflight, e))?;

@@ -12,6 +12,7 @@ use crate::lambda::release::AliasState;
 use crate::lambda::rollback::{self, RollbackError};
 use crate::lambda::smoke::SmokeResult;
 use crate::progress::Progress;
+use crate::rollout::{CALLS_PER_SECOND, Pacer};
 use futures_util::future::{join_all, try_join_all};
 use std::fmt::Write as _;
 
@@ -175,9 +176,13 @@ async fn behind_alias(
             return Err(failed(functions, e));
         }
     }
-    let moves = chosen
-        .iter()
-        .map(|(f, state, to, _, _)| lambda.alias_back(state, f, to));
+    // Every alias first, paced under Lambda's control-plane quota; then
+    // the records, which can wait.
+    let pacer = Pacer::new(CALLS_PER_SECOND);
+    let moves = chosen.iter().map(|(f, state, to, _, _)| async {
+        pacer.turn().await;
+        lambda.alias_back(state, f, to).await
+    });
     let mut errors = Vec::new();
     for (r, moved) in functions.iter_mut().zip(join_all(moves).await) {
         match moved {
@@ -189,6 +194,17 @@ async fn behind_alias(
                 ));
             }
             Err(e) => errors.push(format!("{}: {e}", r.function)),
+        }
+    }
+    let records = chosen.iter().map(|(f, state, to, _, _)| async {
+        pacer.turn().await;
+        lambda.record_left(state, f, to).await
+    });
+    for ((f, _, _, _, _), recorded) in chosen.iter().zip(join_all(records).await) {
+        if let Err(e) = recorded {
+            progress.say(&format!(
+                "warning: {f} is back, but the version it left is not recorded as rolled back: {e}"
+            ));
         }
     }
     finish(functions, errors)

@@ -10,8 +10,9 @@ use crate::lambda::Lambda;
 use crate::model::rollout::Gates;
 use crate::progress::Progress;
 use crate::report::{RunReport, Stage};
-use crate::rollout::{self, AliasTraffic, CloudWatchHealth, Release, RolloutReport};
+use crate::rollout::{self, AliasTraffic, CloudWatchHealth, Release, RolloutCalls, RolloutReport};
 use crate::{cancel::Cancel, feedback};
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 use tokio::sync::watch;
 
@@ -88,10 +89,8 @@ pub(super) async fn roll_out(
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let traffic = AliasTraffic {
-        lambda,
-        releases: &releases,
-    };
+    let traffic = AliasTraffic::new(lambda, &releases);
+    let cloudwatch_before = cloudwatch.calls.load(Ordering::Relaxed);
     let health = CloudWatchHealth {
         cloudwatch,
         gates: &config.gates,
@@ -113,7 +112,19 @@ pub(super) async fn roll_out(
     let (traffic, health, to_roll) = (&traffic, &health, releases.clone());
     let rolling =
         async move { rollout::run(plan, to_roll, traffic, health, cancel, &mut notify).await };
-    let (done, ()) = tokio::join!(rolling, follow(rx, report.clone(), config, ci, progress));
+    let (mut done, ()) = tokio::join!(rolling, follow(rx, report.clone(), config, ci, progress));
+    let minutes = done.events.last().map_or(0.0, |e| e.seconds) / 60.0;
+    let lambda_calls = traffic.calls.load(Ordering::Relaxed);
+    let cloudwatch_calls = cloudwatch.calls.load(Ordering::Relaxed) - cloudwatch_before;
+    done.calls = RolloutCalls {
+        lambda: lambda_calls,
+        cloudwatch: cloudwatch_calls,
+        per_minute: if minutes > 0.0 {
+            (lambda_calls + cloudwatch_calls) as f64 / minutes
+        } else {
+            0.0
+        },
+    };
     for f in &mut report.functions {
         let Some(alias) = &mut f.alias else { continue };
         if releases.iter().any(|r| r.function == f.name) && done.succeeded() {

@@ -160,8 +160,8 @@ impl Lambda {
             .map_err(StepError::SmokeCall)
     }
 
-    /// The alias wholly back on `to`, its record of what it served moved
-    /// back too, and the version it leaves recorded as rolled back.
+    /// The alias wholly back on `to`, no weights, its record of what it
+    /// served moved back too.
     pub async fn alias_back(
         &self,
         alias: &AliasState,
@@ -169,10 +169,20 @@ impl Lambda {
         to: &str,
     ) -> Result<(), StepError> {
         let served: Served = alias.served().back_to(to);
-        self.settle(function, &alias.name, to, Some(&served))
-            .await?;
-        if alias.version != to {
-            self.mark_rolled_back(function, &alias.version).await?;
+        self.settle(function, &alias.name, to, Some(&served)).await
+    }
+
+    /// The versions the alias served besides `to` (its own, and any it sent
+    /// weights to), recorded as rolled back.
+    pub async fn record_left(
+        &self,
+        alias: &AliasState,
+        function: &str,
+        to: &str,
+    ) -> Result<(), StepError> {
+        let left = std::iter::once(&alias.version).chain(alias.weights.iter().map(|(v, _)| v));
+        for version in left.filter(|v| *v != to) {
+            self.mark_rolled_back(function, version).await?;
         }
         Ok(())
     }

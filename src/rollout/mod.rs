@@ -12,8 +12,8 @@ mod report;
 mod traffic;
 
 pub use health::CloudWatchHealth;
-pub use report::{Release, RolloutEvent, RolloutOutcome, RolloutReport};
-pub use traffic::AliasTraffic;
+pub use report::{Release, RolloutCalls, RolloutEvent, RolloutOutcome, RolloutReport};
+pub use traffic::{AliasTraffic, CALLS_PER_SECOND, Pacer};
 
 use crate::cancel::Cancel;
 use crate::model::rollout::Rollout;
@@ -30,10 +30,11 @@ pub trait Traffic {
     fn route(&self, percent: u8) -> impl Future<Output = Result<(), String>> + Send;
     /// Each alias wholly on its new version.
     fn promote(&self) -> impl Future<Output = Result<(), String>> + Send;
-    /// Each alias wholly back on the version it served, the new one
-    /// recorded as rolled back. Ok once every alias is back, with what else
-    /// went wrong (a record not written) to say.
-    fn restore(&self) -> impl Future<Output = Result<Vec<String>, String>> + Send;
+    /// Each alias wholly back on the version it served, no weights left.
+    fn restore(&self) -> impl Future<Output = Result<(), String>> + Send;
+    /// Once every alias is back: each new version recorded as rolled back.
+    /// What could not be recorded is said, never a failure.
+    fn record_rollback(&self) -> impl Future<Output = Vec<String>> + Send;
 }
 
 /// What the gates say of the new versions.
@@ -158,14 +159,14 @@ async fn roll_back<T: Traffic>(
     report.reason = Some(format!("{reason} at {percent}%"));
     report.failed_percent = Some(percent);
     match traffic.restore().await {
-        Ok(notes) => {
-            report.warnings.extend(notes);
+        Ok(()) => {
             report.rollback_seconds = Some(failed_at.elapsed().as_secs_f64());
             event(
                 &mut report,
                 0,
                 format!("rolled back at {percent}%: {reason}"),
             );
+            report.warnings = traffic.record_rollback().await;
         }
         Err(e) => {
             report.restore_error = Some(e.clone());

@@ -58,6 +58,16 @@ pub struct RolloutReport {
     pub unjudged: Option<String>,
     /// What went wrong without failing it (a rollback not recorded).
     pub warnings: Vec<String>,
+    /// The API calls it made: what it costs against the services' limits.
+    pub calls: RolloutCalls,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct RolloutCalls {
+    pub lambda: u64,
+    pub cloudwatch: u64,
+    /// Both, per minute of the rollout.
+    pub per_minute: f64,
 }
 
 impl RolloutReport {
@@ -74,6 +84,7 @@ impl RolloutReport {
             restore_error: None,
             unjudged: None,
             warnings: Vec::new(),
+            calls: RolloutCalls::default(),
         }
     }
 

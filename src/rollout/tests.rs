@@ -39,10 +39,13 @@ impl Traffic for FakeTraffic<'_> {
         self.log.moves.lock().unwrap().push((t, "promote".into()));
         Ok(())
     }
-    async fn restore(&self) -> Result<Vec<String>, String> {
+    async fn restore(&self) -> Result<(), String> {
         let t = now_s(self.start);
         self.log.moves.lock().unwrap().push((t, "restore".into()));
-        Ok(Vec::new())
+        Ok(())
+    }
+    async fn record_rollback(&self) -> Vec<String> {
+        Vec::new()
     }
 }
 

@@ -1,15 +1,76 @@
 //! The traffic of a rollout: each release's Lambda alias, split by weight
 //! (`RoutingConfig.AdditionalVersionWeights`), promoted with what it served
 //! recorded in its description, or restored with no weights and the new
-//! version recorded as rolled back. Every alias of the run moves at once.
+//! version recorded as rolled back.
+//!
+//! Every alias of the run moves in the same step, but the calls are paced:
+//! Lambda allows an account 15 control-plane calls a second (UpdateAlias,
+//! GetAlias, TagResource…), shared with everything else that calls it, so a
+//! step of 50 functions sent at once would be throttled, and a rollback cut
+//! short by throttling would leave aliases split. [`CALLS_PER_SECOND`] keeps
+//! a rollout under that quota; a rollback moves every alias first, and only
+//! then records the rolled-back versions.
 
 use super::{Release, Traffic};
 use crate::lambda::Lambda;
 use futures_util::future::join_all;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// At most this many Lambda control-plane calls a second.
+pub const CALLS_PER_SECOND: u32 = 10;
 
 pub struct AliasTraffic<'a> {
     pub lambda: &'a Lambda,
     pub releases: &'a [Release],
+    /// Lambda calls made, for the report.
+    pub calls: AtomicU64,
+    pacer: Pacer,
+}
+
+/// Spaces calls evenly, `per_second` at most, whoever makes them.
+pub struct Pacer {
+    next: Mutex<Instant>,
+    gap: Duration,
+}
+
+impl Pacer {
+    pub fn new(per_second: u32) -> Self {
+        Pacer {
+            next: Mutex::new(Instant::now()),
+            gap: Duration::from_secs(1) / per_second.max(1),
+        }
+    }
+
+    /// Waits for the next free slot.
+    pub async fn turn(&self) {
+        let slot = {
+            let mut next = self.next.lock().await;
+            let slot = (*next).max(Instant::now());
+            *next = slot + self.gap;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+impl<'a> AliasTraffic<'a> {
+    pub fn new(lambda: &'a Lambda, releases: &'a [Release]) -> Self {
+        AliasTraffic {
+            lambda,
+            releases,
+            calls: AtomicU64::new(0),
+            pacer: Pacer::new(CALLS_PER_SECOND),
+        }
+    }
+
+    /// Waits for this call's turn, and counts it.
+    async fn turn(&self) {
+        self.pacer.turn().await;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// The failures of the aliases that did not move, or Ok when all did.
@@ -29,6 +90,7 @@ fn all(results: Vec<Result<(), String>>, releases: &[Release]) -> Result<(), Str
 impl Traffic for AliasTraffic<'_> {
     async fn route(&self, percent: u8) -> Result<(), String> {
         let moves = self.releases.iter().map(|r| async move {
+            self.turn().await;
             self.lambda
                 .route(&r.function, &r.alias, &r.from, &r.to, percent)
                 .await
@@ -39,6 +101,7 @@ impl Traffic for AliasTraffic<'_> {
 
     async fn promote(&self) -> Result<(), String> {
         let moves = self.releases.iter().map(|r| async move {
+            self.turn().await;
             let served = self
                 .lambda
                 .alias_state(&r.function, &r.alias)
@@ -47,6 +110,7 @@ impl Traffic for AliasTraffic<'_> {
                 .map(|a| a.served())
                 .unwrap_or_default()
                 .moved_from(&r.from);
+            self.turn().await;
             self.lambda
                 .settle(&r.function, &r.alias, &r.to, Some(&served))
                 .await
@@ -55,15 +119,25 @@ impl Traffic for AliasTraffic<'_> {
         all(join_all(moves).await, self.releases)
     }
 
-    async fn restore(&self) -> Result<Vec<String>, String> {
+    async fn restore(&self) -> Result<(), String> {
         let moves = self.releases.iter().map(|r| async move {
-            // The alias first: the record of the rollback can wait, users cannot.
+            self.turn().await;
             self.lambda
                 .settle(&r.function, &r.alias, &r.from, None)
                 .await
-                .map_err(|e| e.to_string())?;
-            Ok(self
-                .lambda
+                .map_err(|e| e.to_string())
+        });
+        all(join_all(moves).await, self.releases)
+    }
+
+    async fn record_rollback(&self) -> Vec<String> {
+        let records = self.releases.iter().map(|r| async move {
+            // GetFunction (not paced: it has a quota of its own), then
+            // GetFunctionConfiguration and TagResource.
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            self.turn().await;
+            self.turn().await;
+            self.lambda
                 .mark_rolled_back(&r.function, &r.to)
                 .await
                 .err()
@@ -72,17 +146,35 @@ impl Traffic for AliasTraffic<'_> {
                         "{}: back on {}, but version {} is not recorded as rolled back: {e}",
                         r.function, r.from, r.to
                     )
-                }))
+                })
         });
-        let results: Vec<Result<Option<String>, String>> = join_all(moves).await;
-        let notes = results
-            .iter()
-            .filter_map(|r| r.as_ref().ok().cloned().flatten())
-            .collect();
-        all(
-            results.into_iter().map(|r| r.map(|_| ())).collect(),
-            self.releases,
-        )?;
-        Ok(notes)
+        join_all(records).await.into_iter().flatten().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_made_at_once_are_spaced_under_the_quota() {
+        let pacer = Pacer::new(CALLS_PER_SECOND);
+        let start = Instant::now();
+        let times = join_all((0..50).map(|_| async {
+            pacer.turn().await;
+            start.elapsed()
+        }))
+        .await;
+        let last = times.iter().max().unwrap();
+        assert_eq!(
+            *last,
+            Duration::from_millis(4_900),
+            "50 calls at 10 a second"
+        );
+        // No second holds more than the quota.
+        for s in 0..5u64 {
+            let in_second = times.iter().filter(|t| t.as_secs() == s).count();
+            assert_eq!(in_second, CALLS_PER_SECOND as usize);
+        }
     }
 }
