@@ -226,19 +226,7 @@ fn the_actions_deploy_step_maps_inputs_to_the_binary_and_returns_its_outputs() {
 
 #[test]
 fn the_action_rolls_out_gradually_and_takes_the_release_back() {
-    let f = unique("fn-act-roll");
-    create_function(&f, "x86_64", false);
-    aws(&["lambda", "publish-version", "--function-name", &f]);
-    aws(&[
-        "lambda",
-        "create-alias",
-        "--function-name",
-        &f,
-        "--name",
-        "live",
-        "--function-version",
-        "1",
-    ]);
+    let f = common::releases::released_function("fn-act-roll");
     let alias_version = || {
         aws(&[
             "lambda",

@@ -187,28 +187,7 @@ fn the_printed_policy_allows_every_call_a_deploy_makes_and_no_more_lambda_than_i
     build_ok(&mut dry);
     // A rollout gated by an alarm and the error rate, then the history
     // read and the release taken back.
-    let alarm = unique("policy-alarm");
-    let quiet = aws_output(&[
-        "cloudwatch",
-        "put-metric-alarm",
-        "--alarm-name",
-        &alarm,
-        "--namespace",
-        "AWS/Lambda",
-        "--metric-name",
-        "Errors",
-        "--statistic",
-        "Sum",
-        "--period",
-        "60",
-        "--evaluation-periods",
-        "1",
-        "--threshold",
-        "1",
-        "--comparison-operator",
-        "GreaterThanOrEqualToThreshold",
-    ]);
-    assert!(quiet.status.success());
+    let alarm = common::releases::alarm("OK");
     deploy(&[
         "--env",
         "STAGE=three",

@@ -11,20 +11,8 @@ use common::*;
 /// A function with alias `live`, released twice by lambda-ship: version 2
 /// from `first`, then version 3 from `second` (a configuration change).
 fn released_twice(prefix: &str) -> (String, String, String) {
-    let name = unique(prefix);
-    create_function(&name, "x86_64", false);
+    let name = common::releases::released_function(prefix);
     let (first, second) = (random_sha(), random_sha());
-    aws(&["lambda", "publish-version", "--function-name", &name]);
-    aws(&[
-        "lambda",
-        "create-alias",
-        "--function-name",
-        &name,
-        "--name",
-        "live",
-        "--function-version",
-        "1",
-    ]);
     for (sha, release) in [(&first, "1"), (&second, "2")] {
         build_ok(
             deploy_fixture("releases", sha, &[&name])

@@ -7,28 +7,10 @@ mod common;
 
 use common::forge::Forge;
 use common::proxy::Proxy;
+use common::releases::*;
 use common::*;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-/// A function whose alias `live` serves version 1 of an older image: the
-/// release a deploy rolls out from.
-fn released_function(prefix: &str) -> String {
-    let name = unique(prefix);
-    create_function(&name, "x86_64", false);
-    aws(&["lambda", "publish-version", "--function-name", &name]);
-    aws(&[
-        "lambda",
-        "create-alias",
-        "--function-name",
-        &name,
-        "--name",
-        "live",
-        "--function-version",
-        "1",
-    ]);
-    name
-}
 
 /// The alias: its version and the weights it gives others.
 fn alias(name: &str) -> (String, serde_json::Value) {
@@ -98,55 +80,6 @@ fn until_split(name: &str, share: f64) {
         let (version, weights) = alias(name);
         (version == "1" && weights["2"].as_f64() == Some(share)).then_some(())
     });
-}
-
-/// An AWS CLI call that answers nothing, which must succeed.
-fn aws_quiet(args: &[&str]) {
-    let out = aws_output(args);
-    assert!(
-        out.status.success(),
-        "aws {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn alarm(state: &str) -> String {
-    let name = unique("orders-5xx");
-    aws_quiet(&[
-        "cloudwatch",
-        "put-metric-alarm",
-        "--alarm-name",
-        &name,
-        "--namespace",
-        "AWS/Lambda",
-        "--metric-name",
-        "Errors",
-        "--statistic",
-        "Sum",
-        "--period",
-        "60",
-        "--evaluation-periods",
-        "1",
-        "--threshold",
-        "1",
-        "--comparison-operator",
-        "GreaterThanOrEqualToThreshold",
-    ]);
-    set_alarm(&name, state);
-    name
-}
-
-fn set_alarm(name: &str, state: &str) {
-    aws_quiet(&[
-        "cloudwatch",
-        "set-alarm-state",
-        "--alarm-name",
-        name,
-        "--state-value",
-        state,
-        "--state-reason",
-        "test",
-    ]);
 }
 
 #[test]

@@ -66,16 +66,7 @@ pub async fn run(args: RollbackArgs) -> Result<(), Error> {
     let config = RollbackConfig::from_args(args, &ci)?;
     let c = &config.common;
     let progress = Progress::new(c.progress);
-    let sdk = super::aws_session(
-        c.role.as_ref(),
-        c.region.as_deref(),
-        c.aws_timeout,
-        &ci,
-        &env,
-        &progress,
-    )
-    .await
-    .map_err(|(_, e)| e)?;
+    let sdk = super::release_session(c, &ci, &env, &progress).await?;
     let lambda = Lambda::new(&sdk);
     let result = match &config.alias {
         Some(alias) => behind_alias(&config, alias, &lambda, &progress).await,

@@ -27,6 +27,25 @@ pub(crate) async fn housekeeping_session(
     .map_err(|(_, e)| e)
 }
 
+/// The AWS session of history and rollback.
+pub(crate) async fn release_session(
+    config: &crate::config::ReleaseConfig,
+    ci: &CiContext,
+    env: &Env,
+    progress: &Progress,
+) -> Result<aws_config::SdkConfig, Error> {
+    aws_session(
+        config.role.as_ref(),
+        config.region.as_deref(),
+        config.aws_timeout,
+        ci,
+        env,
+        progress,
+    )
+    .await
+    .map_err(|(_, e)| e)
+}
+
 /// The AWS configuration of a run: the role assumed with the CI's OIDC
 /// token, or the standard credential chain.
 pub(crate) async fn aws_session(

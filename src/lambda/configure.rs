@@ -101,24 +101,7 @@ impl Lambda {
         name: &str,
         numbers: &crate::metrics::Numbers,
     ) -> Result<(), super::StepError> {
-        let call = |operation| move |message| super::StepError::Call { operation, message };
-        let arn = self
-            .client
-            .get_function_configuration()
-            .function_name(name)
-            .send()
+        self.tag(name, crate::metrics::NUMBERS_TAG, &numbers.to_tag())
             .await
-            .map_err(|e| call("GetFunctionConfiguration")(self.calls.describe(&e)))?
-            .function_arn()
-            .unwrap_or(name)
-            .to_string();
-        self.client
-            .tag_resource()
-            .resource(arn)
-            .tags(crate::metrics::NUMBERS_TAG, numbers.to_tag())
-            .send()
-            .await
-            .map_err(|e| call("TagResource")(self.calls.describe(&e)))?;
-        Ok(())
     }
 }

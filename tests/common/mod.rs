@@ -5,6 +5,7 @@
 pub mod forge;
 pub mod proxy;
 pub mod relay;
+pub mod releases;
 pub mod reports;
 
 use assert_cmd::Command;
