@@ -174,7 +174,17 @@ impl Lambda {
         };
         for f in functions {
             let exists = match self.client.get_function().function_name(f).send().await {
-                Ok(_) => true,
+                Ok(out) => {
+                    // On $LATEST, the image a rollback would go back to.
+                    let previous = out
+                        .tags()
+                        .and_then(|t| t.get(crate::model::release::PREVIOUS_IMAGE_TAG));
+                    note(
+                        previous.map(String::as_str),
+                        format!("{f} (what a rollback goes back to)"),
+                    );
+                    true
+                }
                 Err(e)
                     if e.as_service_error()
                         .is_some_and(|s| s.is_resource_not_found_exception()) =>
