@@ -60,6 +60,9 @@ pub struct CloudWatch {
     endpoint: String,
     region: String,
     credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
+    /// The credentials last provided, kept until near their expiry: a
+    /// provider of aws-config does not cache them itself.
+    cached: std::sync::Arc<tokio::sync::Mutex<Option<aws_credential_types::Credentials>>>,
     /// Calls made, for the report's count.
     pub calls: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
@@ -83,6 +86,7 @@ impl CloudWatch {
             endpoint: format!("{}/", endpoint.trim_end_matches('/')),
             region,
             credentials: sdk.credentials_provider(),
+            cached: Default::default(),
             calls: Default::default(),
         }
     }
@@ -111,6 +115,7 @@ impl CloudWatch {
             let body = serde_json::json!({
                 "AlarmNames": chunk,
                 "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
+                "MaxRecords": 100,
             });
             let answer: Answer = self.call("DescribeAlarms", &body).await?;
             found.extend(
@@ -153,21 +158,29 @@ impl CloudWatch {
         };
         let mut counts = Vec::with_capacity(versions.len());
         for (chunk_no, chunk) in versions.chunks(250).enumerate() {
+            let now = SystemTime::now();
+            // Whole minutes around the window, one period for all of it: a
+            // datapoint a query, however long the rollout.
+            let (from, to) = (seconds(start) / 60 * 60, (seconds(now) / 60 + 1) * 60);
+            let period = (to - from).max(60);
             let queries: Vec<serde_json::Value> = chunk
                 .iter()
                 .enumerate()
                 .flat_map(|(i, of)| {
                     [("e", "Errors"), ("i", "Invocations")].map(|(prefix, metric)| {
-                        query(&format!("{prefix}{}", chunk_no * 250 + i), metric, of)
+                        query(
+                            &format!("{prefix}{}", chunk_no * 250 + i),
+                            metric,
+                            of,
+                            period,
+                        )
                     })
                 })
                 .collect();
-            let now = SystemTime::now();
-            // Whole minutes around the window: a datapoint's timestamp is its minute.
             let body = serde_json::json!({
                 "MetricDataQueries": queries,
-                "StartTime": seconds(start) / 60 * 60,
-                "EndTime": (seconds(now) / 60 + 1) * 60,
+                "StartTime": from,
+                "EndTime": to,
             });
             let answer: Answer = self.call("GetMetricData", &body).await?;
             let sum = |id: String| -> f64 {
@@ -189,28 +202,79 @@ impl CloudWatch {
         Ok(counts)
     }
 
-    /// One signed JSON 1.0 call, tried again on a passing failure.
+    /// When the run's credentials end, when they do.
+    pub async fn session_ends(&self) -> Option<SystemTime> {
+        self.credentials().await.ok()?.expiry()
+    }
+
+    /// The run's credentials, provided again only near their expiry.
+    async fn credentials(&self) -> Result<aws_credential_types::Credentials, CloudWatchError> {
+        let mut cached = self.cached.lock().await;
+        let fresh = |c: &aws_credential_types::Credentials| {
+            c.expiry()
+                .is_none_or(|e| e > SystemTime::now() + Duration::from_secs(300))
+        };
+        if let Some(c) = cached.as_ref().filter(|c| fresh(c)) {
+            return Ok(c.clone());
+        }
+        let provider = self
+            .credentials
+            .as_ref()
+            .ok_or_else(|| CloudWatchError::Credentials("none are configured".into()))?;
+        let provided = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| CloudWatchError::Credentials(e.to_string()))?;
+        *cached = Some(provided.clone());
+        Ok(provided)
+    }
+
+    /// One signed JSON 1.0 call. A dropped connection, a 5xx or a 429 is
+    /// tried again by `send_with_retry`; CloudWatch's own throttling (a 400
+    /// `Throttling`) here, after 1 s, 2 s and 4 s.
     async fn call<B: Serialize, T: serde::de::DeserializeOwned>(
         &self,
         operation: &'static str,
         body: &B,
     ) -> Result<T, CloudWatchError> {
-        let failed = |message: String| CloudWatchError::Call { operation, message };
-        let body = serde_json::to_vec(body).map_err(|e| failed(e.to_string()))?;
+        use backon::Retryable;
+        let body = serde_json::to_vec(body).map_err(|e| CloudWatchError::Call {
+            operation,
+            message: e.to_string(),
+        })?;
+        (|| self.call_once(operation, &body))
+            .retry(crate::retry::tries(
+                4,
+                Duration::from_secs(1),
+                Duration::from_secs(4),
+            ))
+            .when(|e: &Failed| e.throttled)
+            .await
+            .map_err(|e| e.error)
+    }
+
+    async fn call_once<T: serde::de::DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        body: &[u8],
+    ) -> Result<T, Failed> {
+        let failed = |message: String| Failed {
+            error: CloudWatchError::Call { operation, message },
+            throttled: false,
+        };
         let target = format!("{TARGET}.{operation}");
         let headers = [
             ("content-type", "application/x-amz-json-1.0"),
             ("x-amz-target", target.as_str()),
         ];
-        let provider = self
-            .credentials
-            .as_ref()
-            .ok_or_else(|| CloudWatchError::Credentials("none are configured".into()))?;
-        let credentials = provider
-            .provide_credentials()
+        let identity = self
+            .credentials()
             .await
-            .map_err(|e| CloudWatchError::Credentials(e.to_string()))?;
-        let identity = credentials.into();
+            .map_err(|error| Failed {
+                error,
+                throttled: false,
+            })?
+            .into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
@@ -224,13 +288,13 @@ impl CloudWatch {
             "POST",
             &self.endpoint,
             headers.iter().copied(),
-            SignableBody::Bytes(&body),
+            SignableBody::Bytes(body),
         )
         .map_err(|e| failed(e.to_string()))?;
         let (instructions, _) = sign(signable, &params)
             .map_err(|e| failed(e.to_string()))?
             .into_parts();
-        let mut request = self.http.post(&self.endpoint).body(body.clone());
+        let mut request = self.http.post(&self.endpoint).body(body.to_vec());
         for (name, value) in headers.iter().copied().chain(instructions.headers()) {
             request = request.header(name, value);
         }
@@ -242,14 +306,22 @@ impl CloudWatch {
         let status = response.status();
         let text = response.text().await.map_err(|e| failed(e.to_string()))?;
         if !status.is_success() {
-            return Err(failed(service_error(status.as_u16(), &text)));
+            let mut f = failed(service_error(status.as_u16(), &text));
+            f.throttled = status.as_u16() == 400 && text.contains("Throttling");
+            return Err(f);
         }
         serde_json::from_str(&text).map_err(|e| failed(format!("an answer not understood: {e}")))
     }
 }
 
-/// One metric of a version behind its alias, summed a minute at a time.
-fn query(id: &str, metric: &str, of: &VersionMetrics) -> serde_json::Value {
+/// A call that failed, and whether CloudWatch only throttled it.
+struct Failed {
+    error: CloudWatchError,
+    throttled: bool,
+}
+
+/// One metric of a version behind its alias, summed over `period` seconds.
+fn query(id: &str, metric: &str, of: &VersionMetrics, period: u64) -> serde_json::Value {
     serde_json::json!({
         "Id": id,
         "MetricStat": {
@@ -262,7 +334,7 @@ fn query(id: &str, metric: &str, of: &VersionMetrics) -> serde_json::Value {
                     {"Name": "ExecutedVersion", "Value": of.version},
                 ],
             },
-            "Period": 60,
+            "Period": period,
             "Stat": "Sum",
         },
         "ReturnData": true,

@@ -55,6 +55,8 @@ pub enum Error {
     Housekeeping(#[from] crate::lambda::housekeeping::HousekeepingError),
     #[error(transparent)]
     Rollback(#[from] crate::lambda::rollback::RollbackError),
+    #[error(transparent)]
+    CloudWatch(#[from] crate::cloudwatch::CloudWatchError),
     /// Cleanup or prune did part of its work: what it did is reported.
     #[error("{0}")]
     Incomplete(String),
@@ -153,6 +155,7 @@ impl Error {
             Error::Ecr(_)
             | Error::Manifest(_)
             | Error::Deploy(_)
+            | Error::CloudWatch(_)
             | Error::Incomplete(_)
             | Error::Cancelled(_)
             | Error::LocalCancelled(_) => false,

@@ -179,13 +179,17 @@ fn a_target_that_fails_its_smoke_test_moves_no_alias() {
 fn a_function_on_latest_goes_back_to_the_image_it_ran_before_once() {
     let name = unique("latest-back");
     create_function(&name, "x86_64", false);
-    let image = |name: &str| {
-        aws(&["lambda", "get-function", "--function-name", name])["Code"]["ImageUri"]
+    let code = |name: &str, field: &str| {
+        aws(&["lambda", "get-function", "--function-name", name])["Code"][field]
             .as_str()
             .unwrap()
             .to_string()
     };
-    let before = image(&name);
+    let image = |name: &str| code(name, "ImageUri");
+    // It was given by tag: the way back is the image the tag named then,
+    // by digest, not whatever the tag names later.
+    let before = code(&name, "ResolvedImageUri");
+    assert!(before.contains("@sha256:"), "{before}");
     build_ok(
         deploy_fixture("releases", &random_sha(), &[&name]).args(["--platforms", "linux/amd64"]),
     );

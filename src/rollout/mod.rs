@@ -52,14 +52,42 @@ pub trait Health {
     fn check(&self) -> impl Future<Output = Verdict> + Send;
 }
 
-/// Rolls the releases out as `plan` says. `notify` sees the report after
-/// every change of it (for the living comment and the progress lines).
+/// How long one check of the gates may take before it counts as failing.
+pub const CHECK_LIMIT: Duration = Duration::from_secs(15);
+
+/// How long before the run's AWS session ends the rollout must be over,
+/// rolled back if need be: time enough to move every alias back.
+pub const SESSION_MARGIN: Duration = Duration::from_secs(60);
+
+/// What a look at the gates, or a step, was cut short by.
+enum Seen {
+    Verdict(Verdict),
+    Cancelled(&'static str),
+}
+
+/// The gates, bounded by [`CHECK_LIMIT`] and cut short by a cancel.
+async fn look<H: Health>(health: &H, cancel: &Cancel) -> Seen {
+    tokio::select! {
+        why = cancel.cancelled() => Seen::Cancelled(why),
+        verdict = tokio::time::timeout(CHECK_LIMIT, health.check()) => Seen::Verdict(
+            verdict.unwrap_or_else(|_| Verdict::Failing(format!(
+                "the gates did not answer within {} s",
+                CHECK_LIMIT.as_secs()
+            ))),
+        ),
+    }
+}
+
+/// Rolls the releases out as `plan` says, over by `session_ends` (when the
+/// run's AWS credentials end) less [`SESSION_MARGIN`]. `notify` sees the
+/// report after every change of it (for the living comment and the
+/// progress lines).
 pub async fn run<T: Traffic, H: Health>(
     plan: Rollout,
     releases: Vec<Release>,
-    traffic: &T,
-    health: &H,
+    (traffic, health): (&T, &H),
     cancel: &Cancel,
+    session_ends: Option<Instant>,
     notify: &mut dyn FnMut(&RolloutReport),
 ) -> RolloutReport {
     let start = Instant::now();
@@ -73,23 +101,50 @@ pub async fn run<T: Traffic, H: Health>(
         report.percent = percent;
         notify(report);
     };
+    let cancelled = |report: &mut RolloutReport, why: &str| {
+        report.outcome = RolloutOutcome::Cancelled;
+        format!("the job was cancelled by {why}")
+    };
     // Once before any traffic moves: an alarm already firing stops it here.
-    match health.check().await {
-        Verdict::Failing(reason) => {
+    match look(health, cancel).await {
+        Seen::Cancelled(why) => {
+            let reason = cancelled(&mut report, why);
+            return roll_back(traffic, report, 0, reason, &mut event).await;
+        }
+        Seen::Verdict(Verdict::Failing(reason)) => {
             event(&mut report, 0, format!("not started: {reason}"));
             report.outcome = RolloutOutcome::NotStarted;
             report.reason = Some(reason);
             return report;
         }
-        Verdict::Unjudged(why) => {
+        Seen::Verdict(Verdict::Unjudged(why)) => {
             report.unjudged = Some(why.clone());
             event(&mut report, 0, why);
         }
-        Verdict::Healthy => {}
+        Seen::Verdict(Verdict::Healthy) => {}
     }
     let mut judged = report.unjudged.is_none();
+    // Checks keep their own beat, whatever a step or a check took.
+    let mut next_check = Instant::now() + CHECK_EVERY;
     for step in plan.steps() {
-        if let Err(e) = traffic.route(step.percent).await {
+        let at = report.percent;
+        if let Some(why) = cancel.reason() {
+            let reason = cancelled(&mut report, why);
+            return roll_back(traffic, report, at, reason, &mut event).await;
+        }
+        if let Some(ends) = session_ends
+            && Instant::now() + step.hold + SESSION_MARGIN > ends
+        {
+            let reason = "the run's AWS session ends before the next step would: a rollout must \
+                          fit in the session (a shorter rollout, or a longer role session)"
+                .to_string();
+            return roll_back(traffic, report, at, reason, &mut event).await;
+        }
+        let routed = tokio::select! {
+            why = cancel.cancelled() => Err(cancelled(&mut report, why)),
+            routed = traffic.route(step.percent) => routed,
+        };
+        if let Err(e) = routed {
             return roll_back(traffic, report, step.percent, e, &mut event).await;
         }
         event(
@@ -103,26 +158,33 @@ pub async fn run<T: Traffic, H: Health>(
         );
         let until = Instant::now() + step.hold;
         loop {
-            let pause = CHECK_EVERY.min(until.saturating_duration_since(Instant::now()));
             tokio::select! {
-                () = tokio::time::sleep(pause) => {}
+                () = tokio::time::sleep_until(next_check.min(until)) => {}
                 why = cancel.cancelled() => {
-                    let reason = format!("the job was cancelled by {why}");
-                    report.outcome = RolloutOutcome::Cancelled;
+                    let reason = cancelled(&mut report, why);
                     return roll_back(traffic, report, step.percent, reason, &mut event).await;
                 }
             }
-            let verdict = health.check().await;
-            judged = !matches!(verdict, Verdict::Unjudged(_));
-            match verdict {
-                Verdict::Failing(reason) => {
-                    return roll_back(traffic, report, step.percent, reason, &mut event).await;
+            if Instant::now() >= next_check {
+                next_check = Instant::now() + CHECK_EVERY;
+                let verdict = match look(health, cancel).await {
+                    Seen::Verdict(v) => v,
+                    Seen::Cancelled(why) => {
+                        let reason = cancelled(&mut report, why);
+                        return roll_back(traffic, report, step.percent, reason, &mut event).await;
+                    }
+                };
+                judged = !matches!(verdict, Verdict::Unjudged(_));
+                match verdict {
+                    Verdict::Failing(reason) => {
+                        return roll_back(traffic, report, step.percent, reason, &mut event).await;
+                    }
+                    Verdict::Unjudged(why) if report.unjudged.as_deref() != Some(why.as_str()) => {
+                        report.unjudged = Some(why.clone());
+                        event(&mut report, step.percent, why);
+                    }
+                    _ => {}
                 }
-                Verdict::Unjudged(why) if report.unjudged.as_deref() != Some(why.as_str()) => {
-                    report.unjudged = Some(why.clone());
-                    event(&mut report, step.percent, why);
-                }
-                _ => {}
             }
             if Instant::now() >= until {
                 break;

@@ -56,12 +56,17 @@ struct FakeHealth {
     checks: Mutex<Vec<u64>>,
     /// Says, while healthy, that it cannot judge yet.
     unjudged: bool,
+    /// From then on, never answers.
+    hangs_at: Option<u64>,
 }
 
 impl Health for FakeHealth {
     async fn check(&self) -> Verdict {
         let t = now_s(self.start);
         self.checks.lock().unwrap().push(t);
+        if self.hangs_at.is_some_and(|at| t >= at) {
+            std::future::pending::<()>().await;
+        }
         match self.fails_at {
             Some(at) if t >= at => Verdict::Failing("alarm orders-5xx in ALARM".into()),
             _ if self.unjudged => Verdict::Unjudged("error rate not judged yet".into()),
@@ -87,15 +92,16 @@ async fn roll(plan: &str, fails_at: Option<u64>, log: &Recorded) -> (RolloutRepo
         fails_at,
         checks: Mutex::default(),
         unjudged: false,
+        hangs_at: None,
     };
     let (_tx, cancel) = Cancel::by_hand();
     let mut seen = 0;
     let report = run(
         plan.parse().unwrap(),
         releases(),
-        &traffic,
-        &health,
+        (&traffic, &health),
         &cancel,
+        None,
         &mut |_| seen += 1,
     )
     .await;
@@ -194,6 +200,7 @@ async fn a_cancelled_job_leaves_no_alias_split() {
         fails_at: None,
         checks: Mutex::default(),
         unjudged: false,
+        hangs_at: None,
     };
     let (tx, cancel) = Cancel::by_hand();
     tokio::spawn(async move {
@@ -205,9 +212,9 @@ async fn a_cancelled_job_leaves_no_alias_split() {
     let report = run(
         "canary:20:5m".parse().unwrap(),
         releases(),
-        &traffic,
-        &health,
+        (&traffic, &health),
         &cancel,
+        None,
         &mut |_| {},
     )
     .await;
@@ -226,14 +233,15 @@ async fn too_few_invocations_to_judge_is_said_once_and_taken_for_neither() {
         fails_at: None,
         checks: Mutex::default(),
         unjudged: true,
+        hangs_at: None,
     };
     let (_tx, cancel) = Cancel::by_hand();
     let report = run(
         "canary:10:20s".parse().unwrap(),
         releases(),
-        &traffic,
-        &health,
+        (&traffic, &health),
         &cancel,
+        None,
         &mut |_| {},
     )
     .await;
@@ -245,4 +253,103 @@ async fn too_few_invocations_to_judge_is_said_once_and_taken_for_neither() {
     );
     assert_eq!(report.outcome, RolloutOutcome::Promoted);
     assert!(said.last().unwrap().contains("never judged"), "{said:?}");
+}
+
+/// A rollout with its own health and cancel, for the cases above do not cover.
+async fn roll_with(
+    plan: &str,
+    health: FakeHealth,
+    log: &Recorded,
+    cancel: &Cancel,
+    session_ends: Option<Instant>,
+) -> RolloutReport {
+    let traffic = FakeTraffic {
+        start: health.start,
+        log,
+    };
+    run(
+        plan.parse().unwrap(),
+        releases(),
+        (&traffic, &health),
+        cancel,
+        session_ends,
+        &mut |_| {},
+    )
+    .await
+}
+
+fn health(start: Instant) -> FakeHealth {
+    FakeHealth {
+        start,
+        fails_at: None,
+        checks: Mutex::default(),
+        unjudged: false,
+        hangs_at: None,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_gate_that_does_not_answer_counts_as_failing_within_its_limit() {
+    let log = Recorded::default();
+    let start = Instant::now();
+    let (_tx, cancel) = Cancel::by_hand();
+    let hanging = FakeHealth {
+        hangs_at: Some(10),
+        ..health(start)
+    };
+    let report = roll_with("canary:20:5m", hanging, &log, &cancel, None).await;
+    let restored = moves(&log).last().unwrap().clone();
+    assert_eq!(restored.1, "restore");
+    assert!(restored.0 <= 10 + CHECK_LIMIT.as_secs(), "{restored:?}");
+    assert!(report.reason.unwrap().contains("did not answer"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancel_during_a_hanging_check_rolls_back_at_once() {
+    let log = Recorded::default();
+    let start = Instant::now();
+    let (tx, cancel) = Cancel::by_hand();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        let _ = tx.send(Some("SIGINT"));
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    });
+    let hanging = FakeHealth {
+        hangs_at: Some(10),
+        ..health(start)
+    };
+    let report = roll_with("canary:20:5m", hanging, &log, &cancel, None).await;
+    assert_eq!(
+        moves(&log),
+        [(0, "route 20".into()), (11, "restore".into())]
+    );
+    assert_eq!(report.outcome, RolloutOutcome::Cancelled);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_cancelled_before_the_first_step_moves_no_traffic() {
+    let log = Recorded::default();
+    let (tx, cancel) = Cancel::by_hand();
+    let _ = tx.send(Some("SIGTERM"));
+    let report = roll_with("canary:20:5m", health(Instant::now()), &log, &cancel, None).await;
+    assert!(!moves(&log).iter().any(|m| m.1.starts_with("route")));
+    assert_eq!(report.outcome, RolloutOutcome::Cancelled);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollout_ends_before_the_runs_aws_session_does() {
+    let log = Recorded::default();
+    let start = Instant::now();
+    let (_tx, cancel) = Cancel::by_hand();
+    // Room for the first step and the margin, not for the second.
+    let ends = start + Duration::from_secs(10) + SESSION_MARGIN + Duration::from_secs(5);
+    let report = roll_with("linear:40:10s", health(start), &log, &cancel, Some(ends)).await;
+    assert_eq!(
+        moves(&log),
+        [(0, "route 40".into()), (10, "restore".into())]
+    );
+    assert!(
+        report.reason.unwrap().contains("session ends"),
+        "rolled back in time"
+    );
 }
