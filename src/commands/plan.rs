@@ -66,9 +66,10 @@ pub async fn plan(
             Some(alias) if f.create_with_role.is_none() => Some(AliasPlan {
                 name: alias.clone(),
                 from: lambda
-                    .alias_version(&f.name, alias)
+                    .alias_state(&f.name, alias)
                     .await
-                    .map_err(|e| Error::Deploy(format!("{}: {e}", f.name)))?,
+                    .map_err(|e| Error::Deploy(format!("{}: {e}", f.name)))?
+                    .map(|a| a.version),
             }),
             Some(alias) => Some(AliasPlan {
                 name: alias.clone(),

@@ -36,33 +36,6 @@ impl Lambda {
             .ok_or(StepError::NoVersion)
     }
 
-    pub async fn alias_version(
-        &self,
-        name: &str,
-        alias: &str,
-    ) -> Result<Option<String>, StepError> {
-        match self
-            .client
-            .get_alias()
-            .function_name(name)
-            .name(alias)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.function_version().map(str::to_string)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(StepError::Call {
-                operation: "GetAlias",
-                message: self.calls.describe(&e),
-            }),
-        }
-    }
-
     /// The alias wholly on `version` (created when missing), its
     /// description recording what it served before.
     pub(super) async fn point_alias(
