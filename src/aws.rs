@@ -61,17 +61,27 @@ pub async fn sdk_config_with(
     load(region, Some(credentials), timeout).await
 }
 
+/// The standard chain as it is, with or without a Region: where `local
+/// --credentials` takes the credentials it gives a function.
+pub async fn standard_chain(timeout: Duration) -> SdkConfig {
+    loader(timeout).load().await
+}
+
+fn loader(timeout: Duration) -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .operation_attempt_timeout(timeout)
+            .build(),
+    )
+}
+
 async fn load(
     region: Option<&str>,
     credentials: Option<Credentials>,
     timeout: Duration,
 ) -> Result<SdkConfig, AwsConfigError> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-        TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .operation_attempt_timeout(timeout)
-            .build(),
-    );
+    let mut loader = loader(timeout);
     if let Some(credentials) = credentials {
         loader = loader.credentials_provider(credentials);
     }
@@ -165,6 +175,11 @@ impl CallContext {
             _ => innermost(Some(error as &dyn std::error::Error)),
         }
     }
+}
+
+/// An error and its causes as a person reads them: the innermost one.
+pub fn plain_error(error: &(dyn std::error::Error + 'static)) -> String {
+    innermost(Some(error))
 }
 
 /// The last error of a chain of sources: the one that says what happened

@@ -36,6 +36,19 @@ pub enum IdentityError {
     AssumeRole { role: String, message: String },
     #[error("STS GetCallerIdentity (the account of the functions named by ARN) failed: {0}")]
     CallerIdentity(String),
+    #[error(
+        "the local run cannot have the credentials of the execution role {role}: STS \
+         AssumeRole failed: {message}. The deploy role needs sts:AssumeRole on it (lambda-ship \
+         policy --local-credentials execution-role) and the execution role's trust policy must \
+         name the deploy role; or drop --local-credentials"
+    )]
+    ExecutionRole { role: String, message: String },
+    #[error(
+        "--credentials found no AWS credentials in the standard chain (environment, profile, \
+         SSO, instance role): {0}. Set AWS_PROFILE or AWS_ACCESS_KEY_ID and \
+         AWS_SECRET_ACCESS_KEY, or drop --credentials"
+    )]
+    NoCredentials(String),
 }
 
 impl IdentityError {
@@ -46,6 +59,7 @@ impl IdentityError {
             IdentityError::GitHubPermission
                 | IdentityError::TokenEnvMissing(_)
                 | IdentityError::NoToken
+                | IdentityError::NoCredentials(_)
         )
     }
 }
@@ -187,15 +201,75 @@ pub async fn assume_role(
     })
 }
 
+/// How long the session a local run gets of an execution role lasts: STS's
+/// shortest, longer than any local smoke test.
+const LOCAL_SESSION: i32 = 900;
+
+/// A short session of a function's execution role, for its local run
+/// (`deploy --local-credentials execution-role`), as Lambda gives a function
+/// its role's credentials.
+pub async fn assume_execution_role(
+    sdk: &aws_config::SdkConfig,
+    role: &str,
+    session_name: &str,
+) -> Result<AssumedRole, IdentityError> {
+    let fail = |message: String| IdentityError::ExecutionRole {
+        role: role.to_string(),
+        message,
+    };
+    let calls = crate::aws::CallContext::of(sdk);
+    let out = crate::aws::sts_client(sdk)
+        .assume_role()
+        .role_arn(role)
+        .role_session_name(session_name)
+        .duration_seconds(LOCAL_SESSION)
+        .send()
+        .await
+        .map_err(|e| fail(calls.describe(&e)))?;
+    let c = out
+        .credentials()
+        .ok_or_else(|| fail("STS returned no credentials".into()))?;
+    Ok(AssumedRole {
+        access_key_id: c.access_key_id().to_string(),
+        secret_access_key: SecretString::from(c.secret_access_key().to_string()),
+        session_token: SecretString::from(c.session_token().to_string()),
+        expiration: std::time::SystemTime::try_from(*c.expiration()).ok(),
+    })
+}
+
+/// The credentials of the standard chain, for `local --credentials`.
+pub async fn chain_credentials(sdk: &aws_config::SdkConfig) -> Result<AssumedRole, IdentityError> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let provider = sdk
+        .credentials_provider()
+        .ok_or_else(|| IdentityError::NoCredentials("no provider is configured".into()))?;
+    let c = provider
+        .provide_credentials()
+        .await
+        .map_err(|e| IdentityError::NoCredentials(crate::aws::plain_error(&e)))?;
+    Ok(AssumedRole {
+        access_key_id: c.access_key_id().to_string(),
+        secret_access_key: SecretString::from(c.secret_access_key().to_string()),
+        session_token: SecretString::from(c.session_token().unwrap_or_default().to_string()),
+        expiration: c.expiry(),
+    })
+}
+
 /// On GitHub Actions, tells the runner to mask the credentials in every log,
 /// before anything could print them. The commands go to stderr, which the
 /// runner reads as it reads stdout, so that stdout can be captured (JSON
 /// output) without keeping them.
 pub fn mask_on_github(ci: &CiContext, role: &AssumedRole) {
     if ci.kind == CiKind::GitHub {
-        eprintln!("{}", workflow::mask(&role.access_key_id));
-        eprintln!("{}", workflow::mask(role.secret_access_key.expose_secret()));
-        eprintln!("{}", workflow::mask(role.session_token.expose_secret()));
+        for value in [
+            role.access_key_id.as_str(),
+            role.secret_access_key.expose_secret(),
+            role.session_token.expose_secret(),
+        ] {
+            if !value.is_empty() {
+                eprintln!("{}", workflow::mask(value));
+            }
+        }
     }
 }
 

@@ -36,6 +36,9 @@ pub struct PolicyRequest {
     pub rollback_alarms: Vec<String>,
     /// A rollout reads the new versions' error rate (`deploy --max-error-rate`).
     pub error_rate_gate: bool,
+    /// The local smoke test gets a session of the execution role (`deploy
+    /// --local-credentials execution-role`).
+    pub local_credentials: bool,
 }
 
 /// The ECR API actions a deploy calls on its repository, and the registry
@@ -226,6 +229,20 @@ impl PolicyRequest {
                 "Action": "lambda:ListFunctions",
                 // ListFunctions has no resource to narrow to.
                 "Resource": "*"
+            }));
+        }
+        if let Some(role) = self
+            .execution_role
+            .as_ref()
+            .filter(|_| self.local_credentials)
+        {
+            // A short session of the role for the local run: the role's
+            // trust policy must name the deploy role too (docs/local.md).
+            statements.push(json!({
+                "Sid": "LocalRunCredentials",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": role
             }));
         }
         if let Some(role) = &self.execution_role {

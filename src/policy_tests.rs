@@ -22,6 +22,7 @@ fn request() -> PolicyRequest {
         previews: false,
         rollback_alarms: Vec::new(),
         error_rate_gate: false,
+        local_credentials: false,
     }
 }
 
@@ -171,6 +172,24 @@ fn a_rollouts_gates_are_granted_only_when_named_and_alarms_only_those_named() {
 }
 
 #[test]
+fn the_local_runs_credentials_are_a_session_of_the_execution_role_only_when_asked() {
+    let role = "arn:aws-cn:iam::123456789012:role/orders-fn";
+    let deploying = PolicyRequest {
+        execution_role: Some(role.into()),
+        ..request()
+    };
+    assert!(!sids(&deploying.permissions()).contains(&"LocalRunCredentials".to_string()));
+    let local = PolicyRequest {
+        local_credentials: true,
+        ..deploying
+    }
+    .permissions();
+    let session = statement(&local, "LocalRunCredentials");
+    assert_eq!(session["Action"], "sts:AssumeRole");
+    assert_eq!(session["Resource"], role);
+}
+
+#[test]
 fn a_name_too_long_for_a_suffix_narrows_its_previews_by_its_start() {
     let long = "a".repeat(60);
     let doc = PolicyRequest {
@@ -270,127 +289,5 @@ fn a_gitlab_trust_is_of_its_own_host_and_audience() {
 }
 
 /// The documents for one GitHub repository, statement by statement.
-mod documents {
-    use super::*;
-
-    fn request() -> PolicyRequest {
-        PolicyRequest {
-            partition: "aws".into(),
-            account: "123456789012".into(),
-            region: "eu-west-1".into(),
-            repository: "orders".into(),
-            functions: vec![
-                "orders-api".into(),
-                "arn:aws:lambda:eu-west-1:123456789012:function:orders-worker".into(),
-            ],
-            execution_role: Some("arn:aws:iam::123456789012:role/orders-fn".into()),
-            forge: Forge::GitHub {
-                repository: "acme/orders".into(),
-            },
-            audience: "sts.amazonaws.com".into(),
-            previews: false,
-            rollback_alarms: Vec::new(),
-            error_rate_gate: false,
-        }
-    }
-
-    #[test]
-    fn only_the_login_is_on_every_resource() {
-        let doc = request().permissions();
-        let statements = doc["Statement"].as_array().unwrap();
-        let star: Vec<&Value> = statements.iter().filter(|s| s["Resource"] == "*").collect();
-        assert_eq!(star.len(), 1);
-        assert_eq!(star[0]["Action"], "ecr:GetAuthorizationToken");
-        let lambda = &statements[2];
-        assert_eq!(
-            lambda["Resource"],
-            json!([
-                "arn:aws:lambda:eu-west-1:123456789012:function:orders-api",
-                "arn:aws:lambda:eu-west-1:123456789012:function:orders-worker",
-                "arn:aws:lambda:eu-west-1:123456789012:function:orders-api:*",
-                "arn:aws:lambda:eu-west-1:123456789012:function:orders-worker:*",
-            ])
-        );
-        assert!(
-            lambda["Action"]
-                .to_string()
-                .contains("lambda:CreateFunction\"")
-        );
-        let pass = &statements[3];
-        assert_eq!(pass["Resource"], "arn:aws:iam::123456789012:role/orders-fn");
-        assert_eq!(
-            pass["Condition"]["StringEquals"]["iam:PassedToService"],
-            "lambda.amazonaws.com"
-        );
-    }
-
-    #[test]
-    fn previews_are_narrowed_to_the_functions_names_and_only_listing_is_on_every_resource() {
-        let doc = PolicyRequest {
-            previews: true,
-            ..request()
-        }
-        .permissions();
-        let statements = doc["Statement"].as_array().unwrap();
-        let star: Vec<String> = statements
-            .iter()
-            .filter(|s| s["Resource"] == "*")
-            .map(|s| s["Action"].to_string())
-            .collect();
-        assert_eq!(
-            star,
-            ["\"ecr:GetAuthorizationToken\"", "\"lambda:ListFunctions\""]
-        );
-        let sid = |sid: &str| statements.iter().find(|s| s["Sid"] == sid).unwrap();
-        let previews = sid("ChangePreviews");
-        assert_eq!(
-            previews["Condition"]["StringEquals"]["aws:ResourceTag/lambda-ship:preview-of"],
-            json!(["orders-api", "orders-worker"]),
-            "a function named like a preview is not one without the tag"
-        );
-        assert_eq!(
-            sid("CreatePreviews")["Condition"]["StringEquals"]["aws:RequestTag/lambda-ship:preview-of"]
-                [0],
-            "orders-api"
-        );
-        assert_eq!(
-            previews["Resource"][0],
-            "arn:aws:lambda:eu-west-1:123456789012:function:orders-api-pr*"
-        );
-        assert!(
-            previews["Action"]
-                .to_string()
-                .contains("lambda:DeleteFunction\"")
-        );
-    }
-
-    #[test]
-    fn without_an_execution_role_nothing_is_created_or_passed() {
-        let doc = PolicyRequest {
-            execution_role: None,
-            ..request()
-        }
-        .permissions()
-        .to_string();
-        assert!(!doc.contains("CreateFunction\"") && !doc.contains("iam:PassRole"));
-    }
-
-    #[test]
-    fn the_trust_is_narrowed_to_the_repository_or_project() {
-        let github = request().trust().to_string();
-        assert!(
-            github.contains("\"token.actions.githubusercontent.com:sub\":\"repo:acme/orders:*\"")
-        );
-        let gitlab = PolicyRequest {
-            forge: Forge::GitLab {
-                host: "gitlab.example.com".into(),
-                project: "acme/orders".into(),
-            },
-            ..request()
-        }
-        .trust()
-        .to_string();
-        assert!(gitlab.contains("oidc-provider/gitlab.example.com"));
-        assert!(gitlab.contains("\"gitlab.example.com:sub\":\"project_path:acme/orders:*\""));
-    }
-}
+#[path = "policy_documents_tests.rs"]
+mod documents;

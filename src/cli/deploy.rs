@@ -118,6 +118,12 @@ pub struct DeployArgs {
     #[arg(long, env = "LAMBDA_SHIP_NO_LOCAL_SMOKE")]
     pub no_local_smoke: bool,
 
+    /// Give the local smoke test credentials, as Lambda gives a function its
+    /// execution role's: execution-role assumes each function's role for a
+    /// short session [default: none].
+    #[arg(long, env = "LAMBDA_SHIP_LOCAL_CREDENTIALS", value_enum)]
+    pub local_credentials: Option<crate::model::LocalCredentials>,
+
     /// Write the whole run's report as JSON to this file, on success or failure.
     #[arg(long, env = "LAMBDA_SHIP_REPORT_JSON")]
     pub report_json: Option<PathBuf>,

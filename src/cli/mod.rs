@@ -243,6 +243,11 @@ pub struct LocalArgs {
     /// Invoke once, print the results and exit, without serving.
     #[arg(long)]
     pub once: bool,
+    /// Give the function the credentials of the standard AWS chain
+    /// (environment, profile, SSO, instance role), as Lambda gives it its
+    /// execution role's [default: none].
+    #[arg(long)]
+    pub credentials: bool,
     /// How to print the result on stdout.
     #[arg(long, env = "LAMBDA_SHIP_OUTPUT", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -300,6 +305,10 @@ pub struct PolicyArgs {
     /// --max-error-rate): the role may read metric data.
     #[arg(long)]
     pub error_rate_gate: bool,
+    /// The local smoke test gets the execution role's credentials (deploy
+    /// --local-credentials execution-role): the role may assume --execution-role.
+    #[arg(long, value_enum)]
+    pub local_credentials: Option<crate::model::LocalCredentials>,
     /// How to print the documents: text, or one JSON object with both.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,

@@ -216,7 +216,11 @@ async fn session_and_functions(
     )
     .await?;
     let lambda = Lambda::new(&sdk);
-    let (functions, build_config) = read_functions(config, &lambda, &sdk, progress).await?;
+    let (mut functions, build_config) = read_functions(config, &lambda, &sdk, progress).await?;
+    if config.local_smoke && config.local_credentials.is_some() {
+        super::session::execution_role_sessions(&sdk, &mut functions, &config.build.sha, ci)
+            .await?;
+    }
     Ok((sdk, lambda, functions, build_config))
 }
 

@@ -13,7 +13,10 @@ use futures_util::future::join_all;
 
 pub async fn run(args: cli::LocalArgs) -> Result<(), Error> {
     let ci = ci::CiContext::detect(&ci::Env::from_process());
-    let config = config::LocalConfig::from_args(args, &ci)?;
+    let mut config = config::LocalConfig::from_args(args, &ci)?;
+    if config.credentials {
+        give_credentials(&mut config.settings, &ci).await?;
+    }
     let progress = progress::Progress::new(config.build.progress);
     let cancel = cancel::Cancel::on_signals();
     let serving = std::sync::atomic::AtomicBool::new(false);
@@ -34,6 +37,25 @@ pub async fn run(args: cli::LocalArgs) -> Result<(), Error> {
     progress.finish();
     ship::remove_sandboxes(&config.build).await;
     outcome
+}
+
+/// `--credentials`: the standard chain's credentials, masked on GitHub
+/// Actions before anything could print them, and its Region if it has one.
+async fn give_credentials(
+    settings: &mut sandbox::LocalSettings,
+    ci: &ci::CiContext,
+) -> Result<(), Error> {
+    let sdk = crate::aws::standard_chain(std::time::Duration::from_secs(
+        crate::model::defaults::AWS_TIMEOUT_SECS,
+    ))
+    .await;
+    let credentials = crate::identity::chain_credentials(&sdk).await?;
+    crate::identity::mask_on_github(ci, &credentials);
+    if let Some(region) = sdk.region() {
+        settings.region = region.to_string();
+    }
+    settings.credentials = Some(credentials);
+    Ok(())
 }
 
 async fn local_session(

@@ -78,3 +78,32 @@ pub(crate) async fn aws_session(
         .await
         .map_err(|e| (Stage::Identity, e.into()))
 }
+
+/// `deploy --local-credentials execution-role`: a short session of each
+/// function's execution role (one per role), which its local run gets as
+/// Lambda gives a function its role's credentials. Masked on GitHub Actions
+/// before anything could print them.
+pub(crate) async fn execution_role_sessions(
+    sdk: &aws_config::SdkConfig,
+    specs: &mut [crate::lambda::FunctionSpec],
+    commit: &crate::model::CommitSha,
+    ci: &CiContext,
+) -> Result<(), (Stage, Error)> {
+    let session_name = format!("lambda-ship-local-{}", &commit.as_str()[..12]);
+    let mut sessions: std::collections::BTreeMap<String, crate::model::AssumedRole> =
+        std::collections::BTreeMap::new();
+    for spec in specs.iter_mut() {
+        let Some(role) = spec.role.clone() else {
+            continue;
+        };
+        if !sessions.contains_key(&role) {
+            let assumed = identity::assume_execution_role(sdk, &role, &session_name)
+                .await
+                .map_err(|e| (Stage::Identity, Error::NotDeployed(Box::new(e.into()))))?;
+            identity::mask_on_github(ci, &assumed);
+            sessions.insert(role.clone(), assumed);
+        }
+        spec.local.credentials = sessions.get(&role).cloned();
+    }
+    Ok(())
+}

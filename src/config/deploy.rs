@@ -28,6 +28,8 @@ pub struct DeployConfig {
     pub feedback: crate::feedback::FeedbackConfig,
     /// Invoke each image locally before pushing it.
     pub local_smoke: bool,
+    /// The credentials the local run gives the function.
+    pub local_credentials: Option<crate::model::LocalCredentials>,
     /// Only read, and print the plan.
     pub dry_run: bool,
     /// Deploy the previews of this pull request.
@@ -53,6 +55,9 @@ impl DeployConfig {
         // which clap would take for the flag given.
         if args.preview && args.alias.is_some() {
             return Err(ConfigError::PreviewWithAlias);
+        }
+        if args.local_credentials.is_some() && args.no_local_smoke {
+            return Err(ConfigError::LocalCredentialsWithoutLocalRun);
         }
         // Flags win over the file.
         args.build.repository = args.build.repository.or(file.repository);
@@ -112,6 +117,7 @@ impl DeployConfig {
             wait_timeout: std::time::Duration::from_secs(args.wait_timeout.clamp(1, 86_400)),
             feedback,
             local_smoke: !args.no_local_smoke,
+            local_credentials: args.local_credentials,
             dry_run: args.dry_run,
             preview,
             thresholds: crate::metrics::Thresholds {

@@ -69,6 +69,11 @@ pub enum ConfigError {
          (or alias in lambda-ship.toml), or drop --rollout"
     )]
     RolloutWithoutAlias,
+    #[error(
+        "--local-credentials gives credentials to the local smoke test, and --no-local-smoke \
+         skips it: drop one of them"
+    )]
+    LocalCredentialsWithoutLocalRun,
     #[error("{0} gates a rollout, and this deploy has none: add --rollout, or drop {0}")]
     GateWithoutRollout(&'static str),
     #[error("--max-error-rate {0}: give a percentage above 0 and at most 100, e.g. 5")]

@@ -14,6 +14,8 @@ pub struct LocalConfig {
     pub once: bool,
     /// The first architecture's port; the next ones follow it.
     pub port: Option<u16>,
+    /// Give the function the standard chain's credentials (`--credentials`).
+    pub credentials: bool,
 }
 
 impl LocalConfig {
@@ -37,6 +39,7 @@ impl LocalConfig {
             },
             once: args.once,
             port: args.port,
+            credentials: args.credentials,
         })
     }
 }

@@ -11,6 +11,13 @@ pub fn policy_request(args: PolicyArgs) -> Result<PolicyRequest, ConfigError> {
         function::repository_and_names(args.repository, &args.functions, file)?;
     match &execution_role {
         Some(role) => super::deploy::check_role_arn(role)?,
+        None if args.local_credentials.is_some() => {
+            return Err(ConfigError::Policy(
+                "--local-credentials execution-role needs the role the functions run as, which \
+                 the deploy role assumes for their local run: pass --execution-role"
+                    .into(),
+            ));
+        }
         None if args.previews => {
             return Err(ConfigError::Policy(
                 "--previews needs the role the functions run as, which their previews run as \
@@ -99,5 +106,6 @@ pub fn policy_request(args: PolicyArgs) -> Result<PolicyRequest, ConfigError> {
         previews: args.previews,
         rollback_alarms: args.rollback_alarms,
         error_rate_gate: args.error_rate_gate,
+        local_credentials: args.local_credentials.is_some(),
     })
 }

@@ -122,13 +122,11 @@ impl Lambda {
                     .and_then(|c| c.ephemeral_storage())
                     .and_then(|e| u64::try_from(e.size()).ok())
                     .unwrap_or(defaults.ephemeral_storage_mb),
+                credentials: None,
             },
         })
     }
 }
-
-/// The timeout Lambda gives a function created without one.
-const NEW_FUNCTION_TIMEOUT_SECS: u64 = 3;
 
 impl Lambda {
     /// A function that does not exist yet, to be created with `role`: its
@@ -157,12 +155,11 @@ impl Lambda {
             preview_of: None,
             url: None,
             baseline: None,
-            // What Lambda gives a new function where nothing is asked.
+            // What Lambda gives a new function where nothing is asked: the
+            // defaults of a local run are Lambda's (128 MB, 3 s).
             local: crate::sandbox::LocalSettings {
                 function_name: super::plain_name(&target.name).to_string(),
                 region: self.region.clone(),
-                memory_mb: u64::from(*crate::settings::MEMORY_MB.start()),
-                timeout: std::time::Duration::from_secs(NEW_FUNCTION_TIMEOUT_SECS),
                 ..crate::sandbox::LocalSettings::default()
             },
         })

@@ -18,6 +18,10 @@ pub struct LocalSettings {
     pub image_config: ImageOverrides,
     /// The size of its writable `/tmp`.
     pub ephemeral_storage_mb: u64,
+    /// The credentials the function gets, as Lambda gives it its execution
+    /// role's; none unless asked for (`local --credentials`, `deploy
+    /// --local-credentials`).
+    pub credentials: Option<super::AssumedRole>,
 }
 
 /// A function's `ImageConfig` overrides; None keeps the image's own.
@@ -38,6 +42,7 @@ impl Default for LocalSettings {
             environment: std::collections::BTreeMap::new(),
             image_config: ImageOverrides::default(),
             ephemeral_storage_mb: defaults::EPHEMERAL_STORAGE_MB,
+            credentials: None,
         }
     }
 }

@@ -27,9 +27,10 @@ pub mod defaults {
     pub const AWS_TIMEOUT_SECS: u64 = 60;
     /// How long a function update may take to become live, in seconds.
     pub const WAIT_TIMEOUT_SECS: u64 = 300;
-    /// A local function's memory, in MB, and timeout, in seconds.
-    pub const LOCAL_MEMORY_MB: u64 = 512;
-    pub const LOCAL_TIMEOUT_SECS: u64 = 30;
+    /// A local function's memory, in MB, and timeout, in seconds: Lambda's
+    /// defaults for a new function.
+    pub const LOCAL_MEMORY_MB: u64 = 128;
+    pub const LOCAL_TIMEOUT_SECS: u64 = 3;
 }
 
 /// A value that does not parse. Its text says what is wrong and how to fix it.
@@ -359,6 +360,14 @@ pub enum UrlAuth {
     Iam,
 }
 
+/// Which credentials a deploy's local run gives the function
+/// (`--local-credentials`); none by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LocalCredentials {
+    /// A short session of the function's execution role (`sts:AssumeRole`).
+    ExecutionRole,
+}
+
 /// The smoke-test invocation.
 #[derive(Debug, Clone)]
 pub struct SmokeConfig {
@@ -367,10 +376,29 @@ pub struct SmokeConfig {
     pub expect: Option<String>,
 }
 
-/// Temporary credentials of the assumed role.
+/// Temporary credentials of an assumed role: the run's own, or those a local
+/// run gives the function. Its `Debug` names the key id only, never a secret.
+#[derive(Clone)]
 pub struct AssumedRole {
     pub access_key_id: String,
     pub secret_access_key: secrecy::SecretString,
     pub session_token: secrecy::SecretString,
     pub expiration: Option<std::time::SystemTime>,
 }
+
+impl fmt::Debug for AssumedRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssumedRole")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two sets of credentials are the same when their key ids are.
+impl PartialEq for AssumedRole {
+    fn eq(&self, other: &Self) -> bool {
+        self.access_key_id == other.access_key_id
+    }
+}
+
+impl Eq for AssumedRole {}

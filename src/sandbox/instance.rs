@@ -1,8 +1,10 @@
 //! One function instance: its sandbox container, started as Lambda starts
 //! one, and its Runtime API.
 
+use super::environment::{self, Masker};
+use super::metadata::Metadata;
 use super::owner::{LABEL_HOST, LABEL_OWNER, LABEL_SANDBOX, host_id, owner_id};
-use super::runtime_api::{Answer, RuntimeApi};
+use super::runtime_api::{Answer, Queued, RuntimeApi};
 use super::{LocalSettings, OUTPUT_TAIL, SANDBOX_USER, millis};
 use crate::farm::container::{ContainerSpec, FileHead, ImageCommand};
 use crate::farm::engine::Engine;
@@ -10,6 +12,9 @@ use crate::model::Platform;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+
+/// How long Lambda lets a runtime initialise before the first event.
+pub const INIT_LIMIT: Duration = Duration::from_secs(10);
 
 /// Why an instance did not start.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +42,8 @@ pub enum Invocation {
     /// The runtime answered, after this many milliseconds.
     Answered(Answer, u64),
     TimedOut,
+    /// The runtime did not ask for the event within Lambda's init limit.
+    InitTimedOut,
     /// The runtime exited, with this code, before answering.
     Exited(i64),
 }
@@ -53,6 +60,8 @@ pub struct Instance {
     container: String,
     pub api: std::sync::Arc<RuntimeApi>,
     started: Instant,
+    /// Hides the credentials it was given in what it prints and answers.
+    pub masker: Masker,
 }
 
 impl Instance {
@@ -66,7 +75,8 @@ impl Instance {
             "arn:aws:lambda:{}:000000000000:function:{}",
             settings.region, settings.function_name
         );
-        let api = RuntimeApi::start(arn)
+        let metadata = Metadata::new(&settings.region);
+        let api = RuntimeApi::start(arn, metadata)
             .await
             .map_err(|e| StartError::Sandbox(format!("cannot start the Runtime API: {e}")))?;
         // What Lambda runs: the image's command, or the function's ImageConfig.
@@ -80,31 +90,17 @@ impl Instance {
             cmd: overrides.command.clone().unwrap_or(own.cmd),
         };
         let handler = command.cmd.first().cloned().unwrap_or_default();
-        let memory = settings.memory_mb.to_string();
-        let env = [
-            format!("AWS_LAMBDA_RUNTIME_API={}", api.addr),
-            format!("AWS_LAMBDA_FUNCTION_NAME={}", settings.function_name),
-            format!("AWS_LAMBDA_FUNCTION_MEMORY_SIZE={memory}"),
-            "AWS_LAMBDA_FUNCTION_VERSION=$LATEST".to_string(),
-            format!(
-                "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/{}",
-                settings.function_name
-            ),
-            "AWS_LAMBDA_LOG_STREAM_NAME=local".to_string(),
-            "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand".to_string(),
-            format!("AWS_REGION={}", settings.region),
-            format!("AWS_DEFAULT_REGION={}", settings.region),
-            "AWS_EXECUTION_ENV=AWS_Lambda_Image".to_string(),
-            "LAMBDA_TASK_ROOT=/var/task".to_string(),
-            "LAMBDA_RUNTIME_DIR=/var/runtime".to_string(),
-            format!("_HANDLER={handler}"),
-            "TZ=:UTC".to_string(),
-        ];
-        // The function's own variables come after Lambda's, as on Lambda.
-        let env: Vec<String> = env
-            .into_iter()
-            .chain(settings.environment.iter().map(|(k, v)| format!("{k}={v}")))
-            .collect();
+        let runtime_api = api.addr.to_string();
+        let log_stream = environment::log_stream_name();
+        let env = environment::lambda_environment(
+            settings,
+            &environment::Sandbox {
+                runtime_api: &runtime_api,
+                metadata_token: api.metadata_token(),
+                handler: &handler,
+                log_stream: &log_stream,
+            },
+        );
         let bytes = i64::try_from(settings.memory_mb.min(10_240) * 1024 * 1024).unwrap_or(i64::MAX);
         let spec = ContainerSpec {
             name: format!("lambda-ship-local-{}", uuid::Uuid::new_v4().simple()),
@@ -138,6 +134,7 @@ impl Instance {
             container,
             api: std::sync::Arc::new(api),
             started: Instant::now(),
+            masker: Masker::of(settings),
         };
         // Lambda has no emulator: an entrypoint for another architecture fails
         // there with exec format error, even where this host's QEMU would run it.
@@ -166,25 +163,37 @@ impl Instance {
         Ok(instance)
     }
 
+    /// Invokes it once. The timeout runs from the event's delivery, as on
+    /// Lambda; until then the runtime has Lambda's init limit.
     pub async fn invoke(&self, event: Bytes, timeout: Duration) -> Invocation {
         let queued = Instant::now();
-        let (_, answer) = self.api.invoke(event, timeout);
-        let exited = self.engine.wait_container(&self.container);
-        tokio::select! {
-            answer = tokio::time::timeout(timeout, answer) => match answer {
+        let Queued {
+            delivered, answer, ..
+        } = self.api.invoke(event, timeout);
+        let answered = async {
+            if tokio::time::timeout(INIT_LIMIT, delivered).await.is_err() {
+                return Invocation::InitTimedOut;
+            }
+            match tokio::time::timeout(timeout, answer).await {
                 Ok(Ok(a)) => {
                     let since = self.api.first_next().map_or(queued, |t| t.max(queued));
                     Invocation::Answered(a, millis(since.elapsed()))
                 }
                 Ok(Err(_)) | Err(_) => Invocation::TimedOut,
-            },
+            }
+        };
+        let exited = self.engine.wait_container(&self.container);
+        tokio::select! {
+            outcome = answered => outcome,
             code = exited => Invocation::Exited(code),
         }
     }
 
     /// Follows what the container prints, line by line, as it prints it.
-    pub fn follow_output(&self, line: impl FnMut(String) + Send + 'static) {
-        self.engine.follow_container_output(&self.container, line);
+    pub fn follow_output(&self, mut line: impl FnMut(String) + Send + 'static) {
+        let masker = self.masker.clone();
+        self.engine
+            .follow_container_output(&self.container, move |l| line(masker.mask(&l)));
     }
 
     /// The container's exit code once it has exited; None while it runs. A
@@ -220,7 +229,7 @@ impl Instance {
             .unwrap_or(text.len());
         Finished {
             oom_killed,
-            output: text[start..].to_string(),
+            output: self.masker.mask(&text[start..]),
         }
     }
 

@@ -5,13 +5,15 @@
 //! Lambda's standard environment, and `AWS_LAMBDA_RUNTIME_API` pointing at
 //! lambda-ship's own Runtime API server.
 
+mod environment;
 mod event;
 mod instance;
+mod metadata;
 mod owner;
 pub mod runtime_api;
 pub mod url;
 
-pub use instance::{Instance, Invocation, StartError};
+pub use instance::{INIT_LIMIT, Instance, Invocation, StartError};
 pub use owner::{remove_own, sweep_orphans};
 
 use crate::farm::engine::Engine;
@@ -173,11 +175,12 @@ pub async fn invoke_once(
             match answer {
                 Answer::Response(body) => {
                     result.passed = true;
-                    result.response = Some(String::from_utf8_lossy(&body).into_owned());
+                    result.response = Some(instance.masker.mask(&String::from_utf8_lossy(&body)));
                 }
                 Answer::Error { error_type, body } => {
+                    let body = instance.masker.mask(&String::from_utf8_lossy(&body));
                     let parsed: serde_json::Value =
-                        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
                     result.error_type = parsed["errorType"]
                         .as_str()
                         .map(str::to_string)
@@ -188,6 +191,13 @@ pub async fn invoke_once(
             }
         }
         Invocation::TimedOut => result.failure = Some(FailureKind::Timeout),
+        Invocation::InitTimedOut => {
+            result.failure = Some(FailureKind::InitError);
+            result.reason = Some(format!(
+                "the runtime did not ask for the event within Lambda's init limit of {} s",
+                INIT_LIMIT.as_secs()
+            ));
+        }
         Invocation::Exited(code) => {
             result.failure = Some(FailureKind::InitError);
             result.reason = Some(format!(
@@ -198,7 +208,7 @@ pub async fn invoke_once(
     if let Some((error_type, body)) = instance.api.init_error() {
         result.failure = Some(FailureKind::InitError);
         result.error_type = Some(error_type);
-        result.error_message = Some(String::from_utf8_lossy(&body).into_owned());
+        result.error_message = Some(instance.masker.mask(&String::from_utf8_lossy(&body)));
     }
     result.failure = explain(result.failure, state.oom_killed, &state.output);
     result.total_ms = millis(begun.elapsed());

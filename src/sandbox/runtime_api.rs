@@ -2,8 +2,10 @@
 //! sandbox (`AWS_LAMBDA_RUNTIME_API`): `invocation/next` long-polls for an
 //! event, `invocation/{id}/response` and `/error` answer it, `init/error`
 //! reports a failed start. The headers are Lambda's: request id, deadline,
-//! function ARN, trace id.
+//! function ARN, trace id. The same server answers the metadata endpoint
+//! (`metadata.rs`), as the Runtime Interface Emulator's does.
 
+use super::metadata::{self, Metadata};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
@@ -29,7 +31,16 @@ pub enum Answer {
 struct Pending {
     id: String,
     event: Bytes,
-    deadline_ms: u128,
+    /// The function's timeout: its deadline runs from the event's delivery.
+    timeout: Duration,
+    delivered: oneshot::Sender<()>,
+}
+
+/// An event queued: its request id, when the runtime took it, and its answer.
+pub struct Queued {
+    pub id: String,
+    pub delivered: oneshot::Receiver<()>,
+    pub answer: oneshot::Receiver<Answer>,
 }
 
 #[derive(Default)]
@@ -44,6 +55,7 @@ struct Shared {
     state: Mutex<State>,
     queued: Notify,
     function_arn: String,
+    metadata: Metadata,
 }
 
 impl Shared {
@@ -66,13 +78,14 @@ impl Drop for RuntimeApi {
 }
 
 impl RuntimeApi {
-    pub async fn start(function_arn: String) -> std::io::Result<RuntimeApi> {
+    pub async fn start(function_arn: String, metadata: Metadata) -> std::io::Result<RuntimeApi> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             queued: Notify::new(),
             function_arn,
+            metadata,
         });
         let serving = shared.clone();
         let server = tokio::spawn(async move {
@@ -97,24 +110,31 @@ impl RuntimeApi {
     }
 
     /// Queues an event; the answer comes when the runtime gives it.
-    pub fn invoke(&self, event: Bytes, timeout: Duration) -> (String, oneshot::Receiver<Answer>) {
+    pub fn invoke(&self, event: Bytes, timeout: Duration) -> Queued {
         let id = uuid::Uuid::new_v4().to_string();
-        let (tx, rx) = oneshot::channel();
-        let deadline_ms = (SystemTime::now() + timeout)
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
+        let (tx, answer) = oneshot::channel();
+        let (delivered_tx, delivered) = oneshot::channel();
         {
             let mut state = self.shared.lock();
             state.waiting.insert(id.clone(), tx);
             state.queue.push_back(Pending {
                 id: id.clone(),
                 event,
-                deadline_ms,
+                timeout,
+                delivered: delivered_tx,
             });
         }
         self.shared.queued.notify_one();
-        (id, rx)
+        Queued {
+            id,
+            delivered,
+            answer,
+        }
+    }
+
+    /// `AWS_LAMBDA_METADATA_TOKEN`.
+    pub fn metadata_token(&self) -> &str {
+        self.shared.metadata.token()
     }
 
     /// When the runtime first asked for an event: the end of its init.
@@ -144,6 +164,13 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
+    if path.starts_with(metadata::PREFIX) {
+        let authorization = parts
+            .headers
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        return Ok(shared.metadata.answer(&parts.method, &path, authorization));
+    }
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let body = body
         .collect()
@@ -213,29 +240,23 @@ async fn next_invocation(shared: &Shared) -> Response<Full<Bytes>> {
         }
         notified.await;
     };
+    // The deadline runs from now, when the runtime has the event: its init
+    // is not the handler's time, as on Lambda.
+    let deadline_ms = (SystemTime::now() + pending.timeout)
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let _ = pending.delivered.send(());
     let mut resp = Response::new(Full::new(pending.event));
     let headers = resp.headers_mut();
     let pairs = [
         ("Lambda-Runtime-Aws-Request-Id", pending.id.clone()),
-        (
-            "Lambda-Runtime-Deadline-Ms",
-            pending.deadline_ms.to_string(),
-        ),
+        ("Lambda-Runtime-Deadline-Ms", deadline_ms.to_string()),
         (
             "Lambda-Runtime-Invoked-Function-Arn",
             shared.function_arn.clone(),
         ),
-        (
-            "Lambda-Runtime-Trace-Id",
-            format!(
-                "Root=1-{:08x}-{}",
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0),
-                &uuid::Uuid::new_v4().simple().to_string()[..24]
-            ),
-        ),
+        ("Lambda-Runtime-Trace-Id", trace_header()),
         ("Content-Type", "application/json".to_string()),
     ];
     for (k, v) in pairs {
@@ -246,100 +267,23 @@ async fn next_invocation(shared: &Shared) -> Response<Full<Bytes>> {
     resp
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ARN: &str = "arn:aws:lambda:eu-west-1:000000000000:function:orders";
-
-    fn base(api: &RuntimeApi) -> String {
-        format!("http://{}/2018-06-01/runtime", api.addr)
-    }
-
-    #[tokio::test]
-    async fn a_runtime_gets_the_event_with_lambdas_headers_and_answers_it() {
-        let api = RuntimeApi::start(ARN.to_string()).await.unwrap();
-        let client = reqwest::Client::new();
-        let (id, answer) = api.invoke(Bytes::from_static(br#"{"n":1}"#), Duration::from_secs(30));
-        let next = client
-            .get(format!("{}/invocation/next", base(&api)))
-            .send()
-            .await
-            .unwrap();
-        let header = |name: &str| next.headers()[name].to_str().unwrap().to_string();
-        assert_eq!(header("Lambda-Runtime-Aws-Request-Id"), id);
-        assert_eq!(header("Lambda-Runtime-Invoked-Function-Arn"), ARN);
-        assert!(header("Lambda-Runtime-Trace-Id").starts_with("Root=1-"));
-        let deadline: u128 = header("Lambda-Runtime-Deadline-Ms").parse().unwrap();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis();
-        assert!(deadline > now && deadline <= now + 30_000);
-        assert_eq!(next.text().await.unwrap(), r#"{"n":1}"#);
-        assert!(api.first_next().is_some(), "the end of init is known");
-
-        let posted = client
-            .post(format!("{}/invocation/{id}/response", base(&api)))
-            .body("done")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(posted.status(), 202);
-        match answer.await.unwrap() {
-            Answer::Response(body) => assert_eq!(&body[..], b"done"),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn errors_init_errors_and_unknown_ids_are_lambdas() {
-        let api = RuntimeApi::start(ARN.to_string()).await.unwrap();
-        let client = reqwest::Client::new();
-        let (id, answer) = api.invoke(Bytes::from_static(b"{}"), Duration::from_secs(30));
-        let posted = client
-            .post(format!("{}/invocation/{id}/error", base(&api)))
-            .header("Lambda-Runtime-Function-Error-Type", "Runtime.KeyError")
-            .body(r#"{"errorType":"KeyError","errorMessage":"x"}"#)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(posted.status(), 202);
-        match answer.await.unwrap() {
-            Answer::Error { error_type, body } => {
-                assert_eq!(error_type, "Runtime.KeyError");
-                assert!(String::from_utf8_lossy(&body).contains("KeyError"));
-            }
-            other => panic!("{other:?}"),
-        }
-        let unknown = client
-            .post(format!("{}/invocation/not-an-id/response", base(&api)))
-            .body("x")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(unknown.status(), 400);
-        let init = client
-            .post(format!("{}/init/error", base(&api)))
-            .header(
-                "Lambda-Runtime-Function-Error-Type",
-                "Runtime.ImportModuleError",
-            )
-            .body("cannot import")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(init.status(), 202);
-        let (kind, body) = api.init_error().unwrap();
-        assert_eq!(
-            (kind.as_str(), &body[..]),
-            ("Runtime.ImportModuleError", &b"cannot import"[..])
-        );
-        let other = client
-            .get(format!("http://{}/nowhere", api.addr))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(other.status(), 404);
-    }
+/// An X-Ray trace header as Lambda gives each invocation, which a runtime
+/// sets as `_X_AMZN_TRACE_ID`: a new root (its time and 96 random bits), a
+/// parent segment, not sampled.
+pub fn trace_header() -> String {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    let parent = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "Root=1-{seconds:08x}-{};Parent={};Sampled=0",
+        &random[..24],
+        &parent[..16]
+    )
 }
+
+#[cfg(test)]
+#[path = "runtime_api_tests.rs"]
+mod tests;

@@ -198,7 +198,7 @@ async fn answer(
             ));
             plain(StatusCode::BAD_GATEWAY, "Internal Server Error")
         }
-        Invocation::TimedOut => {
+        Invocation::TimedOut | Invocation::InitTimedOut => {
             function.progress.say(&format!(
                 "{}: no answer within the timeout of {} s; the next request starts a new \
                  instance",
