@@ -343,7 +343,7 @@ mod tests {
     fn each_difference_is_one_change_and_env_values_never_show() {
         let asked = Settings {
             memory: Some(512),
-            timeout: Some(3),
+            timeout: Some(10),
             env: vec![
                 "TOKEN=n3w-s3cr3t".into(),
                 "TABLE=orders".into(),
@@ -359,7 +359,7 @@ mod tests {
             text,
             [
                 "memory 256 → 512 MB",
-                "timeout 30 → 3 s",
+                "timeout 3 → 10 s",
                 "environment MODE added",
                 "environment TOKEN changed",
                 "image command (none) → [\"app.worker\"]",

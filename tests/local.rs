@@ -7,9 +7,8 @@ mod common;
 
 use common::*;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 /// A copy of the fixture whose handler is `handler` and, if given, whose Dockerfile is `dockerfile`.
 fn variant(handler: &str, dockerfile: Option<&str>) -> tempfile::TempDir {
@@ -64,63 +63,6 @@ fn the_fixture_answers_locally_on_amd64_and_on_arm64_with_its_architecture() {
     }
 }
 
-fn rie(arch: &str) -> PathBuf {
-    let state = std::env::var("LAMBDA_SHIP_TESTBED_DIR")
-        .unwrap_or_else(|_| "/var/lib/lambda-ship-testbed".into());
-    let path = Path::new(&state).join(format!("rie/aws-lambda-rie-{arch}"));
-    assert!(
-        path.is_file(),
-        "the Runtime Interface Emulator is missing: run sudo tests/testbed/up"
-    );
-    path
-}
-
-/// Invokes `image` once under the real AWS Runtime Interface Emulator and returns the body.
-fn invoke_under_rie(image: &str, platform: &str, rie_arch: &str, event: &str) -> String {
-    let front = free_port(1);
-    let api = front + 1;
-    let mount = format!("{}:/aws-lambda-rie:ro", rie(rie_arch).display());
-    let out = docker(
-        ENGINE_A,
-        &[
-            "run",
-            "-d",
-            "--network",
-            "host",
-            "--platform",
-            platform,
-            "-v",
-            &mount,
-            "--entrypoint",
-            "/aws-lambda-rie",
-            image,
-            "--runtime-interface-emulator-address",
-            &format!("127.0.0.1:{front}"),
-            "--runtime-api-address",
-            &format!("127.0.0.1:{api}"),
-            "/var/runtime/bootstrap",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let container = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let url = format!("http://127.0.0.1:{front}/2015-03-31/functions/function/invocations");
-    let body = eventually(Duration::from_secs(30), "the emulator answered", || {
-        let out = Command::new("curl")
-            .args(["-sS", "-X", "POST", "-d", event, &url])
-            .output()
-            .unwrap();
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).to_string())
-    });
-    docker(ENGINE_A, &["rm", "-f", &container]);
-    body
-}
-
 #[test]
 fn responses_and_errors_match_the_aws_runtime_interface_emulator() {
     let failing = variant(
@@ -133,7 +75,7 @@ fn responses_and_errors_match_the_aws_runtime_interface_emulator() {
         for (platform, rie_arch) in [("linux/amd64", "x86_64"), ("linux/arm64", "arm64")] {
             let ours = result(&results, platform);
             let image = ours["image"].as_str().unwrap();
-            let reference = invoke_under_rie(image, platform, rie_arch, event);
+            let reference = rie::invoke_under_rie(image, platform, rie_arch, event, &[]);
             if expect_ok {
                 assert_eq!(ours["passed"], true, "{stderr}");
                 assert_eq!(ours["response"].as_str().unwrap(), reference, "{platform}");

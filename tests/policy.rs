@@ -44,6 +44,13 @@ fn action_of(s: &Seen, repo: &str) -> Option<(String, String)> {
     if s.body.contains("Action=GetCallerIdentity") {
         return None;
     }
+    if s.body.contains("Action=AssumeRole&") {
+        let role = form_urlencoded::parse(s.body.as_bytes())
+            .find(|(k, _)| k == "RoleArn")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        return Some(("sts:AssumeRole".into(), role));
+    }
     if let Some(arn) = s.uri.strip_prefix("/2017-03-31/tags/") {
         let arn = arn.replace("%3A", ":");
         assert_eq!(s.method, "POST", "{}", s.uri);
@@ -188,6 +195,8 @@ fn the_printed_policy_allows_every_call_a_deploy_makes_and_no_more_lambda_than_i
     // A rollout gated by an alarm and the error rate, then the history
     // read and the release taken back.
     let alarm = common::releases::alarm("OK");
+    // A local run with a session of the execution role.
+    deploy(&["--local-credentials", "execution-role"]);
     deploy(&[
         "--env",
         "STAGE=three",
@@ -212,7 +221,13 @@ fn the_printed_policy_allows_every_call_a_deploy_makes_and_no_more_lambda_than_i
     let printed = printed_policy(
         &repo,
         &f,
-        &["--rollback-alarm", &alarm, "--error-rate-gate"],
+        &[
+            "--rollback-alarm",
+            &alarm,
+            "--error-rate-gate",
+            "--local-credentials",
+            "execution-role",
+        ],
     );
     let permissions = &printed["permissions_policy"];
     covers_exactly(&proxy.seen(), &repo, permissions);
@@ -229,6 +244,7 @@ fn the_printed_policy_allows_every_call_a_deploy_makes_and_no_more_lambda_than_i
     // Without the gates' flags, no CloudWatch at all.
     let plain = printed_policy(&repo, &f, &[]);
     assert!(!plain.to_string().contains("cloudwatch:"));
+    assert!(!plain.to_string().contains("\"sts:AssumeRole\""));
     // CreateFunction passed the execution role: PassRole on it, to Lambda only.
     let pass = permissions["Statement"]
         .as_array()

@@ -310,3 +310,52 @@ fn local_settings_need_no_commit_and_take_the_shared_defaults() {
     assert_eq!(config.build_timeout.as_secs(), defaults::BUILD_TIMEOUT_SECS);
     assert!(config.dirty.is_none() && config.registry_override.is_none());
 }
+
+#[test]
+fn a_local_run_without_a_function_has_lambdas_defaults_and_no_credentials() {
+    let ci = crate::ci::CiContext::detect(&crate::ci::Env::default());
+    let local = |extra: &[&str]| {
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/function");
+        let args = <crate::cli::Cli as clap::Parser>::try_parse_from(
+            ["lambda-ship", "local", "--context", fixture]
+                .iter()
+                .chain(extra),
+        )
+        .unwrap();
+        match args.command {
+            crate::cli::Command::Local(l) => LocalConfig::from_args(l, &ci).unwrap(),
+            _ => unreachable!(),
+        }
+    };
+    let plain = local(&[]);
+    assert_eq!(plain.settings.memory_mb, 128);
+    assert_eq!(plain.settings.timeout, std::time::Duration::from_secs(3));
+    assert!(!plain.credentials && plain.settings.credentials.is_none());
+    assert!(local(&["--credentials"]).credentials);
+}
+
+#[test]
+fn local_credentials_need_the_local_run() {
+    let ci = crate::ci::CiContext::detect(&crate::ci::Env::default());
+    let args = <crate::cli::Cli as clap::Parser>::try_parse_from([
+        "lambda-ship",
+        "deploy",
+        "--repository",
+        "fn",
+        "--function",
+        "f",
+        "--sha",
+        "0000000000000000000000000000000000000000",
+        "--context",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/function"),
+        "--local-credentials",
+        "execution-role",
+        "--no-local-smoke",
+    ])
+    .unwrap();
+    let crate::cli::Command::Deploy(d) = args.command else {
+        unreachable!()
+    };
+    let err = DeployConfig::from_args(d, &ci).unwrap_err();
+    assert!(matches!(err, ConfigError::LocalCredentialsWithoutLocalRun));
+}

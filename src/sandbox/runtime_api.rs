@@ -96,7 +96,10 @@ impl RuntimeApi {
                 let shared = serving.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| handle(req, shared.clone()));
+                    // Lambda's header names as Lambda writes them: a
+                    // runtime that reads them case-sensitively works here too.
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .title_case_headers(true)
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });

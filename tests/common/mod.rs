@@ -7,6 +7,7 @@ pub mod proxy;
 pub mod relay;
 pub mod releases;
 pub mod reports;
+pub mod rie;
 
 use assert_cmd::Command;
 use std::net::TcpStream;
