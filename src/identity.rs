@@ -190,15 +190,19 @@ pub async fn assume_role(
         .send()
         .await
         .map_err(|e| fail(calls.describe(&e)))?;
-    let c = out
-        .credentials()
-        .ok_or_else(|| fail("STS returned no credentials".into()))?;
-    Ok(AssumedRole {
+    out.credentials()
+        .map(assumed)
+        .ok_or_else(|| fail("STS returned no credentials".into()))
+}
+
+/// The credentials STS gave, as the run keeps them.
+fn assumed(c: &aws_sdk_sts::types::Credentials) -> AssumedRole {
+    AssumedRole {
         access_key_id: c.access_key_id().to_string(),
         secret_access_key: SecretString::from(c.secret_access_key().to_string()),
         session_token: SecretString::from(c.session_token().to_string()),
         expiration: std::time::SystemTime::try_from(*c.expiration()).ok(),
-    })
+    }
 }
 
 /// How long the session a local run gets of an execution role lasts: STS's
@@ -226,15 +230,9 @@ pub async fn assume_execution_role(
         .send()
         .await
         .map_err(|e| fail(calls.describe(&e)))?;
-    let c = out
-        .credentials()
-        .ok_or_else(|| fail("STS returned no credentials".into()))?;
-    Ok(AssumedRole {
-        access_key_id: c.access_key_id().to_string(),
-        secret_access_key: SecretString::from(c.secret_access_key().to_string()),
-        session_token: SecretString::from(c.session_token().to_string()),
-        expiration: std::time::SystemTime::try_from(*c.expiration()).ok(),
-    })
+    out.credentials()
+        .map(assumed)
+        .ok_or_else(|| fail("STS returned no credentials".into()))
 }
 
 /// The credentials of the standard chain, for `local --credentials`.

@@ -16,26 +16,7 @@ pub const ENVIRONMENT_MAX_BYTES: usize = 4_096;
 pub const DESCRIPTION_MAX_CHARS: usize = 256;
 
 /// Keys Lambda sets itself and refuses in a function's environment.
-pub const RESERVED_KEYS: &[&str] = &[
-    "_HANDLER",
-    "_X_AMZN_TRACE_ID",
-    "AWS_ACCESS_KEY",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_DEFAULT_REGION",
-    "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE",
-    "AWS_LAMBDA_LOG_GROUP_NAME",
-    "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_LAMBDA_RUNTIME_API",
-    "AWS_REGION",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "LAMBDA_RUNTIME_DIR",
-    "LAMBDA_TASK_ROOT",
-];
+pub use crate::model::RESERVED_VARIABLES as RESERVED_KEYS;
 
 /// What is asked of a function's configuration, in one shape wherever it is
 /// asked: clap fills it from the flags (`#[command(flatten)]`), serde from

@@ -59,15 +59,20 @@ fn local_once(
         .envs(env.iter().copied())
         .output()
         .unwrap();
-    let printed = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let printed = printed(&out);
     let results = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("JSON results on stdout:\n{printed}"));
     assert!(!printed.contains("panicked"), "{printed}");
     (out.status.code().unwrap_or(-1), results, printed)
+}
+
+/// Everything a run printed, stdout then stderr.
+fn printed(out: &std::process::Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 fn answer(results: &[serde_json::Value], platform: &str) -> serde_json::Value {
@@ -272,11 +277,7 @@ fn a_deploys_local_run_can_have_a_session_of_the_execution_role() {
         ])
         .output()
         .unwrap();
-    let printed = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let printed = printed(&out);
     assert!(out.status.success(), "{printed}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let local = &image(&report["build"], "x86_64")["local_smoke"];

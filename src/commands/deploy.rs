@@ -97,8 +97,12 @@ async fn deploy_stages(
     report: &mut RunReport,
 ) -> Result<(), (Stage, Error)> {
     let at = |stage: Stage| move |e: Error| (stage, e);
-    let (sdk, lambda, specs, build_config) =
+    let (sdk, lambda, mut specs, build_config) =
         session_and_functions(config, ci, env, progress).await?;
+    if config.local_smoke && config.local_credentials.is_some() {
+        super::session::execution_role_sessions(&sdk, &mut specs, &config.build.sha, ci, progress)
+            .await?;
+    }
     let cloudwatch = crate::cloudwatch::CloudWatch::new(&sdk, config.build.aws_timeout);
     super::rollout::check_alarms(&config.gates, &cloudwatch).await?;
     let not_deployed = |why: &str| -> Vec<FunctionReport> {
@@ -216,11 +220,7 @@ async fn session_and_functions(
     )
     .await?;
     let lambda = Lambda::new(&sdk);
-    let (mut functions, build_config) = read_functions(config, &lambda, &sdk, progress).await?;
-    if config.local_smoke && config.local_credentials.is_some() {
-        super::session::execution_role_sessions(&sdk, &mut functions, &config.build.sha, ci)
-            .await?;
-    }
+    let (functions, build_config) = read_functions(config, &lambda, &sdk, progress).await?;
     Ok((sdk, lambda, functions, build_config))
 }
 

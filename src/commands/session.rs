@@ -88,6 +88,7 @@ pub(crate) async fn execution_role_sessions(
     specs: &mut [crate::lambda::FunctionSpec],
     commit: &crate::model::CommitSha,
     ci: &CiContext,
+    progress: &Progress,
 ) -> Result<(), (Stage, Error)> {
     let session_name = format!("lambda-ship-local-{}", &commit.as_str()[..12]);
     let mut sessions: std::collections::BTreeMap<String, crate::model::AssumedRole> =
@@ -97,6 +98,7 @@ pub(crate) async fn execution_role_sessions(
             continue;
         };
         if !sessions.contains_key(&role) {
+            progress.say(&format!("assuming {role} for the local run"));
             let assumed = identity::assume_execution_role(sdk, &role, &session_name)
                 .await
                 .map_err(|e| (Stage::Identity, Error::NotDeployed(Box::new(e.into()))))?;

@@ -89,30 +89,32 @@ fn function_targets() {
     }
 }
 
+/// `deploy` of the fixture to one function, with `extra` flags, outside CI.
+fn deploy_config(extra: &[&str]) -> Result<DeployConfig, ConfigError> {
+    let ci = crate::ci::CiContext::detect(&crate::ci::Env::default());
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/function");
+    let base = [
+        "lambda-ship",
+        "deploy",
+        "--repository",
+        "fn",
+        "--function",
+        "f",
+        "--sha",
+        "0000000000000000000000000000000000000000",
+        "--context",
+        fixture,
+    ];
+    let args = <crate::cli::Cli as clap::Parser>::try_parse_from(base.iter().chain(extra)).unwrap();
+    match args.command {
+        crate::cli::Command::Deploy(d) => DeployConfig::from_args(d, &ci),
+        _ => unreachable!(),
+    }
+}
+
 #[test]
 fn role_arns() {
-    let ci = crate::ci::CiContext::detect(&crate::ci::Env::default());
-    let check = |arn: &str| {
-        let args = <crate::cli::Cli as clap::Parser>::try_parse_from([
-            "lambda-ship",
-            "deploy",
-            "--repository",
-            "fn",
-            "--function",
-            "f",
-            "--role-arn",
-            arn,
-            "--sha",
-            "0000000000000000000000000000000000000000",
-            "--context",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/function"),
-        ])
-        .unwrap();
-        match args.command {
-            crate::cli::Command::Deploy(d) => DeployConfig::from_args(d, &ci).map(|_| ()),
-            _ => unreachable!(),
-        }
-    };
+    let check = |arn: &str| deploy_config(&["--role-arn", arn]).map(|_| ());
     check("arn:aws:iam::123456789012:role/deploy").unwrap();
     check("arn:aws-cn:iam::123456789012:role/path/to/deploy").unwrap();
     for bad in [
@@ -336,26 +338,8 @@ fn a_local_run_without_a_function_has_lambdas_defaults_and_no_credentials() {
 
 #[test]
 fn local_credentials_need_the_local_run() {
-    let ci = crate::ci::CiContext::detect(&crate::ci::Env::default());
-    let args = <crate::cli::Cli as clap::Parser>::try_parse_from([
-        "lambda-ship",
-        "deploy",
-        "--repository",
-        "fn",
-        "--function",
-        "f",
-        "--sha",
-        "0000000000000000000000000000000000000000",
-        "--context",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/function"),
-        "--local-credentials",
-        "execution-role",
-        "--no-local-smoke",
-    ])
-    .unwrap();
-    let crate::cli::Command::Deploy(d) = args.command else {
-        unreachable!()
-    };
-    let err = DeployConfig::from_args(d, &ci).unwrap_err();
+    let err =
+        deploy_config(&["--local-credentials", "execution-role", "--no-local-smoke"]).unwrap_err();
     assert!(matches!(err, ConfigError::LocalCredentialsWithoutLocalRun));
+    deploy_config(&["--local-credentials", "execution-role"]).unwrap();
 }

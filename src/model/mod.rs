@@ -12,7 +12,7 @@ mod local;
 pub mod release;
 pub mod rollout;
 pub use image_ref::ImageRef;
-pub use local::{ImageOverrides, LocalSettings};
+pub use local::{ImageOverrides, LocalSettings, RESERVED_VARIABLES};
 
 /// The defaults of the flags, shared by the command line and the settings
 /// that are made without it.

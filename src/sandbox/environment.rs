@@ -4,7 +4,8 @@
 //!
 //! Set here: every reserved variable Lambda sets for an image (the
 //! credentials only when a local run is given some), the metadata endpoint's
-//! two, and the unreserved `LANG`, `TZ`, `AWS_XRAY_CONTEXT_MISSING` and
+//! two, `AWS_EC2_METADATA_DISABLED` (the sandbox shares the host's network,
+//! and an SDK must not take the host's instance role), and the unreserved `LANG`, `TZ`, `AWS_XRAY_CONTEXT_MISSING` and
 //! `AWS_XRAY_DAEMON_ADDRESS`. Left to the image: `PATH`, `LD_LIBRARY_PATH`,
 //! `NODE_PATH`, `PYTHONPATH` and `GEM_PATH`, which Lambda takes from an
 //! image's own `ENV` (AWS's base images set them). `_X_AMZN_TRACE_ID` changes
@@ -12,6 +13,7 @@
 //! `Lambda-Runtime-Trace-Id` header, which the Runtime API gives each event.
 
 use super::LocalSettings;
+use crate::model::RESERVED_VARIABLES;
 use secrecy::ExposeSecret;
 
 /// What a sandbox's environment is made from, besides the function's settings.
@@ -24,30 +26,6 @@ pub struct Sandbox<'a> {
     /// The log stream, `YYYY/MM/DD/[$LATEST]<id>` as Lambda names it.
     pub log_stream: &'a str,
 }
-
-/// The variables a function cannot set: Lambda's own values are kept.
-const RESERVED: &[&str] = &[
-    "_HANDLER",
-    "_X_AMZN_TRACE_ID",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-    "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE",
-    "AWS_LAMBDA_LOG_GROUP_NAME",
-    "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API",
-    "AWS_LAMBDA_METADATA_API",
-    "AWS_LAMBDA_METADATA_TOKEN",
-    "LAMBDA_TASK_ROOT",
-    "LAMBDA_RUNTIME_DIR",
-];
 
 /// Lambda's variables, then the function's own (which may change the
 /// unreserved ones, not the reserved), as `KEY=VALUE`.
@@ -88,12 +66,15 @@ pub fn lambda_environment(settings: &LocalSettings, sandbox: &Sandbox<'_>) -> Ve
             vars.push(("AWS_SESSION_TOKEN", token.to_string()));
         }
     }
-    // Unreserved: the function's own value wins.
+    // Unreserved: the function's own value wins. Lambda has no instance
+    // metadata service: an SDK in the sandbox, which shares the host's
+    // network, must not take the host's instance role by default.
     let unreserved = [
         ("LANG", "en_US.UTF-8"),
         ("TZ", ":UTC"),
         ("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR"),
         ("AWS_XRAY_DAEMON_ADDRESS", "169.254.79.129:2000"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
     ];
     for (k, v) in unreserved {
         if !settings.environment.contains_key(k) {
@@ -106,7 +87,7 @@ pub fn lambda_environment(settings: &LocalSettings, sandbox: &Sandbox<'_>) -> Ve
             settings
                 .environment
                 .iter()
-                .filter(|(k, _)| !RESERVED.contains(&k.as_str()))
+                .filter(|(k, _)| !RESERVED_VARIABLES.contains(&k.as_str()))
                 .map(|(k, v)| format!("{k}={v}")),
         )
         .collect()
