@@ -291,8 +291,10 @@ fn a_deploys_local_run_can_have_a_session_of_the_execution_role() {
     );
     assert_eq!(a["secret"], "***");
     assert!(local["output"].as_str().unwrap().contains("secret=***"));
-    for line in printed.lines().filter(|l| l.contains("secret=")) {
-        assert!(line.contains("secret=***"), "unmasked: {line}");
+    // The secret is not known here: every place it was printed is masked.
+    for (at, _) in printed.match_indices("secret=") {
+        let shown = &printed[at..(at + 10).min(printed.len())];
+        assert_eq!(shown, "secret=***", "unmasked in:\n{printed}");
     }
 
     // Without the local run there is nothing to give credentials to.
@@ -305,4 +307,38 @@ fn a_deploys_local_run_can_have_a_session_of_the_execution_role() {
         2,
     );
     assert!(refused.contains("--no-local-smoke"), "{refused}");
+}
+
+#[test]
+fn a_slow_init_has_lambdas_init_limit_and_then_the_timeout() {
+    // 12 s of init: past the 10 s limit, which Lambda retries within the
+    // first invocation's timeout: a 3 s timeout leaves room, a 1 s one not.
+    let ctx = variant(
+        None,
+        Some("sleep 12\nhandler() { echo '{\"ok\":true}'; }\n"),
+    );
+    let run = |timeout: &'static str| {
+        let path = ctx.path().to_path_buf();
+        std::thread::spawn(move || {
+            local_once(
+                &path,
+                &["--platforms", "linux/amd64", "--timeout", timeout],
+                &[],
+            )
+        })
+    };
+    let (roomy, tight) = (run("3"), run("1"));
+    let (code, results, printed) = roomy.join().unwrap();
+    assert_eq!(code, 0, "{printed}");
+    assert_eq!(results[0]["passed"], true, "{printed}");
+    let (code, results, printed) = tight.join().unwrap();
+    assert_eq!(code, 1, "{printed}");
+    assert_eq!(results[0]["failure"], "init_error", "{printed}");
+    assert!(
+        results[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Lambda's init limit of 10 s"),
+        "{printed}"
+    );
 }

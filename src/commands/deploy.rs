@@ -99,10 +99,20 @@ async fn deploy_stages(
     let at = |stage: Stage| move |e: Error| (stage, e);
     let (sdk, lambda, mut specs, build_config) =
         session_and_functions(config, ci, env, progress).await?;
-    if config.local_smoke && config.local_credentials.is_some() {
-        super::session::execution_role_sessions(&sdk, &mut specs, &config.build.sha, ci, progress)
-            .await?;
-    }
+    let renew = if config.local_smoke && config.local_credentials.is_some() {
+        Some(
+            super::session::execution_role_sessions(
+                &sdk,
+                &mut specs,
+                &config.build.sha,
+                ci,
+                progress,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     let cloudwatch = crate::cloudwatch::CloudWatch::new(&sdk, config.build.aws_timeout);
     super::rollout::check_alarms(&config.gates, &cloudwatch).await?;
     let not_deployed = |why: &str| -> Vec<FunctionReport> {
@@ -122,6 +132,7 @@ async fn deploy_stages(
             .rev()
             .map(|p| (p.arch, p.local.clone()))
             .collect(),
+        renew,
     });
     // A cancelled run drops its builds and pushes: the engines stop them.
     let building = ship::build(&build_config, &sdk, local_check.as_ref(), progress);

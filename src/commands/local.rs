@@ -12,8 +12,16 @@ use crate::{cancel, ci, cli, config, progress, sandbox, ship};
 use futures_util::future::join_all;
 
 pub async fn run(args: cli::LocalArgs) -> Result<(), Error> {
-    let ci = ci::CiContext::detect(&ci::Env::from_process());
+    let env = ci::Env::from_process();
+    let ci = ci::CiContext::detect(&env);
     let mut config = config::LocalConfig::from_args(args, &ci)?;
+    // The Region the function would run in: the one this run is given.
+    if let Some(region) = env
+        .get("AWS_REGION")
+        .or_else(|| env.get("AWS_DEFAULT_REGION"))
+    {
+        config.settings.region = region.to_string();
+    }
     if config.credentials {
         give_credentials(&mut config.settings, &ci).await?;
     }

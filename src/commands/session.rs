@@ -4,9 +4,13 @@
 use crate::ci::{CiContext, Env};
 use crate::config::RoleConfig;
 use crate::error::Error;
+use crate::model::{AssumedRole, Platform};
 use crate::progress::Progress;
 use crate::report::Stage;
+use crate::sandbox::RenewCredentials;
 use crate::{aws, identity};
+use futures_util::future::BoxFuture;
+use std::collections::BTreeMap;
 
 /// The AWS session of cleanup and prune.
 pub(crate) async fn housekeeping_session(
@@ -79,33 +83,72 @@ pub(crate) async fn aws_session(
         .map_err(|e| (Stage::Identity, e.into()))
 }
 
-/// `deploy --local-credentials execution-role`: a short session of each
-/// function's execution role (one per role), which its local run gets as
-/// Lambda gives a function its role's credentials. Masked on GitHub Actions
-/// before anything could print them.
+/// `deploy --local-credentials execution-role`: a short session of the
+/// execution role of each architecture's locally run function (the first
+/// one of that architecture), assumed before anything is built, as Lambda
+/// gives a function its role's credentials; and what renews it when a long
+/// build would let it end before the run. Masked on GitHub Actions before
+/// anything could print them.
 pub(crate) async fn execution_role_sessions(
     sdk: &aws_config::SdkConfig,
     specs: &mut [crate::lambda::FunctionSpec],
     commit: &crate::model::CommitSha,
     ci: &CiContext,
     progress: &Progress,
-) -> Result<(), (Stage, Error)> {
-    let session_name = format!("lambda-ship-local-{}", &commit.as_str()[..12]);
-    let mut sessions: std::collections::BTreeMap<String, crate::model::AssumedRole> =
-        std::collections::BTreeMap::new();
+) -> Result<std::sync::Arc<dyn RenewCredentials>, (Stage, Error)> {
+    let mut sessions = RoleSessions {
+        sdk: sdk.clone(),
+        roles: BTreeMap::new(),
+        session_name: format!("lambda-ship-local-{}", &commit.as_str()[..12]),
+        ci: ci.clone(),
+    };
+    let mut assumed: BTreeMap<String, AssumedRole> = BTreeMap::new();
     for spec in specs.iter_mut() {
         let Some(role) = spec.role.clone() else {
             continue;
         };
-        if !sessions.contains_key(&role) {
+        if sessions.roles.contains_key(&spec.arch) {
+            continue;
+        }
+        sessions.roles.insert(spec.arch, role.clone());
+        if !assumed.contains_key(&role) {
             progress.say(&format!("assuming {role} for the local run"));
-            let assumed = identity::assume_execution_role(sdk, &role, &session_name)
+            let session = sessions
+                .assume(&role)
                 .await
                 .map_err(|e| (Stage::Identity, Error::NotDeployed(Box::new(e.into()))))?;
-            identity::mask_on_github(ci, &assumed);
-            sessions.insert(role.clone(), assumed);
+            assumed.insert(role.clone(), session);
         }
-        spec.local.credentials = sessions.get(&role).cloned();
+        spec.local.credentials = assumed.get(&role).cloned();
     }
-    Ok(())
+    Ok(std::sync::Arc::new(sessions))
+}
+
+/// The execution role of each architecture's local run, assumed again when asked.
+#[derive(Debug)]
+struct RoleSessions {
+    sdk: aws_config::SdkConfig,
+    roles: BTreeMap<Platform, String>,
+    session_name: String,
+    ci: CiContext,
+}
+
+impl RoleSessions {
+    async fn assume(&self, role: &str) -> Result<AssumedRole, identity::IdentityError> {
+        let session = identity::assume_execution_role(&self.sdk, role, &self.session_name).await?;
+        identity::mask_on_github(&self.ci, &session);
+        Ok(session)
+    }
+}
+
+impl RenewCredentials for RoleSessions {
+    fn renew(&self, platform: Platform) -> BoxFuture<'_, Result<AssumedRole, String>> {
+        Box::pin(async move {
+            let role = self
+                .roles
+                .get(&platform)
+                .ok_or_else(|| format!("{platform} has no execution role to renew"))?;
+            self.assume(role).await.map_err(|e| e.to_string())
+        })
+    }
 }

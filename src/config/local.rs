@@ -24,6 +24,9 @@ impl LocalConfig {
         let mut environment = BTreeMap::new();
         for pair in &args.env {
             let (k, v) = parse_env(pair)?;
+            if crate::settings::RESERVED_KEYS.contains(&k.as_str()) {
+                return Err(ConfigError::ReservedKey(k));
+            }
             environment.insert(k, v);
         }
         let build = BuildConfig::for_local(args.source, args.output, args.progress, ci)?;

@@ -337,6 +337,26 @@ fn a_local_run_without_a_function_has_lambdas_defaults_and_no_credentials() {
 }
 
 #[test]
+fn a_local_run_refuses_a_variable_lambda_sets_itself() {
+    let ci = crate::ci::CiContext::detect(&crate::ci::Env::default());
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/function");
+    let args = <crate::cli::Cli as clap::Parser>::try_parse_from([
+        "lambda-ship",
+        "local",
+        "--context",
+        fixture,
+        "--env",
+        "AWS_LAMBDA_METADATA_TOKEN=mine",
+    ])
+    .unwrap();
+    let crate::cli::Command::Local(l) = args.command else {
+        unreachable!()
+    };
+    let err = LocalConfig::from_args(l, &ci).unwrap_err();
+    assert!(matches!(err, ConfigError::ReservedKey(ref k) if k == "AWS_LAMBDA_METADATA_TOKEN"));
+}
+
+#[test]
 fn local_credentials_need_the_local_run() {
     let err =
         deploy_config(&["--local-credentials", "execution-role", "--no-local-smoke"]).unwrap_err();

@@ -125,8 +125,20 @@ impl Masker {
                 ]
             })
             .filter(|s| !s.is_empty())
-            .collect();
+            .collect::<Vec<_>>();
+        // The longest first: one that holds another is hidden whole.
+        let mut secrets = secrets;
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Masker { secrets }
+    }
+
+    /// A payload, as it is when there is nothing to hide.
+    pub fn mask_bytes<'a>(&self, payload: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        if self.secrets.is_empty() {
+            std::borrow::Cow::Borrowed(payload)
+        } else {
+            std::borrow::Cow::Owned(self.mask(&String::from_utf8_lossy(payload)).into_bytes())
+        }
     }
 
     pub fn mask(&self, text: &str) -> String {
@@ -226,6 +238,17 @@ mod tests {
         );
         assert!(!format!("{settings:?}").contains("wJalrXUtnFEMI"));
         assert_eq!(Masker::default().mask("as is"), "as is");
+        // A token that holds the key id is hidden whole, not around it.
+        let nested = LocalSettings {
+            credentials: Some(AssumedRole {
+                access_key_id: "KEY".into(),
+                secret_access_key: SecretString::from("s"),
+                session_token: SecretString::from("tokenKEYtoken"),
+                expiration: None,
+            }),
+            ..LocalSettings::default()
+        };
+        assert_eq!(Masker::of(&nested).mask("tokenKEYtoken"), "***");
     }
 
     #[test]

@@ -164,15 +164,25 @@ impl Instance {
     }
 
     /// Invokes it once. The timeout runs from the event's delivery, as on
-    /// Lambda; until then the runtime has Lambda's init limit.
+    /// Lambda. A runtime that has not yet asked for an event has Lambda's
+    /// init limit from its start, and then, as Lambda retries a slow init
+    /// within the first invocation, the function's timeout more.
     pub async fn invoke(&self, event: Bytes, timeout: Duration) -> Invocation {
         let queued = Instant::now();
+        let initialised = self.api.first_next().is_some();
         let Queued {
             delivered, answer, ..
         } = self.api.invoke(event, timeout);
         let answered = async {
-            if tokio::time::timeout(INIT_LIMIT, delivered).await.is_err() {
-                return Invocation::InitTimedOut;
+            if initialised {
+                // Behind another invocation: the runtime takes it when free,
+                // or its container ends, which the select below sees.
+                let _ = delivered.await;
+            } else {
+                let limit = tokio::time::Instant::from_std(self.started + INIT_LIMIT + timeout);
+                if tokio::time::timeout_at(limit, delivered).await.is_err() {
+                    return Invocation::InitTimedOut;
+                }
             }
             match tokio::time::timeout(timeout, answer).await {
                 Ok(Ok(a)) => {
@@ -222,14 +232,15 @@ impl Instance {
             .is_some_and(|s| s.oom_killed);
         let output = self.engine.container_output(&self.container).await;
         self.remove().await;
-        let text = String::from_utf8_lossy(&output);
+        // Masked whole, then cut: a secret across the cut stays hidden.
+        let text = self.masker.mask(&String::from_utf8_lossy(&output));
         let start = text.len().saturating_sub(OUTPUT_TAIL);
         let start = (start..text.len())
             .find(|&i| text.is_char_boundary(i))
             .unwrap_or(text.len());
         Finished {
             oom_killed,
-            output: self.masker.mask(&text[start..]),
+            output: text[start..].to_string(),
         }
     }
 

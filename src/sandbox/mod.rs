@@ -34,11 +34,41 @@ pub struct LocalCheck {
     pub event: String,
     /// Each architecture's function settings (its memory and timeout).
     pub settings: std::collections::BTreeMap<Platform, LocalSettings>,
+    /// Renews credentials that would end during a platform's run: the
+    /// session assumed before the build may end during a long one.
+    pub renew: Option<std::sync::Arc<dyn RenewCredentials>>,
 }
+
+/// Fresh credentials for a platform's local run.
+pub trait RenewCredentials: Send + Sync + std::fmt::Debug {
+    fn renew(
+        &self,
+        platform: Platform,
+    ) -> futures_util::future::BoxFuture<'_, Result<crate::model::AssumedRole, String>>;
+}
+
+/// How long credentials must outlast a run's longest wait to be kept.
+const RENEW_MARGIN: Duration = Duration::from_secs(60);
 
 impl LocalCheck {
     pub fn settings(&self, platform: Platform) -> LocalSettings {
         self.settings.get(&platform).cloned().unwrap_or_default()
+    }
+
+    /// A platform's settings for a run that starts now: credentials that
+    /// would end before it could are renewed.
+    pub async fn settings_now(&self, platform: Platform) -> Result<LocalSettings, String> {
+        let mut settings = self.settings(platform);
+        let needed = settings.timeout + INIT_LIMIT + RENEW_MARGIN;
+        let ending = settings
+            .credentials
+            .as_ref()
+            .and_then(|c| c.expiration)
+            .is_some_and(|end| end < std::time::SystemTime::now() + needed);
+        if ending && let Some(renew) = &self.renew {
+            settings.credentials = Some(renew.renew(platform).await?);
+        }
+        Ok(settings)
     }
 }
 
@@ -128,6 +158,15 @@ impl LocalResult {
         }
     }
 
+    /// An image whose sandbox could not be given what it needs to start.
+    pub fn not_started(platform: Platform, image: &str, reason: String) -> Self {
+        LocalResult {
+            failure: Some(FailureKind::InitError),
+            reason: Some(reason),
+            ..LocalResult::new(platform, image)
+        }
+    }
+
     /// An architecture whose image could not be built.
     pub fn not_built(platform: Platform, reason: String) -> Self {
         LocalResult {
@@ -184,7 +223,7 @@ pub async fn invoke_once(
                     result.error_type = parsed["errorType"]
                         .as_str()
                         .map(str::to_string)
-                        .or(Some(error_type));
+                        .or(Some(instance.masker.mask(&error_type)));
                     result.error_message = parsed["errorMessage"].as_str().map(str::to_string);
                     result.failure = Some(FailureKind::HandlerError);
                 }
@@ -194,8 +233,10 @@ pub async fn invoke_once(
         Invocation::InitTimedOut => {
             result.failure = Some(FailureKind::InitError);
             result.reason = Some(format!(
-                "the runtime did not ask for the event within Lambda's init limit of {} s",
-                INIT_LIMIT.as_secs()
+                "the runtime did not ask for the event within Lambda's init limit of {} s and \
+                 the timeout of {} s",
+                INIT_LIMIT.as_secs(),
+                settings.timeout.as_secs()
             ));
         }
         Invocation::Exited(code) => {
@@ -207,7 +248,7 @@ pub async fn invoke_once(
     }
     if let Some((error_type, body)) = instance.api.init_error() {
         result.failure = Some(FailureKind::InitError);
-        result.error_type = Some(error_type);
+        result.error_type = Some(instance.masker.mask(&error_type));
         result.error_message = Some(instance.masker.mask(&String::from_utf8_lossy(&body)));
     }
     result.failure = explain(result.failure, state.oom_killed, &state.output);
@@ -275,39 +316,5 @@ pub(crate) fn millis(d: Duration) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_answer_passes_whatever_the_function_logged() {
-        let log = "warning: cache dir /var/cache: Read-only file system, using /tmp instead\n\
-                   exec format error is a phrase, not an event";
-        assert_eq!(explain(None, false, log), None);
-    }
-
-    #[test]
-    fn the_output_explains_only_a_failure_that_happened() {
-        let ro = "sh: can't create /var/task/x: Read-only file system";
-        assert_eq!(
-            explain(Some(FailureKind::InitError), false, ro),
-            Some(FailureKind::WriteOutsideTmp)
-        );
-        assert_eq!(
-            explain(Some(FailureKind::Timeout), false, "exec format error"),
-            Some(FailureKind::ExecFormat)
-        );
-        assert_eq!(
-            explain(Some(FailureKind::Timeout), true, ""),
-            Some(FailureKind::OutOfMemory)
-        );
-        assert_eq!(
-            explain(Some(FailureKind::HandlerError), false, ro),
-            Some(FailureKind::WriteOutsideTmp),
-            "a handler that failed writing outside /tmp"
-        );
-        assert_eq!(
-            explain(Some(FailureKind::Timeout), false, "hello"),
-            Some(FailureKind::Timeout)
-        );
-    }
-}
+#[path = "mod_tests.rs"]
+mod tests;

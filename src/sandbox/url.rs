@@ -183,11 +183,13 @@ async fn answer(
             return plain(StatusCode::BAD_GATEWAY, "Internal Server Error");
         }
     };
-    match instance
+    let outcome = instance
         .invoke(Bytes::from(ev.to_string()), function.settings.timeout)
-        .await
-    {
-        Invocation::Answered(Answer::Response(payload), _) => response(&payload),
+        .await;
+    match &outcome {
+        Invocation::Answered(Answer::Response(payload), _) => {
+            response(&instance.masker.mask_bytes(payload))
+        }
         Invocation::Answered(Answer::Error { .. }, _) => {
             plain(StatusCode::BAD_GATEWAY, "Internal Server Error")
         }
@@ -199,9 +201,13 @@ async fn answer(
             plain(StatusCode::BAD_GATEWAY, "Internal Server Error")
         }
         Invocation::TimedOut | Invocation::InitTimedOut => {
+            let what = if matches!(outcome, Invocation::InitTimedOut) {
+                "no first event taken within Lambda's init limit and the timeout"
+            } else {
+                "no answer within the timeout"
+            };
             function.progress.say(&format!(
-                "{}: no answer within the timeout of {} s; the next request starts a new \
-                 instance",
+                "{}: {what} of {} s; the next request starts a new instance",
                 function.platform,
                 function.settings.timeout.as_secs()
             ));

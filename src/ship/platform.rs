@@ -249,14 +249,12 @@ async fn local_run(
     progress.say(&format!(
         "{platform}: invoking the image locally, as Lambda would"
     ));
-    let r = sandbox::invoke_once(
-        engine,
-        &built.image_id,
-        platform,
-        &check.event,
-        &check.settings(platform),
-    )
-    .await;
+    let r = match check.settings_now(platform).await {
+        Ok(settings) => {
+            sandbox::invoke_once(engine, &built.image_id, platform, &check.event, &settings).await
+        }
+        Err(reason) => LocalResult::not_started(platform, &built.image_id, reason),
+    };
     progress.say(&format!(
         "{platform}: local smoke test {}",
         if r.passed {
