@@ -7,10 +7,12 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+mod credentials;
 mod image_ref;
 mod local;
 pub mod release;
 pub mod rollout;
+pub use credentials::{AssumedRole, LocalCredentials};
 pub use image_ref::ImageRef;
 pub use local::{ImageOverrides, LocalSettings, RESERVED_VARIABLES};
 
@@ -360,14 +362,6 @@ pub enum UrlAuth {
     Iam,
 }
 
-/// Which credentials a deploy's local run gives the function
-/// (`--local-credentials`); none by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LocalCredentials {
-    /// A short session of the function's execution role (`sts:AssumeRole`).
-    ExecutionRole,
-}
-
 /// The smoke-test invocation.
 #[derive(Debug, Clone)]
 pub struct SmokeConfig {
@@ -375,30 +369,3 @@ pub struct SmokeConfig {
     pub event: String,
     pub expect: Option<String>,
 }
-
-/// Temporary credentials of an assumed role: the run's own, or those a local
-/// run gives the function. Its `Debug` names the key id only, never a secret.
-#[derive(Clone)]
-pub struct AssumedRole {
-    pub access_key_id: String,
-    pub secret_access_key: secrecy::SecretString,
-    pub session_token: secrecy::SecretString,
-    pub expiration: Option<std::time::SystemTime>,
-}
-
-impl fmt::Debug for AssumedRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AssumedRole")
-            .field("access_key_id", &self.access_key_id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Two sets of credentials are the same when their key ids are.
-impl PartialEq for AssumedRole {
-    fn eq(&self, other: &Self) -> bool {
-        self.access_key_id == other.access_key_id
-    }
-}
-
-impl Eq for AssumedRole {}
