@@ -187,7 +187,7 @@ async fn build_and_invoke(
     context.check_readable()?;
     let engines = connect_farm(config, &config.platforms, progress).await?;
     for &platform in &config.platforms {
-        let engine = &engines[&config.endpoint(platform)];
+        let engine = &engines[&platform];
         if !engine.local {
             return Err(Error::Conflict(format!(
                 "{platform} is built on {}, which is not an engine on this host: lambda-ship \
@@ -197,7 +197,7 @@ async fn build_and_invoke(
         }
     }
     let jobs = config.platforms.iter().map(|&platform| {
-        let engine = engines[&config.endpoint(platform)].clone();
+        let engine = engines[&platform].clone();
         let spec = build_spec(
             config,
             context,

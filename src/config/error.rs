@@ -26,8 +26,8 @@ pub enum ConfigError {
     Dockerfile(String),
     #[error("'{0}' is not a build argument: write --build-arg NAME=VALUE")]
     BuildArg(String),
-    #[error("two builders are named for {0}: keep one --builder per platform")]
-    DuplicateBuilder(Platform),
+    #[error("--builder names {1} twice for {0}: name each engine of a platform's pool once")]
+    DuplicateBuilder(Platform, String),
     #[error("'{0}' is not a registry host: write HOST or HOST:PORT, without a scheme or path")]
     Registry(String),
     #[error("the build target '{0}' is not a valid stage name")]

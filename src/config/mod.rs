@@ -45,7 +45,7 @@ struct Source {
     platforms_explicit: bool,
     build_args: BTreeMap<String, String>,
     target: Option<String>,
-    builders: BTreeMap<Platform, Endpoint>,
+    builders: BTreeMap<Platform, Vec<Endpoint>>,
 }
 
 impl Source {
@@ -71,16 +71,22 @@ impl Source {
             build_args.insert(k, v);
         }
 
-        let mut builders = BTreeMap::new();
+        // A platform named more than once has a pool of engines.
+        let mut builders: BTreeMap<Platform, Vec<Endpoint>> = BTreeMap::new();
         for b in args.builders.iter().filter(|b| !b.trim().is_empty()) {
             let (platform, endpoint) = b
                 .split_once('=')
                 .ok_or_else(|| ParseError::Builder(b.clone()))?;
             let platform: Platform = platform.parse()?;
             let endpoint: Endpoint = endpoint.trim().parse()?;
-            if builders.insert(platform, endpoint).is_some() {
-                return Err(ConfigError::DuplicateBuilder(platform));
+            let pool = builders.entry(platform).or_default();
+            if pool.contains(&endpoint) {
+                return Err(ConfigError::DuplicateBuilder(
+                    platform,
+                    endpoint.to_string(),
+                ));
             }
+            pool.push(endpoint);
         }
 
         if let Some(target) = &args.target {
@@ -174,7 +180,8 @@ pub struct BuildConfig {
     pub platforms_explicit: bool,
     pub build_args: BTreeMap<String, String>,
     pub target: Option<String>,
-    pub builders: BTreeMap<Platform, Endpoint>,
+    /// Each platform's pool of engines, in the order given.
+    pub builders: BTreeMap<Platform, Vec<Endpoint>>,
     pub registry_override: Option<String>,
     pub sha: CommitSha,
     /// With --allow-dirty and uncommitted changes in the context: a digest of
@@ -305,11 +312,13 @@ impl BuildConfig {
         }
     }
 
-    /// The engine a platform is built on.
-    pub fn endpoint(&self, platform: Platform) -> Endpoint {
+    /// The engines a platform may be built on, in the order given: the
+    /// local engine where none is named.
+    pub fn endpoints(&self, platform: Platform) -> Vec<Endpoint> {
         self.builders
             .get(&platform)
+            .filter(|pool| !pool.is_empty())
             .cloned()
-            .unwrap_or(Endpoint::Local)
+            .unwrap_or_else(|| vec![Endpoint::Local])
     }
 }

@@ -293,6 +293,45 @@ fn values_are_checked_before_the_disk_is_read() {
 }
 
 #[test]
+fn a_platform_named_again_gets_a_pool_in_the_order_given() {
+    let source = |builders: &[&str]| crate::cli::SourceArgs {
+        context: PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/function"
+        )),
+        file: None,
+        platforms: None,
+        build_args: vec![],
+        target: None,
+        builders: builders.iter().map(|b| b.to_string()).collect(),
+    };
+    let pool = Source::from_args(source(&[
+        "linux/amd64=unix:///run/a.sock",
+        "linux/amd64=ssh://builder@b",
+        "linux/arm64=unix:///run/c.sock",
+    ]))
+    .unwrap()
+    .builders;
+    let named: Vec<String> = pool[&Platform::Amd64]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(named, ["unix:///run/a.sock", "ssh://builder@b"]);
+    assert_eq!(pool[&Platform::Arm64].len(), 1);
+    let twice = Source::from_args(source(&[
+        "linux/amd64=unix:///run/a.sock",
+        "linux/amd64=unix:///run/a.sock",
+    ]))
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        twice.contains("names unix:///run/a.sock twice for linux/amd64"),
+        "{twice}"
+    );
+}
+
+#[test]
 fn local_settings_need_no_commit_and_take_the_shared_defaults() {
     let ci = crate::ci::CiContext::detect(&crate::ci::Env::default());
     let source = crate::cli::SourceArgs {

@@ -12,7 +12,7 @@ const REQUEST_TIMEOUT_SECS: u64 = 3600;
 /// How long reaching an engine may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
     #[error(
         "cannot reach the Docker engine at {endpoint}: {reason}. Start it, or fix the \
@@ -30,6 +30,20 @@ pub enum EngineError {
         engine_arch: String,
         platform: Platform,
     },
+}
+
+impl EngineError {
+    /// One engine of a pool, in a line: `unix:///… unreachable: …`.
+    pub fn short(&self) -> String {
+        match self {
+            EngineError::Unreachable { endpoint, reason } => {
+                format!("{endpoint} unreachable: {reason}")
+            }
+            EngineError::NoEmulation {
+                endpoint, platform, ..
+            } => format!("{endpoint} cannot build {platform}: no emulation for it"),
+        }
+    }
 }
 
 /// Whether an engine can build a platform.

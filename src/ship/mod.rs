@@ -18,7 +18,7 @@ use crate::registry::ImageRef;
 use crate::registry::ecr::{Ecr, Repository};
 use crate::report::BuildReport;
 use crate::sandbox::{self, Gate, LocalCheck};
-use futures_util::future::{join_all, try_join_all};
+use futures_util::future::join_all;
 pub(crate) use platform::build_spec;
 use std::collections::HashMap;
 pub use survey::{Survey, survey};
@@ -90,7 +90,7 @@ pub async fn build(
         let spec = build_spec(config, context, platform, local);
         let found = look.found.is_some();
         let sources = cache::candidates(&config.cache, platform, &image, &look.host, found);
-        let engine = engines.get(&config.endpoint(platform));
+        let engine = engines.get(&platform);
         run.platform(engine, spec, sources, image)
     });
     let results = join_all(jobs).await;
@@ -207,43 +207,93 @@ fn local_tag(repository: &str, tag: &str) -> String {
     )
 }
 
-/// Connects once to each engine that `platforms` are built on, and checks
-/// that each can build the platforms it is given.
+/// Connects once to each engine named for `platforms`, and picks for each
+/// platform the first engine of its pool that answers and can build it. In
+/// a pool of several, an engine that cannot be reached is said once and its
+/// builds go to the others; a platform left with none fails the run.
 pub(crate) async fn connect_farm(
     config: &BuildConfig,
     platforms: &[Platform],
     progress: &Progress,
-) -> Result<HashMap<Endpoint, Engine>, Error> {
-    let mut endpoints: Vec<Endpoint> = platforms.iter().map(|&p| config.endpoint(p)).collect();
-    endpoints.dedup();
+) -> Result<HashMap<Platform, Engine>, Error> {
+    let mut endpoints: Vec<Endpoint> = platforms
+        .iter()
+        .flat_map(|&p| config.endpoints(p))
+        .collect();
     endpoints.sort_by_key(ToString::to_string);
     endpoints.dedup();
-    let connected = try_join_all(
+    let attempts = join_all(
         endpoints
             .into_iter()
-            .map(|e| async move { Engine::connect(&e).await.map(|engine| (e, engine)) }),
+            .map(|e| async move { (e.clone(), Engine::connect(&e).await) }),
     )
-    .await?;
-    let engines: HashMap<Endpoint, Engine> = connected.into_iter().collect();
+    .await;
+    let mut engines: HashMap<Endpoint, Engine> = HashMap::new();
+    let mut unreachable: HashMap<Endpoint, crate::farm::engine::EngineError> = HashMap::new();
+    for (endpoint, attempt) in attempts {
+        match attempt {
+            Ok(engine) => {
+                engines.insert(endpoint, engine);
+            }
+            Err(e) => {
+                unreachable.insert(endpoint, e);
+            }
+        }
+    }
     for engine in engines.values().filter(|e| e.local) {
         if let Some(swept) = sandbox::sweep_orphans(engine).await {
             progress.say(&swept);
         }
     }
+    let mut said = std::collections::HashSet::new();
+    let mut chosen = HashMap::new();
     for &platform in platforms {
-        let engine = &engines[&config.endpoint(platform)];
-        let how = match engine.check(platform)? {
-            Support::Native => "native",
-            Support::Emulated => "QEMU emulation",
-            Support::Unknown => "a remote engine of another architecture: needs emulation there",
-            Support::No => "no support",
-        };
-        progress.say(&format!(
-            "{platform} → {} (API {}, {}; {how})",
-            engine.name, engine.api_version, engine.arch
-        ));
+        let pool = config.endpoints(platform);
+        let mut failure: Option<Error> = None;
+        for endpoint in &pool {
+            let outcome = match engines.get(endpoint) {
+                Some(engine) => engine.check(platform).map(|support| (engine, support)),
+                None => match unreachable.get(endpoint) {
+                    Some(e) => Err(e.clone()),
+                    None => continue,
+                },
+            };
+            match outcome {
+                Ok((engine, support)) => {
+                    progress.say(&format!(
+                        "{platform} → {} (API {}, {}; {})",
+                        engine.name,
+                        engine.api_version,
+                        engine.arch,
+                        support_words(support)
+                    ));
+                    chosen.insert(platform, engine.clone());
+                    break;
+                }
+                Err(e) => {
+                    if pool.len() > 1 && said.insert((platform, endpoint.clone())) {
+                        progress.say(&format!("{}; its builds go to the others", e.short()));
+                    }
+                    failure = Some(e.into());
+                }
+            }
+        }
+        if !chosen.contains_key(&platform) {
+            return Err(failure.unwrap_or_else(|| {
+                Error::Conflict(format!("{platform} has no engine to build on"))
+            }));
+        }
     }
-    Ok(engines)
+    Ok(chosen)
+}
+
+fn support_words(support: Support) -> &'static str {
+    match support {
+        Support::Native => "native",
+        Support::Emulated => "QEMU emulation",
+        Support::Unknown => "a remote engine of another architecture: needs emulation there",
+        Support::No => "no support",
+    }
 }
 
 fn immutable_conflict(repository: &Repository, tags: impl Iterator<Item = ImageRef>) -> Error {
@@ -266,7 +316,7 @@ pub async fn remove_sandboxes(config: &BuildConfig) {
     let mut endpoints: Vec<Endpoint> = config
         .platforms
         .iter()
-        .map(|&p| config.endpoint(p))
+        .flat_map(|&p| config.endpoints(p))
         .collect();
     endpoints.sort_by_key(ToString::to_string);
     endpoints.dedup();
