@@ -228,52 +228,6 @@ fn a_github_deploy_assumes_the_role_and_points_each_function_at_its_own_digest()
     }
 }
 
-/// The fixture with a `RUN … sleep 6` step no cache has seen: a build that is
-/// still running when a test interferes with it.
-fn slow_context() -> tempfile::TempDir {
-    let dir = fixture_copy();
-    let dockerfile = std::fs::read_to_string(fixture().join("Dockerfile"))
-        .unwrap()
-        .replace(
-            "COPY bootstrap",
-            &format!("RUN echo {} && sleep 6\nCOPY bootstrap", unique("slow")),
-        );
-    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
-    dir
-}
-
-/// Runs `cmd` with stderr piped, calls `at` on the first line `when` accepts,
-/// and returns the exit code and all of stderr.
-fn run_until(
-    mut cmd: std::process::Command,
-    when: impl Fn(&str) -> bool,
-    at: impl FnOnce(u32),
-) -> (Option<i32>, String) {
-    require_testbed();
-    let mut child = cmd
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut seen = Vec::new();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-    let mut at = Some(at);
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let now = when(&line);
-        seen.push(line);
-        if now {
-            if let Some(f) = at.take() {
-                f(child.id());
-            }
-            break;
-        }
-    }
-    seen.extend(lines.map(|l| l.unwrap()));
-    (child.wait().unwrap().code(), seen.join("\n"))
-}
-
 /// `lambda-ship deploy` as a plain process, with the test bed's environment.
 fn deploy_process(
     repo: &str,
@@ -298,14 +252,14 @@ fn a_cancelled_run_stops_its_builds_and_reports_every_function() {
     let (fx86, farm) = (unique("fn-cancel-x86"), unique("fn-cancel-arm"));
     create_function(&fx86, "x86_64", false);
     create_function(&farm, "arm64", false);
-    let ctx = slow_context();
+    let ctx = common::process::slow_context();
     let report = ctx.path().join("report.json");
     let mut cmd = deploy_process(&repo, ctx.path(), &[&fx86, &farm]);
     cmd.args(["--alias", "live"])
         .arg("--report-json")
         .arg(&report);
     let started = std::time::Instant::now();
-    let (code, stderr) = run_until(
+    let (code, stderr) = common::process::run_until(
         cmd,
         |l| l.contains("sleep 6"),
         |pid| {
@@ -679,11 +633,11 @@ fn an_engine_lost_mid_build_fails_its_platform_and_nothing_is_deployed() {
     create_function(&fx86, "x86_64", false);
     create_function(&farm, "arm64", false);
     // A build slow enough to lose its engine in the middle of.
-    let dir = slow_context();
+    let dir = common::process::slow_context();
     let relay = common::relay::Relay::to_unix(ENGINE_B);
     let mut cmd = deploy_process(&repo, dir.path(), &[&fx86, &farm]);
     cmd.arg(format!("--builder=linux/arm64={}", relay.endpoint));
-    let (code, stderr) = run_until(
+    let (code, stderr) = common::process::run_until(
         cmd,
         |l| l.contains("linux/arm64") && l.contains("sleep 6"),
         |_| relay.cut(),
@@ -716,7 +670,7 @@ fn a_slow_build_and_a_silent_aws_api_are_bounded() {
     let repo = unique("bounded");
     let name = unique("fn-bounded");
     create_function(&name, "x86_64", false);
-    let ctx = slow_context();
+    let ctx = common::process::slow_context();
     let stderr = fails_with(
         lambda_ship()
             .args([

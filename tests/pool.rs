@@ -61,3 +61,37 @@ fn a_platform_whose_pool_has_no_engine_left_exits_2() {
         "{twice}"
     );
 }
+
+#[test]
+fn an_engine_lost_mid_build_has_the_build_finished_on_another_of_its_pool() {
+    let relay = common::relay::Relay::to_unix(ENGINE_A);
+    let dir = common::process::slow_context();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lambda-ship"));
+    cmd.args([
+        "build",
+        "--repository",
+        &unique("pool-lost"),
+        "--sha",
+        &random_sha(),
+    ])
+    .args(["--platforms", "linux/amd64"])
+    .arg(format!("--builder=linux/amd64={}", relay.endpoint))
+    .arg(format!("--builder=linux/amd64=unix://{ENGINE_A}"))
+    .arg("--context")
+    .arg(dir.path())
+    .env_clear()
+    .envs(testbed_env());
+    let (code, stderr) = common::process::run_until(
+        cmd,
+        |l| l.contains("linux/amd64") && l.contains("sleep 6"),
+        |_| relay.cut(),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "linux/amd64: {} was lost mid-build; building again on unix://{ENGINE_A}",
+            relay.endpoint
+        )),
+        "{stderr}"
+    );
+}

@@ -187,7 +187,7 @@ async fn build_and_invoke(
     context.check_readable()?;
     let engines = connect_farm(config, &config.platforms, progress).await?;
     for &platform in &config.platforms {
-        let engine = &engines[&platform];
+        let engine = &engines[&platform][0];
         if !engine.local {
             return Err(Error::Conflict(format!(
                 "{platform} is built on {}, which is not an engine on this host: lambda-ship \
@@ -197,7 +197,7 @@ async fn build_and_invoke(
         }
     }
     let jobs = config.platforms.iter().map(|&platform| {
-        let engine = engines[&platform].clone();
+        let engine = engines[&platform][0].clone();
         let spec = build_spec(
             config,
             context,

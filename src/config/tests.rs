@@ -292,9 +292,9 @@ fn values_are_checked_before_the_disk_is_read() {
     assert!(err.contains("/nonexistent/context"), "{err}");
 }
 
-#[test]
-fn a_platform_named_again_gets_a_pool_in_the_order_given() {
-    let source = |builders: &[&str]| crate::cli::SourceArgs {
+/// The fixture's source, every platform, with these builders.
+fn fixture_source(builders: &[&str]) -> crate::cli::SourceArgs {
+    crate::cli::SourceArgs {
         context: PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/function"
@@ -304,8 +304,12 @@ fn a_platform_named_again_gets_a_pool_in_the_order_given() {
         build_args: vec![],
         target: None,
         builders: builders.iter().map(|b| b.to_string()).collect(),
-    };
-    let pool = Source::from_args(source(&[
+    }
+}
+
+#[test]
+fn a_platform_named_again_gets_a_pool_in_the_order_given() {
+    let pool = Source::from_args(fixture_source(&[
         "linux/amd64=unix:///run/a.sock",
         "linux/amd64=ssh://builder@b",
         "linux/arm64=unix:///run/c.sock",
@@ -318,7 +322,7 @@ fn a_platform_named_again_gets_a_pool_in_the_order_given() {
         .collect();
     assert_eq!(named, ["unix:///run/a.sock", "ssh://builder@b"]);
     assert_eq!(pool[&Platform::Arm64].len(), 1);
-    let twice = Source::from_args(source(&[
+    let twice = Source::from_args(fixture_source(&[
         "linux/amd64=unix:///run/a.sock",
         "linux/amd64=unix:///run/a.sock",
     ]))
@@ -334,19 +338,13 @@ fn a_platform_named_again_gets_a_pool_in_the_order_given() {
 #[test]
 fn local_settings_need_no_commit_and_take_the_shared_defaults() {
     let ci = crate::ci::CiContext::detect(&crate::ci::Env::default());
-    let source = crate::cli::SourceArgs {
-        context: PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/function"
-        )),
-        file: None,
-        platforms: None,
-        build_args: vec![],
-        target: None,
-        builders: vec![],
-    };
-    let config =
-        BuildConfig::for_local(source, OutputFormat::Json, ProgressArg::Plain, &ci).unwrap();
+    let config = BuildConfig::for_local(
+        fixture_source(&[]),
+        OutputFormat::Json,
+        ProgressArg::Plain,
+        &ci,
+    )
+    .unwrap();
     assert_eq!(config.platforms, Platform::ALL);
     assert_eq!(config.build_timeout.as_secs(), defaults::BUILD_TIMEOUT_SECS);
     assert!(config.dirty.is_none() && config.registry_override.is_none());

@@ -80,6 +80,11 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Whether the engine answers a ping now.
+    pub async fn answers(&self) -> bool {
+        self.docker.ping().await.is_ok()
+    }
+
     pub async fn connect(endpoint: &Endpoint) -> Result<Engine, EngineError> {
         let (name, local) = match endpoint {
             Endpoint::Local => match std::env::var("DOCKER_HOST") {

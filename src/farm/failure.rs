@@ -20,6 +20,14 @@ pub enum BuildError {
         engine: String,
         message: String,
     },
+    /// The connection to the engine broke mid-build: another engine of the
+    /// platform's pool may build it.
+    #[error("{platform}: the build on {engine} failed: {message}")]
+    EngineLost {
+        platform: Platform,
+        engine: String,
+        message: String,
+    },
     /// The Dockerfile or the build's flags are wrong: nothing was built.
     #[error(
         "{platform}: the Dockerfile cannot be built as asked: {message}. Fix the Dockerfile, \

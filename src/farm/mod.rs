@@ -220,12 +220,15 @@ async fn run(engine: &Engine, spec: &BuildSpec, progress: &Progress) -> Result<S
     let Some(e) = failure else {
         return Ok(image_id.unwrap_or_else(|| spec.tag.clone()));
     };
-    let message = match e {
-        bollard::errors::Error::DockerStreamError { error } => error,
+    let (message, lost) = match e {
+        bollard::errors::Error::DockerStreamError { error } => (error, false),
         // Not the engine's answer: the connection to it broke.
-        other => format!(
-            "the engine's answer broke off mid-build ({other}): the engine stopped or the \
-             connection to it broke; check that it is up and reachable, then run again"
+        other => (
+            format!(
+                "the engine's answer broke off mid-build ({other}): the engine stopped or the \
+                 connection to it broke; check that it is up and reachable, then run again"
+            ),
+            true,
         ),
     };
     // The step that failed is the one BuildKit marked with an error.
@@ -236,6 +239,11 @@ async fn run(engine: &Engine, spec: &BuildSpec, progress: &Progress) -> Result<S
         .find(|s| !s.error.is_empty());
     Err(match classify_failure(platform, &message, failed) {
         Some(err) => err,
+        None if lost => BuildError::EngineLost {
+            platform,
+            engine: engine.name.clone(),
+            message,
+        },
         None => engine_error(engine, platform, message),
     })
 }

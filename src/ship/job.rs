@@ -8,6 +8,7 @@ use super::cache::{self, Candidate};
 use super::platform::{
     Destination, Limits, inputs_digest, reuse_image, reuse_unchanged, ship_image,
 };
+use super::pool::build_on_pool;
 use super::{Lazy, stages};
 use crate::config::{BuildConfig, Platform};
 use crate::error::PlatformError;
@@ -39,14 +40,15 @@ pub(super) struct Run<'a> {
 impl Run<'_> {
     pub(super) async fn platform(
         &self,
-        engine: Option<&Engine>,
+        engines: Option<&[Engine]>,
         mut spec: BuildSpec,
         sources: Vec<Candidate>,
         image: ImageRef,
     ) -> Result<ImageReport, PlatformError> {
         let (config, session, progress) = (self.config, self.session, self.progress);
         let platform = spec.platform;
-        let Some(engine) = engine.filter(|_| self.to_build.contains(&platform)) else {
+        let Some(engines) = engines.filter(|e| !e.is_empty() && self.to_build.contains(&platform))
+        else {
             return reuse_image(session, self.planned, &image, platform, progress).await;
         };
         let mut found = cache::resolve(sources, platform, session, progress).await;
@@ -108,7 +110,8 @@ impl Run<'_> {
             limits,
             progress,
         };
-        let shipped = ship_image(engine, &spec, self.check, to, &image).await;
+        let (engine, built) = build_on_pool(engines, &spec, limits.build, progress).await;
+        let shipped = ship_image(engine, built, &spec, self.check, to, &image).await;
         // The stages are built on their own only after the image: built
         // first, they keep the image from its own registry cache.
         if shipped.is_ok() && !self.stages.is_empty() {

@@ -7,12 +7,13 @@
 mod cache;
 mod job;
 mod platform;
+mod pool;
 mod stages;
 mod survey;
 
 use crate::config::{BuildConfig, Endpoint, Platform, TagMutability};
 use crate::error::Error;
-use crate::farm::engine::{Engine, Support};
+use crate::farm::engine::Engine;
 use crate::progress::Progress;
 use crate::registry::ImageRef;
 use crate::registry::ecr::{Ecr, Repository};
@@ -20,6 +21,7 @@ use crate::report::BuildReport;
 use crate::sandbox::{self, Gate, LocalCheck};
 use futures_util::future::join_all;
 pub(crate) use platform::build_spec;
+pub(crate) use pool::connect_farm;
 use std::collections::HashMap;
 pub use survey::{Survey, survey};
 
@@ -90,8 +92,8 @@ pub async fn build(
         let spec = build_spec(config, context, platform, local);
         let found = look.found.is_some();
         let sources = cache::candidates(&config.cache, platform, &image, &look.host, found);
-        let engine = engines.get(&platform);
-        run.platform(engine, spec, sources, image)
+        let engines = engines.get(&platform).map(Vec::as_slice);
+        run.platform(engines, spec, sources, image)
     });
     let results = join_all(jobs).await;
     if let Some(days) = config.expire_untagged_days
@@ -205,95 +207,6 @@ fn local_tag(repository: &str, tag: &str) -> String {
         &repository[..64.min(repository.len())].trim_end_matches(['.', '_', '-', '/']),
         std::hash::Hasher::finish(&hasher)
     )
-}
-
-/// Connects once to each engine named for `platforms`, and picks for each
-/// platform the first engine of its pool that answers and can build it. In
-/// a pool of several, an engine that cannot be reached is said once and its
-/// builds go to the others; a platform left with none fails the run.
-pub(crate) async fn connect_farm(
-    config: &BuildConfig,
-    platforms: &[Platform],
-    progress: &Progress,
-) -> Result<HashMap<Platform, Engine>, Error> {
-    let mut endpoints: Vec<Endpoint> = platforms
-        .iter()
-        .flat_map(|&p| config.endpoints(p))
-        .collect();
-    endpoints.sort_by_key(ToString::to_string);
-    endpoints.dedup();
-    let attempts = join_all(
-        endpoints
-            .into_iter()
-            .map(|e| async move { (e.clone(), Engine::connect(&e).await) }),
-    )
-    .await;
-    let mut engines: HashMap<Endpoint, Engine> = HashMap::new();
-    let mut unreachable: HashMap<Endpoint, crate::farm::engine::EngineError> = HashMap::new();
-    for (endpoint, attempt) in attempts {
-        match attempt {
-            Ok(engine) => {
-                engines.insert(endpoint, engine);
-            }
-            Err(e) => {
-                unreachable.insert(endpoint, e);
-            }
-        }
-    }
-    for engine in engines.values().filter(|e| e.local) {
-        if let Some(swept) = sandbox::sweep_orphans(engine).await {
-            progress.say(&swept);
-        }
-    }
-    let mut said = std::collections::HashSet::new();
-    let mut chosen = HashMap::new();
-    for &platform in platforms {
-        let pool = config.endpoints(platform);
-        let mut failure: Option<Error> = None;
-        for endpoint in &pool {
-            let outcome = match engines.get(endpoint) {
-                Some(engine) => engine.check(platform).map(|support| (engine, support)),
-                None => match unreachable.get(endpoint) {
-                    Some(e) => Err(e.clone()),
-                    None => continue,
-                },
-            };
-            match outcome {
-                Ok((engine, support)) => {
-                    progress.say(&format!(
-                        "{platform} → {} (API {}, {}; {})",
-                        engine.name,
-                        engine.api_version,
-                        engine.arch,
-                        support_words(support)
-                    ));
-                    chosen.insert(platform, engine.clone());
-                    break;
-                }
-                Err(e) => {
-                    if pool.len() > 1 && said.insert((platform, endpoint.clone())) {
-                        progress.say(&format!("{}; its builds go to the others", e.short()));
-                    }
-                    failure = Some(e.into());
-                }
-            }
-        }
-        if !chosen.contains_key(&platform) {
-            return Err(failure.unwrap_or_else(|| {
-                Error::Conflict(format!("{platform} has no engine to build on"))
-            }));
-        }
-    }
-    Ok(chosen)
-}
-
-fn support_words(support: Support) -> &'static str {
-    match support {
-        Support::Native => "native",
-        Support::Emulated => "QEMU emulation",
-        Support::Unknown => "a remote engine of another architecture: needs emulation there",
-        Support::No => "no support",
-    }
 }
 
 fn immutable_conflict(repository: &Repository, tags: impl Iterator<Item = ImageRef>) -> Error {

@@ -131,6 +131,7 @@ pub(super) struct Destination<'a> {
 
 pub(super) async fn ship_image(
     engine: &Engine,
+    built: Result<farm::BuiltImage, farm::BuildError>,
     spec: &BuildSpec,
     check: Option<(&LocalCheck, &Gate)>,
     to: Destination<'_>,
@@ -139,18 +140,15 @@ pub(super) async fn ship_image(
     let Destination {
         session,
         repository,
-        limits,
         progress,
+        ..
     } = to;
     let platform = spec.platform;
     // An image Lambda would refuse fails here, before any platform pushes.
-    let built = farm::build_within(engine, spec, limits.build, progress)
-        .await
-        .map_err(PlatformError::from)
-        .and_then(|b| {
-            registry::check_size(platform, b.size)?;
-            Ok(b)
-        });
+    let built = built.map_err(PlatformError::from).and_then(|b| {
+        registry::check_size(platform, b.size)?;
+        Ok(b)
+    });
     let Some((check, gate)) = check else {
         let built = built?;
         let repository = repository.get().await.map_err(PlatformError::Repository)?;

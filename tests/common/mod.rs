@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod forge;
+pub mod process;
 pub mod proxy;
 pub mod relay;
 pub mod releases;
