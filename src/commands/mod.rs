@@ -14,7 +14,7 @@ pub mod rollback;
 mod rollout;
 mod session;
 
-pub(crate) use session::{aws_session, housekeeping_session, release_session};
+pub(crate) use session::{aws_session, command_session};
 
 use crate::cli::OutputFormat;
 

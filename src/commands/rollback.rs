@@ -66,7 +66,15 @@ pub async fn run(args: RollbackArgs) -> Result<(), Error> {
     let config = RollbackConfig::from_args(args, &ci)?;
     let c = &config.common;
     let progress = Progress::new(c.progress);
-    let sdk = super::release_session(c, &ci, &env, &progress).await?;
+    let sdk = super::command_session(
+        c.role.as_ref(),
+        c.region.as_deref(),
+        c.aws_timeout,
+        &ci,
+        &env,
+        &progress,
+    )
+    .await?;
     let lambda = Lambda::new(&sdk);
     let result = match &config.alias {
         Some(alias) => behind_alias(&config, alias, &lambda, &progress).await,

@@ -12,42 +12,19 @@ use crate::{aws, identity};
 use futures_util::future::BoxFuture;
 use std::collections::BTreeMap;
 
-/// The AWS session of cleanup and prune.
-pub(crate) async fn housekeeping_session(
-    config: &crate::config::HousekeepingConfig,
+/// The AWS session of a command that stops at its first error (cleanup,
+/// prune, history, rollback): the stage it failed at is not reported.
+pub(crate) async fn command_session(
+    role: Option<&RoleConfig>,
+    region: Option<&str>,
+    aws_timeout: std::time::Duration,
     ci: &CiContext,
     env: &Env,
     progress: &Progress,
 ) -> Result<aws_config::SdkConfig, Error> {
-    aws_session(
-        config.role.as_ref(),
-        config.region.as_deref(),
-        config.aws_timeout,
-        ci,
-        env,
-        progress,
-    )
-    .await
-    .map_err(|(_, e)| e)
-}
-
-/// The AWS session of history and rollback.
-pub(crate) async fn release_session(
-    config: &crate::config::ReleaseConfig,
-    ci: &CiContext,
-    env: &Env,
-    progress: &Progress,
-) -> Result<aws_config::SdkConfig, Error> {
-    aws_session(
-        config.role.as_ref(),
-        config.region.as_deref(),
-        config.aws_timeout,
-        ci,
-        env,
-        progress,
-    )
-    .await
-    .map_err(|(_, e)| e)
+    aws_session(role, region, aws_timeout, ci, env, progress)
+        .await
+        .map_err(|(_, e)| e)
 }
 
 /// The AWS configuration of a run: the role assumed with the CI's OIDC
