@@ -13,14 +13,8 @@ fn request() -> PolicyRequest {
             "arn:aws:lambda:eu-west-1:123456789012:function:orders-worker".into(),
         ],
         execution_role: Some("arn:aws:iam::123456789012:role/orders-fn".into()),
-        forge: Forge::GitHub {
-            repository: "acme/orders".into(),
-        },
-        audience: "sts.amazonaws.com".into(),
-        previews: false,
-        rollback_alarms: Vec::new(),
-        error_rate_gate: false,
-        local_credentials: false,
+        // The same GitHub repository, audience and options as the others.
+        ..super::request()
     }
 }
 

@@ -448,16 +448,7 @@ fn a_dry_run_says_how_the_aliases_would_move_and_moves_nothing() {
 fn an_alias_on_latest_cannot_be_split_and_moves_at_once() {
     let name = unique("on-latest");
     create_function(&name, "x86_64", false);
-    aws(&[
-        "lambda",
-        "create-alias",
-        "--function-name",
-        &name,
-        "--name",
-        "live",
-        "--function-version",
-        "$LATEST",
-    ]);
+    common::releases::live_alias(&name, "$LATEST");
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
     let (code, stderr) = finish(spawn_deploy(

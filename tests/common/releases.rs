@@ -9,17 +9,22 @@ pub fn released_function(prefix: &str) -> String {
     let name = unique(prefix);
     create_function(&name, "x86_64", false);
     aws(&["lambda", "publish-version", "--function-name", &name]);
+    live_alias(&name, "1");
+    name
+}
+
+/// The alias `live` of `function`, on `version`.
+pub fn live_alias(function: &str, version: &str) {
     aws(&[
         "lambda",
         "create-alias",
         "--function-name",
-        &name,
+        function,
         "--name",
         "live",
         "--function-version",
-        "1",
+        version,
     ]);
-    name
 }
 
 /// An AWS CLI call that answers nothing, which must succeed.
