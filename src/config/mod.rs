@@ -6,6 +6,8 @@ mod error;
 pub mod function;
 mod housekeeping;
 mod local;
+#[cfg(test)]
+mod local_tests;
 mod parse;
 mod policy;
 mod release;
