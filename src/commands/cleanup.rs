@@ -24,15 +24,7 @@ pub async fn run(args: CleanupArgs) -> Result<(), Error> {
     let config = CleanupConfig::from_args(args, &ci)?;
     let progress = Progress::new(config.common.progress);
     let c = &config.common;
-    let sdk = super::command_session(
-        c.role.as_ref(),
-        c.region.as_deref(),
-        c.aws_timeout,
-        &ci,
-        &env,
-        &progress,
-    )
-    .await?;
+    let sdk = super::command_session(&c.aws, &ci, &env, &progress).await?;
     let report = cleanup(&config, &sdk, &progress).await?;
     progress.finish();
 

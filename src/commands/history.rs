@@ -15,15 +15,7 @@ pub async fn run(args: HistoryArgs) -> Result<(), Error> {
     let config = HistoryConfig::from_args(args, &ci)?;
     let c = &config.common;
     let progress = Progress::new(c.progress);
-    let sdk = super::command_session(
-        c.role.as_ref(),
-        c.region.as_deref(),
-        c.aws_timeout,
-        &ci,
-        &env,
-        &progress,
-    )
-    .await?;
+    let sdk = super::command_session(&c.aws, &ci, &env, &progress).await?;
     let lambda = Lambda::new(&sdk);
     progress.say(&format!("reading the releases of {}", config.function));
     let mut history = lambda

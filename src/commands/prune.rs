@@ -19,15 +19,7 @@ pub async fn run(args: PruneArgs) -> Result<(), Error> {
     let config = PruneConfig::from_args(args, &ci)?;
     let c = &config.common;
     let progress = Progress::new(c.progress);
-    let sdk = super::command_session(
-        c.role.as_ref(),
-        c.region.as_deref(),
-        c.aws_timeout,
-        &ci,
-        &env,
-        &progress,
-    )
-    .await?;
+    let sdk = super::command_session(&c.aws, &ci, &env, &progress).await?;
     let lambda = Lambda::new(&sdk);
     let ecr = Ecr::new(&sdk);
     // Every function must exist: a wrong name would make its images look unused.

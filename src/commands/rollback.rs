@@ -66,15 +66,7 @@ pub async fn run(args: RollbackArgs) -> Result<(), Error> {
     let config = RollbackConfig::from_args(args, &ci)?;
     let c = &config.common;
     let progress = Progress::new(c.progress);
-    let sdk = super::command_session(
-        c.role.as_ref(),
-        c.region.as_deref(),
-        c.aws_timeout,
-        &ci,
-        &env,
-        &progress,
-    )
-    .await?;
+    let sdk = super::command_session(&c.aws, &ci, &env, &progress).await?;
     let lambda = Lambda::new(&sdk);
     let result = match &config.alias {
         Some(alias) => behind_alias(&config, alias, &lambda, &progress).await,
@@ -159,7 +151,7 @@ async fn behind_alias(
     if let Some(smoke) = &config.smoke {
         progress.say("smoke-testing each target version before any alias moves");
         let tests = chosen.iter().map(|(f, _, to, _, timeout)| {
-            lambda.smoke(f, Some(to), smoke, *timeout + config.common.aws_timeout)
+            lambda.smoke(f, Some(to), smoke, *timeout + config.common.aws.aws_timeout)
         });
         let mut broken = Vec::new();
         for (r, result) in functions.iter_mut().zip(join_all(tests).await) {
@@ -237,7 +229,12 @@ async fn on_latest(config: &RollbackConfig, lambda: &Lambda, progress: &Progress
             let smoke = match (&back, &config.smoke) {
                 (Ok(_), Some(smoke)) => Some(
                     lambda
-                        .smoke(f, None, smoke, state.timeout + config.common.aws_timeout)
+                        .smoke(
+                            f,
+                            None,
+                            smoke,
+                            state.timeout + config.common.aws.aws_timeout,
+                        )
                         .await,
                 ),
                 _ => None,

@@ -15,16 +15,21 @@ use std::collections::BTreeMap;
 /// The AWS session of a command that stops at its first error (cleanup,
 /// prune, history, rollback): the stage it failed at is not reported.
 pub(crate) async fn command_session(
-    role: Option<&RoleConfig>,
-    region: Option<&str>,
-    aws_timeout: std::time::Duration,
+    access: &crate::config::AwsAccess,
     ci: &CiContext,
     env: &Env,
     progress: &Progress,
 ) -> Result<aws_config::SdkConfig, Error> {
-    aws_session(role, region, aws_timeout, ci, env, progress)
-        .await
-        .map_err(|(_, e)| e)
+    aws_session(
+        access.role.as_ref(),
+        access.region.as_deref(),
+        access.aws_timeout,
+        ci,
+        env,
+        progress,
+    )
+    .await
+    .map_err(|(_, e)| e)
 }
 
 /// The AWS configuration of a run: the role assumed with the CI's OIDC

@@ -1,20 +1,17 @@
 //! `cleanup`'s and `prune`'s settings.
 
-use super::{ConfigError, RepositoryName, RoleConfig, function, parse, parse_registry};
+use super::{ConfigError, RepositoryName, function, parse, parse_registry};
 use crate::ci::CiContext;
 use crate::cli::{CleanupArgs, HousekeepingArgs, OutputFormat, PruneArgs};
 use crate::model::ProgressMode;
-use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct HousekeepingConfig {
     pub repository: RepositoryName,
     /// Plain function names (an ARN's name part).
     pub functions: Vec<String>,
-    pub role: Option<RoleConfig>,
-    pub region: Option<String>,
+    pub aws: super::AwsAccess,
     pub registry_override: Option<String>,
-    pub aws_timeout: Duration,
     pub output: OutputFormat,
     pub progress: ProgressMode,
 }
@@ -35,10 +32,8 @@ impl HousekeepingConfig {
         Ok(HousekeepingConfig {
             repository,
             functions,
-            role: parse::role_config(args.role, ci)?,
-            region: args.region,
+            aws: parse::AwsAccess::from_args(args.role, args.region, args.aws_timeout, ci)?,
             registry_override: args.registry.map(|r| parse_registry(&r)).transpose()?,
-            aws_timeout: Duration::from_secs(args.aws_timeout.clamp(1, 3_600)),
             output: args.output,
             progress: super::progress_mode(args.progress, ci),
         })

@@ -19,8 +19,8 @@ pub use error::ConfigError;
 pub use housekeeping::{CleanupConfig, HousekeepingConfig, PruneConfig};
 pub use local::LocalConfig;
 pub use parse::{
-    ShaSource, check_output_path, parse_build_arg, parse_env, parse_registry, resolve_sha,
-    session_name_for,
+    AwsAccess, ShaSource, check_output_path, parse_build_arg, parse_env, parse_registry,
+    resolve_sha, session_name_for,
 };
 use parse::{dirty_digest, parse_cache_from, previous_sha};
 pub use policy::policy_request;

@@ -243,6 +243,30 @@ pub fn parse_registry(s: &str) -> Result<String, ConfigError> {
 }
 
 /// `--role-arn` and its companions, when a role is to be assumed.
+/// How a command reaches AWS: the role it assumes, the Region, and how long
+/// one attempt of a call may take.
+#[derive(Debug, Clone)]
+pub struct AwsAccess {
+    pub role: Option<crate::model::RoleConfig>,
+    pub region: Option<String>,
+    pub aws_timeout: std::time::Duration,
+}
+
+impl AwsAccess {
+    pub(super) fn from_args(
+        role: crate::cli::RoleArgs,
+        region: Option<String>,
+        aws_timeout_secs: u64,
+        ci: &CiContext,
+    ) -> Result<Self, ConfigError> {
+        Ok(AwsAccess {
+            role: role_config(role, ci)?,
+            region,
+            aws_timeout: std::time::Duration::from_secs(aws_timeout_secs.clamp(1, 3_600)),
+        })
+    }
+}
+
 pub(super) fn role_config(
     args: crate::cli::RoleArgs,
     ci: &CiContext,

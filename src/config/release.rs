@@ -1,7 +1,7 @@
 //! `history`'s and `rollback`'s settings.
 
 use super::parse::read_event;
-use super::{ConfigError, RoleConfig, SmokeConfig};
+use super::{ConfigError, SmokeConfig};
 use crate::ci::CiContext;
 use crate::cli::{HistoryArgs, OutputFormat, ReleaseArgs, RollbackArgs};
 use crate::model::ProgressMode;
@@ -10,9 +10,7 @@ use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct ReleaseConfig {
-    pub role: Option<RoleConfig>,
-    pub region: Option<String>,
-    pub aws_timeout: Duration,
+    pub aws: super::AwsAccess,
     pub output: OutputFormat,
     pub progress: ProgressMode,
 }
@@ -20,9 +18,7 @@ pub struct ReleaseConfig {
 impl ReleaseConfig {
     fn from_args(args: ReleaseArgs, ci: &CiContext) -> Result<Self, ConfigError> {
         Ok(ReleaseConfig {
-            role: super::parse::role_config(args.role, ci)?,
-            region: args.region,
-            aws_timeout: Duration::from_secs(args.aws_timeout.clamp(1, 3_600)),
+            aws: super::parse::AwsAccess::from_args(args.role, args.region, args.aws_timeout, ci)?,
             output: args.output,
             progress: super::progress_mode(args.progress, ci),
         })
