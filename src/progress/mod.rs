@@ -45,6 +45,9 @@ pub enum PlatformEvent {
 #[derive(Clone)]
 pub struct Progress {
     inner: Arc<Inner>,
+    /// The image of a run of several that this reporter speaks for: its
+    /// lines and bars are named by it.
+    scope: Option<Arc<str>>,
 }
 
 struct Inner {
@@ -58,11 +61,11 @@ struct Inner {
 
 #[derive(Default)]
 struct State {
-    bars: BTreeMap<Platform, ProgressBar>,
+    bars: BTreeMap<String, ProgressBar>,
     /// GitHub mode: each platform's log, printed in a group when it ends.
-    logs: BTreeMap<Platform, Vec<String>>,
+    logs: BTreeMap<String, Vec<String>>,
     /// Plain modes: when push progress was last printed, and at what fraction.
-    last_push: BTreeMap<Platform, (Instant, u64)>,
+    last_push: BTreeMap<String, (Instant, u64)>,
     /// A capturing reporter keeps its lines here instead of printing them.
     captured: Option<Vec<String>>,
 }
@@ -92,6 +95,23 @@ impl Progress {
                 multi,
                 finished: std::sync::atomic::AtomicBool::new(false),
             }),
+            scope: None,
+        }
+    }
+
+    /// The same reporter, its lines and bars named by one image of a run.
+    pub fn scoped(&self, name: &str) -> Progress {
+        Progress {
+            inner: self.inner.clone(),
+            scope: Some(name.into()),
+        }
+    }
+
+    /// A platform's lane: the platform, after the image's name when scoped.
+    fn lane(&self, platform: Platform) -> String {
+        match &self.scope {
+            Some(name) => format!("{name} {platform}"),
+            None => platform.to_string(),
         }
     }
 
@@ -109,7 +129,10 @@ impl Progress {
 
     /// A message about the run as a whole.
     pub fn say(&self, message: &str) {
-        let line = self.stamp(message);
+        let line = match &self.scope {
+            Some(name) => self.stamp(&format!("{name}: {message}")),
+            None => self.stamp(message),
+        };
         let mut state = self.lock();
         emit(&mut state, self.bars(), line);
     }
@@ -181,40 +204,41 @@ impl Progress {
 
     fn plain(&self, platform: Platform, event: PlatformEvent) {
         let github = self.inner.mode == ProgressMode::GitHub;
+        let lane = self.lane(platform);
         let mut state = self.lock();
         let line = match event {
-            PlatformEvent::Building { engine } => format!("{platform}: building on {engine}"),
+            PlatformEvent::Building { engine } => format!("{lane}: building on {engine}"),
             PlatformEvent::Step(step) => {
                 if github {
                     state
                         .logs
-                        .entry(platform)
+                        .entry(lane.clone())
                         .or_default()
                         .push(format!("#{step}"));
                 }
-                format!("{platform}: {step}")
+                format!("{lane}: {step}")
             }
             PlatformEvent::Log(text) => {
                 if github {
-                    state.logs.entry(platform).or_default().push(text);
+                    state.logs.entry(lane.clone()).or_default().push(text);
                     return;
                 }
-                format!("{platform} | {text}")
+                format!("{lane} | {text}")
             }
             PlatformEvent::Built { size, seconds } => {
-                self.flush_group(&mut state, platform, "build log");
+                self.flush_group(&mut state, &lane, "build log");
                 format!(
-                    "{platform}: built, {} uncompressed, in {seconds:.1}s",
+                    "{lane}: built, {} uncompressed, in {seconds:.1}s",
                     human_bytes(size)
                 )
             }
             PlatformEvent::Reused { digest } => {
-                format!("{platform}: tag exists, reusing {digest}")
+                format!("{lane}: tag exists, reusing {digest}")
             }
             PlatformEvent::Pushing { done, total } => {
                 let now = Instant::now();
                 let quarter = (done * 4).checked_div(total).unwrap_or(0);
-                let due = match state.last_push.get(&platform) {
+                let due = match state.last_push.get(&lane) {
                     Some((at, q)) => {
                         quarter > *q || now.duration_since(*at) > Duration::from_secs(5)
                     }
@@ -223,19 +247,19 @@ impl Progress {
                 if !due {
                     return;
                 }
-                state.last_push.insert(platform, (now, quarter));
+                state.last_push.insert(lane.clone(), (now, quarter));
                 format!(
-                    "{platform}: pushing {} / {}",
+                    "{lane}: pushing {} / {}",
                     human_bytes(done),
                     human_bytes(total)
                 )
             }
             PlatformEvent::Pushed { digest, seconds } => {
-                format!("{platform}: pushed {digest} in {seconds:.1}s")
+                format!("{lane}: pushed {digest} in {seconds:.1}s")
             }
             PlatformEvent::Failed => {
-                self.flush_group(&mut state, platform, "build log");
-                format!("{platform}: build failed")
+                self.flush_group(&mut state, &lane, "build log");
+                format!("{lane}: build failed")
             }
         };
         let line = self.stamp(&line);
@@ -244,10 +268,10 @@ impl Progress {
 
     /// GitHub mode: prints a platform's kept log folded in a group, with
     /// workflow commands stopped, so that nothing a build prints is obeyed.
-    fn flush_group(&self, state: &mut State, platform: Platform, title: &str) {
-        if let Some(lines) = state.logs.remove(&platform) {
+    fn flush_group(&self, state: &mut State, lane: &str, title: &str) {
+        if let Some(lines) = state.logs.remove(lane) {
             let token = uuid::Uuid::new_v4().simple().to_string();
-            emit(state, None, workflow::group(&format!("{platform} {title}")));
+            emit(state, None, workflow::group(&format!("{lane} {title}")));
             emit(state, None, workflow::stop_commands(&token));
             for l in lines {
                 emit(state, None, l);
@@ -271,14 +295,15 @@ impl Progress {
             // A capturing reporter in tty mode: keep plain lines.
             return self.plain(platform, event);
         };
+        let lane = self.lane(platform);
         let mut state = self.lock();
         let bar = state
             .bars
-            .entry(platform)
+            .entry(lane.clone())
             .or_insert_with(|| {
                 let bar = multi.add(ProgressBar::new_spinner());
                 bar.set_style(spinner_style());
-                bar.set_prefix(platform.to_string());
+                bar.set_prefix(lane);
                 bar.enable_steady_tick(Duration::from_millis(120));
                 bar
             })
