@@ -31,6 +31,10 @@ pub struct Settings {
     #[arg(skip)]
     pub architecture: Option<String>,
 
+    /// Only in a function's table of the file: the `[images.NAME]` it runs.
+    #[arg(skip)]
+    pub image: Option<String>,
+
     /// Memory, in MB (128–10240).
     #[arg(long, env = "LAMBDA_SHIP_MEMORY")]
     pub memory: Option<u32>,
@@ -123,6 +127,7 @@ impl Settings {
         let pick = |a: &Option<Words>, b: &Option<Words>| b.clone().or(a.clone());
         Settings {
             architecture: over.architecture.clone().or(self.architecture.clone()),
+            image: over.image.clone().or(self.image.clone()),
             memory: over.memory.or(self.memory),
             timeout: over.timeout.or(self.timeout),
             ephemeral_storage: over.ephemeral_storage.or(self.ephemeral_storage),

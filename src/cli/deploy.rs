@@ -21,10 +21,6 @@ pub struct DeployArgs {
     )]
     pub functions: Vec<String>,
 
-    /// The configuration file [default: lambda-ship.toml in the context, when there is one].
-    #[arg(long, env = "LAMBDA_SHIP_CONFIG")]
-    pub config: Option<PathBuf>,
-
     #[command(flatten)]
     pub settings: crate::settings::Settings,
 

@@ -157,6 +157,16 @@ pub struct BuildArgs {
     #[arg(long, env = "LAMBDA_SHIP_SHA")]
     pub sha: Option<String>,
 
+    /// The configuration file [default: lambda-ship.toml in the context, when
+    /// there is one]; with [images.NAME] tables, every image of it is built.
+    #[arg(long, env = "LAMBDA_SHIP_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// At most this many builds at once, across the farm [default: one per
+    /// engine of each platform's pool].
+    #[arg(long, env = "LAMBDA_SHIP_JOBS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
     /// Build uncommitted changes when the commit comes from git: the image is
     /// tagged <sha>-dirty-<digest of the changes>-<arch>, never as the commit.
     #[arg(long, env = "LAMBDA_SHIP_ALLOW_DIRTY")]

@@ -12,7 +12,13 @@ use std::path::PathBuf;
 /// Everything `lambda-ship deploy` needs, validated.
 #[derive(Debug, Clone)]
 pub struct DeployConfig {
+    /// The one image of the flags; with `[images]`, the first image's build,
+    /// whose commit, timeouts and output every image shares.
     pub build: BuildConfig,
+    /// The `[images.NAME]` the functions run; empty for the flags' one image.
+    pub images: Vec<super::ImageBuild>,
+    /// At most this many builds at once [default: one per engine].
+    pub jobs: Option<usize>,
     pub functions: Vec<FunctionTarget>,
     /// What is asked of each function's configuration, in the order of `functions`.
     pub settings: Vec<Settings>,
@@ -46,11 +52,17 @@ pub struct DeployConfig {
 
 impl DeployConfig {
     pub fn from_args(mut args: DeployArgs, ci: &CiContext) -> Result<Self, ConfigError> {
-        let file = function::read_file(args.config.as_deref(), &args.build.source.context)?;
+        let file = function::read_file(args.build.config.as_deref(), &args.build.source.context)?;
         let (functions, settings): (Vec<FunctionTarget>, Vec<Settings>) =
             function::functions(&args.functions, &file, &args.settings)?
                 .into_iter()
                 .unzip();
+        let picked: Vec<&str> = if args.functions.iter().any(|f| !f.trim().is_empty()) {
+            functions.iter().map(|f| f.name.as_str()).collect()
+        } else {
+            Vec::new()
+        };
+        let sources = super::image_sources(&file, &picked)?;
         // Checked here, not by clap: the action passes `preview: false`,
         // which clap would take for the flag given.
         if args.preview && args.alias.is_some() {
@@ -91,7 +103,16 @@ impl DeployConfig {
             .map(|f| crate::lambda::plain_name(&f.name))
             .collect();
         let feedback = super::feedback_config(args.comment, names, args.dotenv);
-        let build = BuildConfig::from_args(args.build, ci)?;
+        let images = if sources.is_empty() {
+            Vec::new()
+        } else {
+            super::image_builds(&args.build, sources, ci)?
+        };
+        let jobs = args.build.jobs.map(usize::from);
+        let build = match images.first() {
+            Some(first) => first.build.clone(),
+            None => BuildConfig::from_args(args.build, ci)?,
+        };
         if let Some(path) = &args.report_json {
             check_output_path("--report-json", path)?;
         }
@@ -103,6 +124,8 @@ impl DeployConfig {
         }
         Ok(DeployConfig {
             build,
+            images,
+            jobs,
             functions,
             settings,
             role,

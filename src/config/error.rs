@@ -49,6 +49,18 @@ pub enum ConfigError {
          maintainer has reviewed the change"
     )]
     ForkCode,
+    /// An `[images.NAME]` or `[functions.NAME]` entry of the file that does not hold.
+    #[error("{at}: [{entry}] {reason}")]
+    ImageEntry {
+        at: String,
+        entry: String,
+        reason: String,
+    },
+    #[error(
+        "--repository names the one image of a run, and lambda-ship.toml has [images], each \
+         with its own repository: drop --repository (or LAMBDA_SHIP_REPOSITORY)"
+    )]
+    RepositoryWithImages,
     #[error("--function {0} is given twice: name each function once")]
     DuplicateFunction(String),
     #[error(

@@ -24,6 +24,12 @@ pub struct ConfigFile {
     pub defaults: Settings,
     #[serde(default)]
     pub functions: BTreeMap<String, Settings>,
+    /// A monorepo's images, each built from its own context.
+    #[serde(default)]
+    pub images: BTreeMap<String, super::images::ImageTable>,
+    /// Where the file was read from, and its text: an entry's errors name its line.
+    #[serde(skip)]
+    pub origin: Option<(PathBuf, String)>,
 }
 
 /// Reads `--config PATH`, else `lambda-ship.toml` in the context when there is one.
@@ -43,10 +49,12 @@ pub fn read_file(explicit: Option<&Path>, context: &Path) -> Result<ConfigFile, 
         path: shown.clone(),
         reason: format!("it cannot be read ({e})"),
     })?;
-    parse_file(&text).map_err(|reason| ConfigError::File {
+    let mut file = parse_file(&text).map_err(|reason| ConfigError::File {
         path: shown,
         reason,
-    })
+    })?;
+    file.origin = Some((path, text));
+    Ok(file)
 }
 
 /// Parses the file's text; the error names the line and what is wrong there.
@@ -128,6 +136,11 @@ pub fn functions(
     if file.defaults.architecture.is_some() {
         return Err(ConfigError::FileValue(
             "defaults.architecture: an architecture belongs in a [functions.NAME] table".into(),
+        ));
+    }
+    if file.defaults.image.is_some() {
+        return Err(ConfigError::FileValue(
+            "defaults.image: an image belongs in a [functions.NAME] table".into(),
         ));
     }
     let flags = read_flags(flags)?;

@@ -5,6 +5,7 @@ mod deploy;
 mod error;
 pub mod function;
 mod housekeeping;
+mod images;
 mod local;
 #[cfg(test)]
 mod local_tests;
@@ -17,6 +18,7 @@ mod tests;
 pub use deploy::DeployConfig;
 pub use error::ConfigError;
 pub use housekeeping::{CleanupConfig, HousekeepingConfig, PruneConfig};
+pub use images::{ImageBuild, ImageSource, image_builds, image_sources};
 pub use local::LocalConfig;
 pub use parse::{
     AwsAccess, ShaSource, check_output_path, parse_build_arg, parse_env, parse_registry,
@@ -91,14 +93,8 @@ impl Source {
             pool.push(endpoint);
         }
 
-        if let Some(target) = &args.target {
-            let ok = !target.is_empty()
-                && target
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-            if !ok {
-                return Err(ConfigError::Target(target.clone()));
-            }
+        if let Some(target) = args.target.as_ref().filter(|t| !valid_target(t)) {
+            return Err(ConfigError::Target(target.clone()));
         }
 
         // What needs the disk comes last, once the values are known good.
@@ -113,6 +109,14 @@ impl Source {
             builders,
         })
     }
+}
+
+/// A build stage's name, as `--target` and an image's `target` take it.
+fn valid_target(target: &str) -> bool {
+    !target.is_empty()
+        && target
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 /// The context and the Dockerfile on disk, canonical.
