@@ -63,6 +63,9 @@ pub enum Error {
     /// A deploy that stopped before any function was changed.
     #[error("{0}\nNothing was deployed.")]
     NotDeployed(Box<Error>),
+    /// One or more images of `lambda-ship.toml` failed, each named.
+    #[error("{}", images_message(.0))]
+    Images(Vec<(String, Error)>),
     /// One or more platforms failed; the others' results are kept.
     #[error("{}", platforms_message(.failed, .done))]
     Platforms {
@@ -127,12 +130,21 @@ fn platforms_message(failed: &[PlatformError], done: &[ImageReport]) -> String {
     lines.join("\n")
 }
 
+fn images_message(failed: &[(String, Error)]) -> String {
+    let lines: Vec<String> = failed
+        .iter()
+        .map(|(name, e)| format!("image {name}: {e}"))
+        .collect();
+    lines.join("\n")
+}
+
 impl Error {
     /// A mistake in the input, found before anything was changed: the run
     /// stopped at its configuration, and exits 2.
     pub fn is_usage(&self) -> bool {
         match self {
             Error::NotDeployed(e) => e.is_usage(),
+            Error::Images(failed) => failed.iter().all(|(_, e)| e.is_usage()),
             // A Dockerfile that cannot be built as asked is a mistake in the
             // input, found before anything was pushed.
             Error::Platforms { failed, done } => {

@@ -9,6 +9,9 @@ use std::fmt::Write as _;
 /// The images of one commit, one per platform.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BuildReport {
+    /// Its `[images.NAME]` in `lambda-ship.toml`, when the run has several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     pub commit: CommitSha,
     pub repository: Repository,
     /// Where the bytes went: the repository's registry, or `--registry`.
@@ -100,6 +103,9 @@ pub struct RunReport {
     /// The pull or merge request.
     pub change_number: Option<u64>,
     pub build: Option<BuildReport>,
+    /// With `[images]` in `lambda-ship.toml`: each image of the run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<BuildReport>,
     pub functions: Vec<crate::lambda::FunctionReport>,
     /// The release rolled out step by step (`--rollout`).
     pub rollout: Option<crate::rollout::RolloutReport>,
@@ -138,13 +144,33 @@ impl std::fmt::Display for Stage {
 }
 
 impl RunReport {
+    /// Every image of the run: the flags' one, or each of `[images]`.
+    pub fn builds(&self) -> impl Iterator<Item = &BuildReport> {
+        self.build.iter().chain(&self.images)
+    }
+
+    /// The image a function runs from this run: by its digest, else (a
+    /// function not deployed) the one image of its architecture.
+    pub fn image_of(&self, f: &crate::lambda::FunctionReport) -> Option<&ImageReport> {
+        let all = || self.builds().flat_map(|b| &b.images);
+        all()
+            .find(|i| f.image_after.as_deref() == Some(i.deploy_uri.as_str()))
+            .or_else(|| {
+                let mut same = all().filter(|i| i.architecture == f.architecture);
+                let first = same.next();
+                if same.next().is_some() { None } else { first }
+            })
+    }
+
     /// A few lines for a person.
     pub fn to_text(&self) -> String {
-        let mut out = self
-            .build
-            .as_ref()
-            .map(BuildReport::to_text)
-            .unwrap_or_default();
+        let mut out = String::new();
+        for build in self.builds() {
+            if let Some(name) = &build.image {
+                let _ = writeln!(out, "image {name}");
+            }
+            out.push_str(&build.to_text());
+        }
         for f in &self.functions {
             let _ = writeln!(
                 out,

@@ -8,12 +8,11 @@ use super::cache::{self, Candidate};
 use super::platform::{
     Destination, Limits, inputs_digest, reuse_image, reuse_unchanged, ship_image,
 };
-use super::pool::build_on_pool;
+use super::pool::Pool;
 use super::{Lazy, stages};
 use crate::config::{BuildConfig, Platform};
 use crate::error::PlatformError;
 use crate::farm::BuildSpec;
-use crate::farm::engine::Engine;
 use crate::farm::inputs::{CACHE_SOURCES_LABEL, INPUTS_LABEL};
 use crate::progress::Progress;
 use crate::registry::ImageRef;
@@ -34,23 +33,23 @@ pub(super) struct Run<'a> {
     /// The builder stages the image needs, cached as images of their own.
     pub(super) stages: &'a [String],
     pub(super) check: Option<(&'a LocalCheck, &'a Gate)>,
+    /// The farm, shared by every image of the run.
+    pub(super) pool: &'a Pool,
     pub(super) progress: &'a Progress,
 }
 
 impl Run<'_> {
     pub(super) async fn platform(
         &self,
-        engines: Option<&[Engine]>,
         mut spec: BuildSpec,
         sources: Vec<Candidate>,
         image: ImageRef,
     ) -> Result<ImageReport, PlatformError> {
         let (config, session, progress) = (self.config, self.session, self.progress);
         let platform = spec.platform;
-        let Some(engines) = engines.filter(|e| !e.is_empty() && self.to_build.contains(&platform))
-        else {
+        if !(self.pool.has(platform) && self.to_build.contains(&platform)) {
             return reuse_image(session, self.planned, &image, platform, progress).await;
-        };
+        }
         let mut found = cache::resolve(sources, platform, session, progress).await;
         let behind = cache::behind(&found, &image);
         found.extend(cache::resolve(behind, platform, session, progress).await);
@@ -110,7 +109,11 @@ impl Run<'_> {
             limits,
             progress,
         };
-        let (engine, built) = build_on_pool(engines, &spec, limits.build, progress).await;
+        let key = self.planned.name.as_str();
+        let Some((engine, built)) = self.pool.build(key, &spec, limits.build, progress).await
+        else {
+            return self.fail(no_engine(platform)).await;
+        };
         let shipped = ship_image(engine, built, &spec, self.check, to, &image).await;
         // The stages are built on their own only after the image: built
         // first, they keep the image from its own registry cache.
@@ -128,4 +131,12 @@ impl Run<'_> {
         }
         Err(e)
     }
+}
+
+fn no_engine(platform: Platform) -> PlatformError {
+    PlatformError::Build(crate::farm::BuildError::Engine {
+        platform,
+        engine: "its pool".to_string(),
+        message: "no engine of the pool is left to build on".to_string(),
+    })
 }

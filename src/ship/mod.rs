@@ -19,9 +19,9 @@ use crate::registry::ImageRef;
 use crate::registry::ecr::{Ecr, Repository};
 use crate::report::BuildReport;
 use crate::sandbox::{self, Gate, LocalCheck};
-use futures_util::future::join_all;
+use futures_util::future::{join_all, try_join_all};
 pub(crate) use platform::build_spec;
-pub(crate) use pool::connect_farm;
+pub(crate) use pool::{Pool, connect_farm};
 use std::collections::HashMap;
 pub use survey::{Survey, survey};
 
@@ -33,40 +33,139 @@ pub async fn build(
     local: Option<&LocalCheck>,
     progress: &Progress,
 ) -> Result<BuildReport, Error> {
-    // Everything that can be wrong with the input is found before anything changes.
-    let context = &config.build_context;
-    context.check_readable()?;
+    let image = ImageJob {
+        name: None,
+        config,
+        local,
+    };
+    let mut built = build_images(&[image], None, sdk, progress).await?;
+    built
+        .pop()
+        .ok_or_else(|| Error::Conflict("nothing was built".to_string()))
+}
 
+/// One image of a run: its name in `lambda-ship.toml` (none for the one
+/// image of the flags), its build, and its local check.
+pub struct ImageJob<'a> {
+    pub name: Option<&'a str>,
+    pub config: &'a BuildConfig,
+    pub local: Option<&'a LocalCheck>,
+}
+
+/// Builds, checks and pushes every image of a run, each for its platforms,
+/// all concurrently on one farm: at most `jobs` builds at once [default: one
+/// per engine of each platform's pool]. An image that failed is named; the
+/// others' pushes stand, and nothing is deployed by this stage.
+pub async fn build_images(
+    images: &[ImageJob<'_>],
+    jobs: Option<usize>,
+    sdk: &aws_config::SdkConfig,
+    progress: &Progress,
+) -> Result<Vec<BuildReport>, Error> {
+    let named = |image: &ImageJob<'_>, e: Error| match image.name {
+        Some(name) => Error::Images(vec![(name.to_string(), e)]),
+        None => e,
+    };
+    // Everything that can be wrong with the input is found before anything changes.
+    for image in images {
+        image
+            .config
+            .build_context
+            .check_readable()
+            .map_err(|e| named(image, e.into()))?;
+    }
+    // Each image's lines are named by it, when the run has several.
+    let said: Vec<Progress> = images
+        .iter()
+        .map(|i| {
+            i.name
+                .map_or_else(|| progress.clone(), |n| progress.scoped(n))
+        })
+        .collect();
     // Only reads until something is pushed: a build that fails leaves no
     // repository behind.
-    let ecr = Ecr::new(sdk);
-    progress.say(&format!("ECR repository {}", config.repository));
-    let look = survey::look(&ecr, config).await?;
-    if config.force_rebuild
-        && look.planned.mutability == TagMutability::Immutable
-        && !look.pushed.is_empty()
-    {
-        let tags = look.pushed.keys().map(|&p| look.target(config, p));
-        return Err(immutable_conflict(&look.planned, tags));
+    let ecr = &Ecr::new(sdk);
+    let looks = try_join_all(
+        images
+            .iter()
+            .zip(&said)
+            .map(|(image, progress)| async move {
+                progress.say(&format!("ECR repository {}", image.config.repository));
+                survey::look(ecr, image.config)
+                    .await
+                    .map_err(|e| named(image, e))
+            }),
+    )
+    .await?;
+    let mut plans = Vec::new();
+    for (image, look) in images.iter().zip(looks) {
+        let config = image.config;
+        if config.force_rebuild
+            && look.planned.mutability == TagMutability::Immutable
+            && !look.pushed.is_empty()
+        {
+            let tags = look.pushed.keys().map(|&p| look.target(config, p));
+            return Err(named(image, immutable_conflict(&look.planned, tags)));
+        }
+        // A commit pushed already is not built again.
+        let to_build: Vec<Platform> = config
+            .platforms
+            .iter()
+            .copied()
+            .filter(|p| config.force_rebuild || !look.pushed.contains_key(p))
+            .collect();
+        plans.push((image, look, to_build));
     }
-    // A commit pushed already is not built again, and the farm is reached
-    // only for what is to be built: a deploy job after the platforms were
-    // built elsewhere (one native runner each) needs no engine.
-    let to_build: Vec<Platform> = config
-        .platforms
-        .iter()
-        .copied()
-        .filter(|p| config.force_rebuild || !look.pushed.contains_key(p))
-        .collect();
-    let engines = if to_build.is_empty() {
-        HashMap::new()
-    } else {
-        connect_farm(config, &to_build, progress).await?
+    // The farm is reached only for what is to be built: a deploy job after
+    // the platforms were built elsewhere (one native runner each) needs no engine.
+    let mut needed: Vec<Platform> = plans.iter().flat_map(|p| p.2.clone()).collect();
+    needed.sort();
+    needed.dedup();
+    let engines = match images.first() {
+        Some(first) if !needed.is_empty() => connect_farm(first.config, &needed, progress).await?,
+        _ => HashMap::new(),
     };
+    let pool = Pool::new(engines, jobs);
+    let results = join_all(
+        plans
+            .iter()
+            .zip(&said)
+            .map(|((image, look, to_build), progress)| {
+                ship_image(image, look, to_build, ecr, &pool, progress)
+            }),
+    )
+    .await;
+    let mut built = Vec::new();
+    let mut failed = Vec::new();
+    for ((image, _, _), result) in plans.iter().zip(results) {
+        match (result, image.name) {
+            (Ok(report), _) => built.push(report),
+            (Err(e), None) => return Err(e),
+            (Err(e), Some(name)) => failed.push((name.to_string(), e)),
+        }
+    }
+    if failed.is_empty() {
+        Ok(built)
+    } else {
+        Err(Error::Images(failed))
+    }
+}
+
+/// One image's platforms built, checked and pushed.
+async fn ship_image(
+    image: &ImageJob<'_>,
+    look: &survey::Look<'_>,
+    to_build: &[Platform],
+    ecr: &Ecr,
+    pool: &Pool,
+    progress: &Progress,
+) -> Result<BuildReport, Error> {
+    let config = image.config;
+    let context = &config.build_context;
     // Created once, by the first platform ready to push.
     let created = tokio::sync::OnceCell::new();
     let repository = Lazy {
-        ecr: &ecr,
+        ecr,
         found: look.found.as_ref(),
         cell: &created,
         name: &config.repository,
@@ -81,25 +180,25 @@ pub async fn build(
         session: &look.session,
         repository: &repository,
         planned: &look.planned,
-        to_build: &to_build,
+        to_build,
         stages: &stages,
-        check: local.map(|c| (c, &gate)),
+        check: image.local.map(|c| (c, &gate)),
+        pool,
         progress,
     };
     let jobs = config.platforms.iter().map(|&platform| {
-        let image = look.target(config, platform);
-        let local = local_tag(&look.planned.name, &image.tag);
+        let target = look.target(config, platform);
+        let local = local_tag(&look.planned.name, &target.tag);
         let spec = build_spec(config, context, platform, local);
         let found = look.found.is_some();
-        let sources = cache::candidates(&config.cache, platform, &image, &look.host, found);
-        let engines = engines.get(&platform).map(Vec::as_slice);
-        run.platform(engines, spec, sources, image)
+        let sources = cache::candidates(&config.cache, platform, &target, &look.host, found);
+        run.platform(spec, sources, target)
     });
     let results = join_all(jobs).await;
     if let Some(days) = config.expire_untagged_days
         && let Some(repository) = created.get().or(look.found.as_ref())
     {
-        expire_untagged(&ecr, &repository.name, days, progress).await;
+        expire_untagged(ecr, &repository.name, days, progress).await;
     }
     let (done, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
     let done: Vec<_> = done.into_iter().filter_map(Result::ok).collect();
@@ -108,8 +207,12 @@ pub async fn build(
         return Err(Error::Platforms { failed, done });
     }
     Ok(BuildReport {
+        image: image.name.map(str::to_string),
         commit: config.sha.clone(),
-        repository: created.get().cloned().unwrap_or(look.planned),
+        repository: created
+            .get()
+            .cloned()
+            .unwrap_or_else(|| look.planned.clone()),
         registry: look.session.registry().to_string(),
         images: done,
     })

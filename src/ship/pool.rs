@@ -11,6 +11,7 @@ use crate::progress::Progress;
 use crate::sandbox;
 use futures_util::future::join_all;
 use std::collections::HashMap;
+use tokio::sync::Semaphore;
 
 /// Connects once to each engine named for `platforms`, and keeps for each
 /// platform the engines of its pool that answer and can build it, in the
@@ -105,42 +106,128 @@ fn support_words(support: Support) -> &'static str {
     }
 }
 
-/// Builds on the first engine of the platform's pool. An engine lost
-/// mid-build hands the build to the next one, said in one line; a lone
-/// engine that still answers builds it once more.
-pub(super) async fn build_on_pool<'e>(
-    engines: &'e [Engine],
-    spec: &BuildSpec,
-    limit: std::time::Duration,
-    progress: &Progress,
-) -> (&'e Engine, Result<farm::BuiltImage, farm::BuildError>) {
-    let platform = spec.platform;
-    let mut tries: Vec<&Engine> = engines.iter().collect();
-    let mut retried = false;
-    let mut at = 0;
-    loop {
-        let engine = tries[at];
-        let built = farm::build_within(engine, spec, limit, progress).await;
-        let Err(farm::BuildError::EngineLost { .. }) = &built else {
-            return (engine, built);
-        };
-        if let Some(next) = tries.get(at + 1) {
-            progress.say(&format!(
-                "{platform}: {} was lost mid-build; building again on {}",
-                engine.name, next.name
-            ));
-            at += 1;
-        } else if tries.len() == 1 && !retried && engine.answers().await {
-            progress.say(&format!(
-                "{platform}: the connection to {} broke mid-build and it still answers; \
-                 building once more",
-                engine.name
-            ));
-            retried = true;
-            tries.push(engine);
-            at += 1;
-        } else {
-            return (engine, built);
+/// The farm's engines as build slots: each platform's pool, each engine of
+/// it taking `per_engine` builds at once, and at most `jobs` builds in all.
+pub(crate) struct Pool {
+    pools: HashMap<Platform, Vec<Slot>>,
+    jobs: Semaphore,
+}
+
+struct Slot {
+    engine: Engine,
+    free: Semaphore,
+}
+
+impl Pool {
+    /// `jobs` defaults to one build per engine of each platform's pool.
+    pub(crate) fn new(engines: HashMap<Platform, Vec<Engine>>, jobs: Option<usize>) -> Self {
+        let pairs: usize = engines.values().map(Vec::len).sum::<usize>().max(1);
+        let jobs = jobs.unwrap_or(pairs).max(1);
+        let per_engine = jobs.div_ceil(pairs);
+        let pools = engines
+            .into_iter()
+            .map(|(platform, engines)| {
+                let slots = engines
+                    .into_iter()
+                    .map(|engine| Slot {
+                        engine,
+                        free: Semaphore::new(per_engine),
+                    })
+                    .collect();
+                (platform, slots)
+            })
+            .collect();
+        Pool {
+            pools,
+            jobs: Semaphore::new(jobs),
         }
     }
+
+    /// Whether the platform has an engine to build on.
+    pub(crate) fn has(&self, platform: Platform) -> bool {
+        self.pools.get(&platform).is_some_and(|p| !p.is_empty())
+    }
+
+    /// Builds on the first engine of the platform's pool that has a free
+    /// slot, trying first the one that `key` (the image's repository) was
+    /// built on before, for its local cache. An engine lost mid-build hands
+    /// the build to another of the pool, said in one line; a lone engine
+    /// that still answers builds it once more.
+    pub(super) async fn build(
+        &self,
+        key: &str,
+        spec: &BuildSpec,
+        limit: std::time::Duration,
+        progress: &Progress,
+    ) -> Option<(&Engine, Result<farm::BuiltImage, farm::BuildError>)> {
+        let platform = spec.platform;
+        let slots = self.pools.get(&platform)?;
+        let _job = self.jobs.acquire().await.ok()?;
+        let mut order: Vec<usize> = (0..slots.len()).collect();
+        order.rotate_left(affinity(key, platform, slots.len()));
+        let mut lost: Option<&Engine> = None;
+        let mut retried = false;
+        loop {
+            let (at, slot) = take(slots, &order).await?;
+            let engine = &slots[at].engine;
+            if let Some(before) = lost {
+                progress.say(&format!(
+                    "{platform}: {} was lost mid-build; building again on {}",
+                    before.name, engine.name
+                ));
+            }
+            let built = farm::build_within(engine, spec, limit, progress).await;
+            drop(slot);
+            let Err(farm::BuildError::EngineLost { .. }) = &built else {
+                return Some((engine, built));
+            };
+            order.retain(|&i| i != at);
+            if !order.is_empty() {
+                lost = Some(engine);
+            } else if slots.len() == 1 && !retried && engine.answers().await {
+                progress.say(&format!(
+                    "{platform}: the connection to {} broke mid-build and it still answers; \
+                     building once more",
+                    engine.name
+                ));
+                retried = true;
+                order.push(at);
+            } else {
+                return Some((engine, built));
+            }
+        }
+    }
+}
+
+/// The first of `order` with a free slot, else the first to free one.
+async fn take<'s>(
+    slots: &'s [Slot],
+    order: &[usize],
+) -> Option<(usize, tokio::sync::SemaphorePermit<'s>)> {
+    for &i in order {
+        if let Ok(permit) = slots[i].free.try_acquire() {
+            return Some((i, permit));
+        }
+    }
+    let waits = order
+        .iter()
+        .map(|&i| Box::pin(async move { (i, slots[i].free.acquire().await) }));
+    let waits: Vec<_> = waits.collect();
+    if waits.is_empty() {
+        return None;
+    }
+    let ((i, permit), _, _) = futures_util::future::select_all(waits).await;
+    permit.ok().map(|p| (i, p))
+}
+
+/// Where in its platform's pool an image starts looking for a slot: the
+/// same engine each run while the pool is the same, so that its builds
+/// find their layers in that engine's cache.
+fn affinity(key: &str, platform: Platform, engines: usize) -> usize {
+    if engines == 0 {
+        return 0;
+    }
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&(key, platform.to_string()), &mut hasher);
+    (std::hash::Hasher::finish(&hasher) % engines as u64) as usize
 }

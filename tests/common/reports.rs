@@ -39,6 +39,7 @@ pub fn image(p: Platform, reused: bool) -> ImageReport {
 
 pub fn build() -> BuildReport {
     BuildReport {
+        image: None,
         images: vec![image(Platform::Amd64, false), image(Platform::Arm64, true)],
         commit: sha(),
         repository: Repository {
@@ -103,6 +104,7 @@ pub fn run(functions: Vec<FunctionReport>, failure: Option<Failure>) -> RunRepor
         ci: lambda_ship::ci::CiKind::GitHub,
         change_number: Some(12),
         build: Some(build()),
+        images: Vec::new(),
         functions,
         rollout: None,
         failure,
