@@ -3,13 +3,14 @@
 //! alias once its smoke test passed. The report is filled as far as the run
 //! got, whether it succeeds or not, and published where people look.
 
+use super::images::{Planned, image_index};
 use crate::cancel::Cancel;
 use crate::ci::{CiContext, Env};
 use crate::cli::DeployArgs;
 use crate::commands::plan::{self, Plan};
-use crate::config::{BuildConfig, ConfigError, DeployConfig, Platform};
+use crate::config::DeployConfig;
 use crate::error::Error;
-use crate::lambda::{DeployJob, FunctionReport, FunctionSpec, Lambda, Outcome};
+use crate::lambda::{DeployJob, FunctionReport, FunctionSpec, Lambda};
 use crate::progress::Progress;
 use crate::report::{Failure, RunReport, Stage};
 use crate::sandbox::LocalCheck;
@@ -21,9 +22,14 @@ pub async fn run(args: DeployArgs) -> Result<(), Error> {
     let ci = ci::CiContext::detect(&env);
     let config = config::DeployConfig::from_args(args, &ci)?;
     let progress = progress::Progress::new(config.build.progress);
+    let what = if config.images.is_empty() {
+        config.build.repository.to_string()
+    } else {
+        let names: Vec<&str> = config.images.iter().map(|i| i.name.as_str()).collect();
+        format!("the images {}", names.join(", "))
+    };
     progress.say(&format!(
-        "deploying {} at {} to {}",
-        config.build.repository,
+        "deploying {what} at {} to {}",
         config.build.sha,
         config
             .functions
@@ -35,8 +41,21 @@ pub async fn run(args: DeployArgs) -> Result<(), Error> {
     if config.dry_run {
         let planned = dry_run(&config, &ci, &env, &progress).await;
         progress.finish();
-        let plan = planned.map_err(|(_, e)| e)?;
-        super::print(config.build.output, &plan, || plan.to_text());
+        let mut plans = planned.map_err(|(_, e)| e)?;
+        match (config.images.is_empty(), plans.pop()) {
+            (true, Some(plan)) => super::print(config.build.output, &plan, || plan.to_text()),
+            (_, last) => {
+                plans.extend(last);
+                let text = || {
+                    plans
+                        .iter()
+                        .map(Plan::to_text)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                super::print(config.build.output, &plans, text);
+            }
+        }
         return Ok(());
     }
     let cancel = cancel::Cancel::on_signals();
@@ -71,6 +90,7 @@ async fn deploy(
         ci: ci.kind,
         change_number: ci.change_number,
         build: None,
+        images: Vec::new(),
         functions: Vec::new(),
         rollout: None,
         failure: None,
@@ -97,7 +117,7 @@ async fn deploy_stages(
     report: &mut RunReport,
 ) -> Result<(), (Stage, Error)> {
     let at = |stage: Stage| move |e: Error| (stage, e);
-    let (sdk, lambda, mut specs, build_config) =
+    let (sdk, lambda, mut specs, planned) =
         session_and_functions(config, ci, env, progress).await?;
     let renew = if config.local_smoke && config.local_credentials.is_some() {
         Some(
@@ -122,29 +142,47 @@ async fn deploy_stages(
             .collect()
     };
 
-    let local_check = config.local_smoke.then(|| LocalCheck {
-        event: config
-            .smoke
-            .as_ref()
-            .map_or_else(|| "{}".to_string(), |s| s.event.clone()),
-        settings: specs
-            .iter()
-            .rev()
-            .map(|p| (p.arch, p.local.clone()))
-            .collect(),
-        renew,
-    });
+    // Each image is run locally with the settings of its own functions.
+    let checks: Vec<Option<LocalCheck>> = planned
+        .iter()
+        .map(|image| {
+            config.local_smoke.then(|| LocalCheck {
+                event: config
+                    .smoke
+                    .as_ref()
+                    .map_or_else(|| "{}".to_string(), |s| s.event.clone()),
+                settings: image
+                    .functions
+                    .iter()
+                    .rev()
+                    .map(|&i| (specs[i].arch, specs[i].local.clone()))
+                    .collect(),
+                renew: renew.clone(),
+            })
+        })
+        .collect();
+    let images: Vec<ship::ImageJob> = planned
+        .iter()
+        .zip(&checks)
+        .map(|(image, check)| ship::ImageJob {
+            name: image.name.as_deref(),
+            config: &image.build,
+            local: check.as_ref(),
+        })
+        .collect();
     // A cancelled run drops its builds and pushes: the engines stop them.
-    let building = ship::build(&build_config, &sdk, local_check.as_ref(), progress);
+    let building = ship::build_images(&images, config.jobs, &sdk, progress);
     let outcome = tokio::select! {
         outcome = building => outcome,
         why = cancel.cancelled() => {
-            ship::remove_sandboxes(&build_config).await;
+            for image in &planned {
+                ship::remove_sandboxes(&image.build).await;
+            }
             report.functions = not_deployed("not deployed: the run was cancelled");
             return Err((Stage::Build, Error::Cancelled(why.to_string())));
         }
     };
-    let built = match outcome {
+    let mut built = match outcome {
         Ok(built) => built,
         Err(e) => {
             report.functions = not_deployed("not deployed: the build failed");
@@ -158,8 +196,10 @@ async fn deploy_stages(
     };
 
     progress.say(&format!("deploying {} function(s)", specs.len()));
-    let jobs = specs.iter().map(|spec| {
-        let built_image = built.image(spec.arch);
+    let jobs = specs.iter().enumerate().map(|(at, spec)| {
+        let built_image = image_index(&planned, at)
+            .and_then(|k| built.get(k))
+            .and_then(|b| b.image(spec.arch));
         let image = built_image
             .map(|i| i.deploy_uri.as_str())
             .unwrap_or_default();
@@ -181,24 +221,27 @@ async fn deploy_stages(
     });
     // The scans on push are read while the functions deploy.
     let ecr = crate::registry::ecr::Ecr::new(&sdk);
-    let repository = built.repository.name.clone();
-    let scans = join_all(
-        built
-            .images
+    let scans = join_all(built.iter().flat_map(|b| {
+        let ecr = &ecr;
+        b.images
             .iter()
-            .map(|i| ecr.scan_findings(&repository, &i.digest, config.scan_wait)),
-    );
+            .map(move |i| ecr.scan_findings(&b.repository.name, &i.digest, config.scan_wait))
+    }));
     let (functions, scans) = tokio::join!(join_all(jobs), scans);
-    let mut built = built;
-    for (image, scan) in built.images.iter_mut().zip(scans) {
-        image.scan = Some(scan);
+    let mut scans = scans.into_iter();
+    for image in built.iter_mut().flat_map(|b| b.images.iter_mut()) {
+        image.scan = scans.next();
     }
-    report.build = Some(built);
+    if config.images.is_empty() {
+        report.build = built.pop();
+    } else {
+        report.images = built;
+    }
     for f in &functions {
         progress.say(&format!("{} ({}): {}", f.name, f.architecture, f.outcome));
     }
     let all_deployed = functions.iter().all(|f| f.outcome.is_success());
-    let message = (!all_deployed).then(|| deploy_failure(&functions));
+    let message = (!all_deployed).then(|| crate::lambda::deploy_failure(&functions));
     report.functions = functions;
     if let Some(m) = message {
         return Err(at(Stage::Deploy)(Error::Deploy(m)));
@@ -217,7 +260,7 @@ async fn session_and_functions(
         aws_config::SdkConfig,
         Lambda,
         Vec<FunctionSpec>,
-        BuildConfig,
+        Vec<Planned>,
     ),
     (Stage, Error),
 > {
@@ -231,8 +274,8 @@ async fn session_and_functions(
     )
     .await?;
     let lambda = Lambda::new(&sdk);
-    let (functions, build_config) = read_functions(config, &lambda, &sdk, progress).await?;
-    Ok((sdk, lambda, functions, build_config))
+    let (functions, planned) = read_functions(config, &lambda, &sdk, progress).await?;
+    Ok((sdk, lambda, functions, planned))
 }
 
 /// Every function read before anything is built (a wrong name fails now),
@@ -242,7 +285,7 @@ async fn read_functions(
     lambda: &Lambda,
     sdk: &aws_config::SdkConfig,
     progress: &Progress,
-) -> Result<(Vec<FunctionSpec>, BuildConfig), (Stage, Error)> {
+) -> Result<(Vec<FunctionSpec>, Vec<Planned>), (Stage, Error)> {
     // Every function is read before anything is built: a wrong name fails now.
     // A function named by ARN must be of this run's account: asked only then.
     let account = if config.functions.iter().any(|f| f.name.starts_with("arn:")) {
@@ -292,86 +335,42 @@ async fn read_functions(
             spec.arch.lambda_arch()
         ));
     }
-    let mut build_config = config.build.clone();
-    if !build_config.platforms_explicit {
-        build_config.platforms = Platform::ALL
-            .into_iter()
-            .filter(|p| specs.iter().any(|f| f.arch == *p))
-            .collect();
-    }
-    // What the functions run now is the likeliest cache for their new image.
-    build_config.cache.running = specs
-        .iter()
-        .filter_map(|p| Some((p.arch, p.name.clone(), p.image_before.clone()?)))
-        .collect();
-    for spec in &specs {
-        if !build_config.platforms.contains(&spec.arch) {
-            let e = ConfigError::MissingPlatform {
-                platform: spec.arch,
-                function: spec.name.clone(),
-            };
-            return Err((Stage::Configuration, e.into()));
-        }
-    }
-    Ok((specs, build_config))
+    let planned = super::images::plan_images(config, &specs)?;
+    Ok((specs, planned))
 }
 
-/// `--dry-run`: the plan, from read APIs only.
+/// `--dry-run`: the plan of each image, from read APIs only.
 async fn dry_run(
     config: &DeployConfig,
     ci: &CiContext,
     env: &Env,
     progress: &Progress,
-) -> Result<Plan, (Stage, Error)> {
-    let (sdk, lambda, functions, build_config) =
+) -> Result<Vec<Plan>, (Stage, Error)> {
+    let (sdk, lambda, functions, planned) =
         session_and_functions(config, ci, env, progress).await?;
     let cloudwatch = crate::cloudwatch::CloudWatch::new(&sdk, config.build.aws_timeout);
     super::rollout::check_alarms(&config.gates, &cloudwatch).await?;
-    let survey = ship::survey(&build_config, &sdk)
+    let mut plans = Vec::new();
+    for image in &planned {
+        let survey = ship::survey(&image.build, &sdk)
+            .await
+            .map_err(|e| (Stage::Preflight, e))?;
+        let mine: Vec<FunctionSpec> = image
+            .functions
+            .iter()
+            .map(|&i| functions[i].clone())
+            .collect();
+        let plan = plan::plan(
+            config,
+            image.name.as_deref(),
+            &image.build,
+            &mine,
+            &survey,
+            &lambda,
+        )
         .await
         .map_err(|e| (Stage::Preflight, e))?;
-    plan::plan(
-        config,
-        &build_config.platforms,
-        &functions,
-        &survey,
-        &lambda,
-    )
-    .await
-    .map_err(|e| (Stage::Preflight, e))
-}
-
-/// Which functions were updated and which were not, one line each.
-fn deploy_failure(functions: &[FunctionReport]) -> String {
-    let mut lines = vec!["the deploy did not complete:".to_string()];
-    for f in functions {
-        let line = match &f.outcome {
-            Outcome::Deployed => format!(
-                "  {} ({}): updated to {}",
-                f.name,
-                f.architecture,
-                f.image_after.as_deref().unwrap_or("?")
-            ),
-            Outcome::Unchanged => format!(
-                "  {} ({}): unchanged, it already runs {}",
-                f.name,
-                f.architecture,
-                f.image_after.as_deref().unwrap_or("?")
-            ),
-            Outcome::UpdatedThenFailed(e) => format!(
-                "  {} ({}): updated to {}, but {e}",
-                f.name,
-                f.architecture,
-                f.image_after.as_deref().unwrap_or("?")
-            ),
-            Outcome::NotUpdated(e) => format!(
-                "  {} ({}): NOT updated, still on {}: {e}",
-                f.name,
-                f.architecture,
-                f.image_before.as_deref().unwrap_or("its previous image")
-            ),
-        };
-        lines.push(line);
+        plans.push(plan);
     }
-    lines.join("\n")
+    Ok(plans)
 }

@@ -6,6 +6,7 @@ pub mod build;
 pub mod cleanup;
 pub mod deploy;
 pub mod history;
+mod images;
 pub mod local;
 pub mod plan;
 pub mod policy;

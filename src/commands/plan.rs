@@ -12,6 +12,9 @@ use std::fmt::Write as _;
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Plan {
     pub dry_run: bool,
+    /// Its `[images.NAME]`, when the run has several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     pub repository: String,
     pub repository_exists: bool,
     pub images: Vec<ImagePlan>,
@@ -51,14 +54,15 @@ pub struct AliasPlan {
 
 pub async fn plan(
     config: &DeployConfig,
-    platforms: &[Platform],
+    image: Option<&str>,
+    build: &crate::config::BuildConfig,
     functions: &[FunctionSpec],
     survey: &Survey,
     lambda: &Lambda,
 ) -> Result<Plan, Error> {
     let image_of = |p: Platform| match survey.pushed.get(&p) {
         Some(digest) => format!("{}@{digest}", survey.repository_uri),
-        None => format!("{}:{}", survey.repository_uri, config.build.tag(p)),
+        None => format!("{}:{}", survey.repository_uri, build.tag(p)),
     };
     let mut planned = Vec::new();
     for f in functions {
@@ -92,13 +96,15 @@ pub async fn plan(
     }
     Ok(Plan {
         dry_run: true,
-        repository: config.build.repository.to_string(),
+        repository: build.repository.to_string(),
+        image: image.map(str::to_string),
         repository_exists: survey.repository_exists,
-        images: platforms
+        images: build
+            .platforms
             .iter()
             .map(|&p| ImagePlan {
                 architecture: p.lambda_arch(),
-                tag: config.build.tag(p),
+                tag: build.tag(p),
                 digest: survey.pushed.get(&p).cloned(),
             })
             .collect(),
@@ -127,6 +133,9 @@ pub async fn plan(
 impl Plan {
     pub fn to_text(&self) -> String {
         let mut out = String::from("plan (dry run: nothing built, pushed, created or updated)\n");
+        if let Some(image) = &self.image {
+            let _ = writeln!(out, "image {image}");
+        }
         let repo = if self.repository_exists {
             "exists"
         } else {

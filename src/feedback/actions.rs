@@ -10,13 +10,21 @@ use std::path::Path;
 /// The step outputs, in the order action.yml declares them.
 pub fn outputs(report: &RunReport) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    if let Some(build) = &report.build {
+    for build in report.builds() {
+        // With [images], each output is also named by its image.
+        let named = build
+            .image
+            .as_deref()
+            .map_or(String::new(), |n| format!("{n}-"));
         for i in &build.images {
             out.push((
-                format!("image-uri-{}", i.architecture),
+                format!("image-uri-{named}{}", i.architecture),
                 i.deploy_uri.clone(),
             ));
-            out.push((format!("digest-{}", i.architecture), i.digest.clone()));
+            out.push((
+                format!("digest-{named}{}", i.architecture),
+                i.digest.clone(),
+            ));
         }
     }
     let urls: BTreeMap<&str, Option<&str>> = report
@@ -39,13 +47,7 @@ pub fn outputs(report: &RunReport) -> Vec<(String, String)> {
 
 /// Per function: its numbers, production's, the warnings and its image's scan.
 pub fn costs(report: &RunReport) -> serde_json::Value {
-    let scan = |arch: &str| {
-        report
-            .build
-            .as_ref()
-            .and_then(|b| b.images.iter().find(|i| i.architecture == arch))
-            .and_then(|i| i.scan.clone())
-    };
+    let scan = |f: &crate::lambda::FunctionReport| report.image_of(f).and_then(|i| i.scan.clone());
     report
         .functions
         .iter()
@@ -57,7 +59,7 @@ pub fn costs(report: &RunReport) -> serde_json::Value {
                     "numbers": f.numbers,
                     "production": f.baseline,
                     "warnings": f.warnings,
-                    "scan": scan(f.architecture),
+                    "scan": scan(f),
                 }),
             )
         })

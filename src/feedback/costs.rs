@@ -11,20 +11,12 @@ use std::fmt::Write as _;
 
 /// The section, or nothing when no function has numbers or a scan.
 pub fn section(report: &RunReport) -> String {
-    let scan_of = |arch: &str| -> Option<&Scan> {
-        report
-            .build
-            .as_ref()?
-            .images
-            .iter()
-            .find(|i| i.architecture == arch)?
-            .scan
-            .as_ref()
-    };
+    let scan_of =
+        |f: &crate::lambda::FunctionReport| -> Option<&Scan> { report.image_of(f)?.scan.as_ref() };
     let rows: Vec<_> = report
         .functions
         .iter()
-        .filter(|f| f.numbers.is_some() || scan_of(f.architecture).is_some())
+        .filter(|f| f.numbers.is_some() || scan_of(f).is_some())
         .collect();
     if rows.is_empty() {
         return String::new();
@@ -40,7 +32,7 @@ pub fn section(report: &RunReport) -> String {
         let before = f.baseline.clone().unwrap_or_default();
         let size = bytes(now.size_bytes, before.size_bytes);
         let memory = megabytes(now.max_memory_mb, before.max_memory_mb);
-        let scan = scan_of(f.architecture).map_or("–".to_string(), summary);
+        let scan = scan_of(f).map_or("–".to_string(), summary);
         let _ = writeln!(
             out,
             "| {} | {} | {size} | {} | {} | {memory} | {scan} |",
@@ -67,10 +59,13 @@ pub fn section(report: &RunReport) -> String {
             let _ = writeln!(out, "\n> [!WARNING]\n> {}: {}", code(&f.name), w);
         }
     }
-    let mut listed = Vec::new();
+    let mut listed: Vec<&str> = Vec::new();
     for f in &rows {
-        if let Some(scan) = scan_of(f.architecture).filter(|_| !listed.contains(&f.architecture)) {
-            listed.push(f.architecture);
+        let image = report
+            .image_of(f)
+            .filter(|i| !listed.contains(&i.digest.as_str()));
+        if let Some((image, scan)) = image.and_then(|i| Some((i, i.scan.as_ref()?))) {
+            listed.push(&image.digest);
             for finding in &scan.serious {
                 let _ = writeln!(
                     out,

@@ -163,8 +163,9 @@ fn link(url: &str) -> String {
 
 fn body(report: &RunReport, limits: &Limits) -> String {
     let mut out = heading(report, limits);
-    if let Some(build) = &report.build {
-        images(&mut out, build);
+    let builds: Vec<_> = report.builds().collect();
+    if !builds.is_empty() {
+        images(&mut out, &builds);
     }
     if !report.functions.is_empty() {
         functions(&mut out, &report.functions);
@@ -213,14 +214,24 @@ fn heading(report: &RunReport, limits: &Limits) -> String {
 
 /// A row per image: its tag, digest, size, times, local run, and whether
 /// it was rebuilt.
-fn images(out: &mut String, build: &crate::report::BuildReport) {
+/// A row per image and architecture; with `[images]`, each named first.
+fn images(out: &mut String, builds: &[&crate::report::BuildReport]) {
+    let named = builds.iter().any(|b| b.image.is_some());
     let _ = writeln!(out, "#### Images\n");
     let _ = writeln!(
         out,
-        "| Architecture | Tag | Digest | Compressed size | Build | Push | Local run | Image |"
+        "| {}Architecture | Tag | Digest | Compressed size | Build | Push | Local run | Image |",
+        if named { "Name | " } else { "" }
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
-    for i in &build.images {
+    let _ = writeln!(
+        out,
+        "|{}---|---|---|---|---|---|---|---|",
+        if named { "---|" } else { "" }
+    );
+    for (build, i) in builds
+        .iter()
+        .flat_map(|b| b.images.iter().map(move |i| (b, i)))
+    {
         let (build_time, push_time, how) = if i.reused {
             ("–".to_string(), "–".to_string(), "reused")
         } else {
@@ -239,6 +250,9 @@ fn images(out: &mut String, build: &crate::report::BuildReport) {
             Some(_) => "❌".to_string(),
             None => "–".to_string(),
         };
+        if named {
+            let _ = write!(out, "| {} ", code(build.image.as_deref().unwrap_or("")));
+        }
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {build_time} | {push_time} | {local} | {how} |",

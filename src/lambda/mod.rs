@@ -20,7 +20,7 @@ mod update;
 mod version;
 
 pub use client::Lambda;
-pub use outcome::Outcome;
+pub use outcome::{Outcome, deploy_failure};
 
 use crate::model::{FunctionTarget, Platform, SmokeConfig};
 use smoke::SmokeResult;

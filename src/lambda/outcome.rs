@@ -81,6 +81,41 @@ impl Serialize for Outcome {
     }
 }
 
+/// Which functions were updated and which were not, one line each.
+pub fn deploy_failure(functions: &[super::FunctionReport]) -> String {
+    let mut lines = vec!["the deploy did not complete:".to_string()];
+    for f in functions {
+        let line = match &f.outcome {
+            Outcome::Deployed => format!(
+                "  {} ({}): updated to {}",
+                f.name,
+                f.architecture,
+                f.image_after.as_deref().unwrap_or("?")
+            ),
+            Outcome::Unchanged => format!(
+                "  {} ({}): unchanged, it already runs {}",
+                f.name,
+                f.architecture,
+                f.image_after.as_deref().unwrap_or("?")
+            ),
+            Outcome::UpdatedThenFailed(e) => format!(
+                "  {} ({}): updated to {}, but {e}",
+                f.name,
+                f.architecture,
+                f.image_after.as_deref().unwrap_or("?")
+            ),
+            Outcome::NotUpdated(e) => format!(
+                "  {} ({}): NOT updated, still on {}: {e}",
+                f.name,
+                f.architecture,
+                f.image_before.as_deref().unwrap_or("its previous image")
+            ),
+        };
+        lines.push(line);
+    }
+    lines.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

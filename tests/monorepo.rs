@@ -1,0 +1,348 @@
+//! Many images in one run: a monorepo's `[images.NAME]`, each built only
+//! for the architectures its functions run on, across a pool of engines,
+//! and only what changed rebuilt and redeployed.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+/// Three services (one for both architectures, one amd64-only, one
+/// arm64-only) and five functions, each created in moto.
+struct Monorepo {
+    dir: tempfile::TempDir,
+    /// `both`, `amd`, `arm`: each image's repository.
+    repos: [(String, String); 3],
+    /// Each function, its architecture and its image.
+    functions: Vec<(String, &'static str, &'static str)>,
+}
+
+impl Monorepo {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = fixture_copy();
+        for service in ["both", "amd", "arm"] {
+            let to = dir.path().join("services").join(service);
+            copy_dir(fixture.path(), &to);
+            // Each image of its own: never a layer another test's build cached.
+            std::fs::write(
+                to.join("function/service.txt"),
+                format!("{service} {}\n", random_sha()),
+            )
+            .unwrap();
+            let dockerfile = std::fs::read_to_string(to.join("Dockerfile")).unwrap();
+            // Long enough that two builds of one platform overlap.
+            let slow = dockerfile.replace("WORKDIR /var/task", "RUN sleep 3\nWORKDIR /var/task");
+            std::fs::write(to.join("Dockerfile"), slow).unwrap();
+        }
+        let repos = ["both", "amd", "arm"].map(|s| (s.to_string(), unique(&format!("mono-{s}"))));
+        let functions = vec![
+            (unique("mono-both-x86"), "x86_64", "both"),
+            (unique("mono-both-arm"), "arm64", "both"),
+            (unique("mono-amd-1"), "x86_64", "amd"),
+            (unique("mono-amd-2"), "x86_64", "amd"),
+            (unique("mono-arm-1"), "arm64", "arm"),
+        ];
+        let mut toml = String::new();
+        for (image, repo) in &repos {
+            toml.push_str(&format!(
+                "[images.{image}]\ncontext = \"services/{image}\"\nrepository = \"{repo}\"\n\n"
+            ));
+        }
+        for (name, arch, image) in &functions {
+            create_function(name, arch, false);
+            toml.push_str(&format!(
+                "[functions.{name}]\nimage = \"{image}\"\narchitecture = \"{arch}\"\n\n"
+            ));
+        }
+        std::fs::write(dir.path().join("lambda-ship.toml"), toml).unwrap();
+        Monorepo {
+            dir,
+            repos,
+            functions,
+        }
+    }
+
+    fn repo(&self, image: &str) -> &str {
+        &self.repos.iter().find(|(i, _)| i == image).unwrap().1
+    }
+
+    /// `lambda-ship deploy` of every image and function of the file at `sha`.
+    fn deploy(&self, sha: &str) -> assert_cmd::Command {
+        let mut cmd = lambda_ship();
+        cmd.args(["deploy", "--sha", sha, "--no-smoke", "--output", "json"])
+            .arg("--context")
+            .arg(self.dir.path());
+        cmd
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walk(from) {
+        let rel = entry.strip_prefix(from).unwrap();
+        let dest = to.join(rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, dest).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn run_json(cmd: &mut assert_cmd::Command) -> (serde_json::Value, String) {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    (
+        serde_json::from_slice(&out.stdout).expect("a JSON report"),
+        stderr,
+    )
+}
+
+/// The report's image `name`, by architecture.
+fn built<'a>(report: &'a serde_json::Value, name: &str) -> Vec<&'a serde_json::Value> {
+    let all = report["images"].as_array().expect("images in the report");
+    let image = all.iter().find(|b| b["image"] == name).expect(name);
+    image["images"].as_array().unwrap().iter().collect()
+}
+
+fn function_state(name: &str) -> (String, String) {
+    let f = aws(&["lambda", "get-function", "--function-name", name]);
+    (
+        f["Code"]["ImageUri"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        f["Configuration"]["LastModified"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+#[test]
+fn one_run_ships_every_image_to_its_functions_and_a_change_redeploys_only_its_own() {
+    let mono = Monorepo::new();
+    let first = random_sha();
+    let (report, stderr) = run_json(
+        mono.deploy(&first)
+            .arg(format!("--builder=linux/amd64=unix://{ENGINE_A}"))
+            .arg(format!("--builder=linux/amd64=unix://{ENGINE_B}"))
+            .arg(format!("--builder=linux/arm64=unix://{ENGINE_B}")),
+    );
+
+    // Each image for the architectures its functions run on, no other.
+    let archs = |name: &str| -> Vec<String> {
+        built(&report, name)
+            .iter()
+            .map(|i| i["architecture"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(archs("both"), ["x86_64", "arm64"], "{report}");
+    assert_eq!(archs("amd"), ["x86_64"], "{report}");
+    assert_eq!(archs("arm"), ["arm64"], "{report}");
+    assert_eq!(tags(mono.repo("amd")), [format!("{first}-x86_64")]);
+    assert_eq!(tags(mono.repo("arm")), [format!("{first}-arm64")]);
+
+    // The two amd64 builds ran on the two amd64 engines of the pool.
+    let mut amd64_engines: Vec<String> = ["both", "amd"]
+        .iter()
+        .flat_map(|n| built(&report, n))
+        .filter(|i| i["architecture"] == "x86_64")
+        .map(|i| i["engine"].as_str().unwrap_or_default().to_string())
+        .collect();
+    amd64_engines.sort();
+    let mut pool = vec![format!("unix://{ENGINE_A}"), format!("unix://{ENGINE_B}")];
+    pool.sort();
+    assert_eq!(amd64_engines, pool, "{stderr}");
+
+    // Each function runs its own image's digest.
+    let digest_of = |name: &str, arch: &str| -> String {
+        built(&report, name)
+            .into_iter()
+            .find(|i| i["architecture"] == arch)
+            .unwrap()["deploy_uri"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for (function, arch, image) in &mono.functions {
+        let (uri, _) = function_state(function);
+        assert_eq!(uri, digest_of(image, arch), "{function}");
+    }
+
+    // A commit that changes one service: only its image is built, only its
+    // functions updated; the others are tagged with the same digests.
+    let before: Vec<(String, String)> = mono
+        .functions
+        .iter()
+        .map(|(f, _, _)| function_state(f))
+        .collect();
+    std::fs::write(
+        mono.dir.path().join("services/amd/function/service.txt"),
+        "amd changed\n",
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = random_sha();
+    let (again, stderr) = run_json(&mut mono.deploy(&second));
+    for name in ["both", "arm"] {
+        for image in built(&again, name) {
+            assert!(
+                image["unchanged_since"].is_string(),
+                "{name}: {image}\n{stderr}"
+            );
+        }
+    }
+    let amd = built(&again, "amd");
+    assert!(amd[0]["unchanged_since"].is_null() && !amd[0]["reused"].as_bool().unwrap());
+    for (image, arch) in [("both", "x86_64"), ("both", "arm64"), ("arm", "arm64")] {
+        let tag = |sha: &str| manifest_digest(mono.repo(image), &format!("{sha}-{arch}"));
+        assert_eq!(tag(&second), tag(&first), "{image} {arch}");
+    }
+    let outcomes: Vec<(&str, &str)> = again["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap(),
+                f["outcome"]["status"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    for ((function, _, image), was) in mono.functions.iter().zip(&before) {
+        let now = function_state(function);
+        if *image == "amd" {
+            assert_ne!(now.0, was.0, "{function} kept its image");
+        } else {
+            assert_eq!(&now, was, "{function} was updated: {outcomes:?}");
+        }
+    }
+}
+
+/// The tags of a repository, but for a run's staging tags (the registry
+/// API of the test bed cannot remove a tag).
+fn tags(repo: &str) -> Vec<String> {
+    let mut tags: Vec<String> = registry_tags(repo)
+        .into_iter()
+        .filter(|t| !t.contains("-staging-"))
+        .collect();
+    tags.sort();
+    tags
+}
+
+/// The digest a tag of the registry names.
+fn manifest_digest(repo: &str, tag: &str) -> String {
+    let out = std::process::Command::new("curl")
+        .args(["-sSI", "-u", REGISTRY_AUTH, "-H"])
+        .arg(format!("Accept: {MANIFEST_TYPES}"))
+        .arg(format!("http://{REGISTRY}/v2/{repo}/manifests/{tag}"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("docker-content-digest")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no digest for {repo}:{tag}"))
+}
+
+#[test]
+fn each_native_runner_builds_every_image_of_its_architecture_and_one_job_deploys_them_all() {
+    let mono = Monorepo::new();
+    let sha = random_sha();
+    for platform in ["linux/arm64", "linux/amd64"] {
+        let (report, stderr) = run_json(
+            lambda_ship()
+                .args(["build", "--sha", &sha, "--output", "json"])
+                .args(["--platforms", platform])
+                .arg("--context")
+                .arg(mono.dir.path()),
+        );
+        let mut names: Vec<&str> = report
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["image"].as_str().unwrap())
+            .collect();
+        names.sort_unstable();
+        let expected = if platform == "linux/arm64" {
+            ["arm", "both"]
+        } else {
+            ["amd", "both"]
+        };
+        assert_eq!(names, expected, "{stderr}");
+    }
+    // The deploy job has no engine: everything is pushed already.
+    let (report, stderr) = run_json(
+        mono.deploy(&sha)
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
+    );
+    for (function, arch, image) in &mono.functions {
+        let reused = built(&report, image)
+            .into_iter()
+            .find(|i| i["architecture"] == *arch)
+            .unwrap();
+        assert!(reused["reused"].as_bool().unwrap(), "{stderr}");
+        assert_eq!(
+            function_state(function).0,
+            reused["deploy_uri"],
+            "{function}"
+        );
+    }
+}
+
+#[test]
+fn every_bad_entry_exits_2_naming_it_before_anything_is_created() {
+    let mono = Monorepo::new();
+    let path = mono.dir.path().join("lambda-ship.toml");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let (_, both_repo) = &mono.repos[0];
+    let (_, amd_repo) = &mono.repos[1];
+    let cases = [
+        (
+            good.replace("image = \"arm\"", "image = \"armm\""),
+            "names the image 'armm'",
+        ),
+        (
+            format!("{good}[images.cron]\ncontext = \"services/amd\"\nrepository = \"cron\"\n"),
+            "[images.cron] no function runs it",
+        ),
+        (
+            good.replace(&format!("\"{amd_repo}\""), &format!("\"{both_repo}\"")),
+            "pushes to the repository",
+        ),
+        (
+            good.replace("services/arm", "services/none"),
+            "its context 'services/none'",
+        ),
+    ];
+    for (text, said) in cases {
+        std::fs::write(&path, &text).unwrap();
+        let stderr = fails_with(&mut mono.deploy(&random_sha()), 2);
+        assert!(stderr.contains(said), "{said}: {stderr}");
+        assert!(stderr.contains("lambda-ship.toml line "), "{stderr}");
+    }
+    let repositories = aws(&["ecr", "describe-repositories"]).to_string();
+    for (_, repo) in &mono.repos {
+        assert!(!repositories.contains(repo.as_str()), "{repo} was created");
+        assert!(registry_tags(repo).is_empty(), "{repo} was pushed");
+    }
+    for (function, _, _) in &mono.functions {
+        let (uri, _) = function_state(function);
+        assert!(uri.ends_with("/previous:latest"), "{function}: {uri}");
+    }
+}
