@@ -24,7 +24,8 @@ pub struct PolicyRequest {
     pub partition: String,
     pub account: String,
     pub region: String,
-    pub repository: String,
+    /// One, or with `[images]` each image's.
+    pub repositories: Vec<String>,
     /// Names or function ARNs.
     pub functions: Vec<String>,
     pub execution_role: Option<String>,
@@ -39,6 +40,17 @@ pub struct PolicyRequest {
     /// The local smoke test gets a session of the execution role (`deploy
     /// --local-credentials execution-role`).
     pub local_credentials: bool,
+}
+
+/// A policy's resource: a string when there is one, else a list.
+fn one_or_list(mut resources: Vec<String>) -> serde_json::Value {
+    if resources.len() == 1 {
+        resources
+            .pop()
+            .map_or(serde_json::Value::Null, serde_json::Value::String)
+    } else {
+        json!(resources)
+    }
 }
 
 /// The ECR API actions a deploy calls on its repository, and the registry
@@ -171,9 +183,16 @@ impl PolicyRequest {
                 "Sid": "EcrRepository",
                 "Effect": "Allow",
                 "Action": ECR_REPOSITORY_ACTIONS,
-                "Resource": format!(
-                    "arn:{}:ecr:{}:{}:repository/{}",
-                    self.partition, self.region, self.account, self.repository
+                "Resource": one_or_list(
+                    self.repositories
+                        .iter()
+                        .map(|r| {
+                            format!(
+                                "arn:{}:ecr:{}:{}:repository/{r}",
+                                self.partition, self.region, self.account
+                            )
+                        })
+                        .collect()
                 )
             }),
         ];

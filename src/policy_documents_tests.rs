@@ -7,7 +7,7 @@ fn request() -> PolicyRequest {
         partition: "aws".into(),
         account: "123456789012".into(),
         region: "eu-west-1".into(),
-        repository: "orders".into(),
+        repositories: vec!["orders".into()],
         functions: vec![
             "orders-api".into(),
             "arn:aws:lambda:eu-west-1:123456789012:function:orders-worker".into(),
@@ -114,4 +114,24 @@ fn the_trust_is_narrowed_to_the_repository_or_project() {
     .to_string();
     assert!(gitlab.contains("oidc-provider/gitlab.example.com"));
     assert!(gitlab.contains("\"gitlab.example.com:sub\":\"project_path:acme/orders:*\""));
+}
+
+#[test]
+fn each_image_s_repository_is_a_resource_of_its_own() {
+    let mut req = request();
+    req.repositories = vec!["orders-api".into(), "orders-worker".into()];
+    let doc = req.permissions();
+    let ecr = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "EcrRepository")
+        .unwrap();
+    assert_eq!(
+        ecr["Resource"],
+        json!([
+            "arn:aws:ecr:eu-west-1:123456789012:repository/orders-api",
+            "arn:aws:ecr:eu-west-1:123456789012:repository/orders-worker",
+        ])
+    );
 }

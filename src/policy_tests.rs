@@ -9,7 +9,7 @@ fn request() -> PolicyRequest {
         partition: "aws-cn".into(),
         account: "123456789012".into(),
         region: "cn-north-1".into(),
-        repository: "team/orders".into(),
+        repositories: vec!["team/orders".into()],
         functions: vec![
             "orders-api".into(),
             "arn:aws-cn:lambda:cn-north-1:123456789012:function:orders-worker".into(),

@@ -346,3 +346,200 @@ fn every_bad_entry_exits_2_naming_it_before_anything_is_created() {
         assert!(uri.ends_with("/previous:latest"), "{function}: {uri}");
     }
 }
+
+/// The GitHub Actions environment of a pull request's run, pushed on top of
+/// `before`.
+fn in_pull_request(
+    cmd: &mut assert_cmd::Command,
+    dir: &Path,
+    (pr, head, before): (u64, &str, &str),
+    forge: &str,
+) {
+    let event = dir.join(format!("event-{}.json", &head[..7]));
+    let payload = serde_json::json!({
+        "action": "synchronize",
+        "before": before,
+        "pull_request": {"number": pr, "head": {"sha": head}},
+    });
+    std::fs::write(&event, payload.to_string()).unwrap();
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", &event)
+        .env("GITHUB_REPOSITORY", "acme/widgets")
+        .env("GITHUB_API_URL", forge)
+        .env("GITHUB_TOKEN", "ghs_test");
+}
+
+#[test]
+fn previews_cleanup_and_prune_cover_every_image_of_the_file() {
+    let mono = Monorepo::new();
+    let base = random_sha();
+    // Production, from the same repository's push run: the same labels.
+    let (production, _) = run_json(
+        mono.deploy(&base)
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", "push")
+            .env("GITHUB_REPOSITORY", "acme/widgets"),
+    );
+    let forge = common::forge::Forge::start();
+    let events = tempfile::tempdir().unwrap();
+
+    // A pull request that changes one service previews every function.
+    std::fs::write(
+        mono.dir.path().join("services/both/function/service.txt"),
+        "both changed\n",
+    )
+    .unwrap();
+    let head = random_sha();
+    let mut cmd = mono.deploy(&head);
+    cmd.arg("--preview");
+    in_pull_request(&mut cmd, events.path(), (41, &head, &base), &forge.url);
+    let (preview, stderr) = run_json(&mut cmd);
+    for (function, arch, image) in &mono.functions {
+        let uri = built(&preview, image)
+            .into_iter()
+            .find(|i| i["architecture"] == *arch)
+            .unwrap()["deploy_uri"]
+            .clone();
+        let (runs, _) = function_state(&format!("{function}-pr41"));
+        assert_eq!(runs, uri, "{function}-pr41\n{stderr}");
+    }
+    let comment = forge.comments("acme/widgets#41").join("\n");
+    assert!(comment.contains("| Name |"), "{comment}");
+    for (image, _) in &mono.repos {
+        assert!(comment.contains(&format!("| `{image}` |")), "{comment}");
+    }
+
+    // Only the changed service was built; the others' previews run
+    // production's images.
+    for image in ["amd", "arm"] {
+        for i in built(&preview, image) {
+            assert!(i["unchanged_since"].is_string(), "{image}: {i}\n{stderr}");
+        }
+    }
+
+    // Cleanup removes every preview, and the one image only they ran, from
+    // its own repository; what production runs stays.
+    let mut cmd = lambda_ship();
+    cmd.args(["cleanup", "--output", "json"])
+        .arg("--context")
+        .arg(mono.dir.path());
+    in_pull_request(&mut cmd, events.path(), (41, &head, &base), &forge.url);
+    let (cleaned, stderr) = run_json(&mut cmd);
+    let removed = cleaned["previews"].as_array().unwrap();
+    assert_eq!(removed.len(), 5, "{cleaned}");
+    assert!(removed.iter().all(|p| p["removed"] == true), "{cleaned}");
+    let changed: Vec<String> = built(&preview, "both")
+        .iter()
+        .map(|i| i["digest"].as_str().unwrap().to_string())
+        .collect();
+    let mut deleted: Vec<String> = cleaned["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_string())
+        .collect();
+    deleted.sort();
+    let mut expected = changed.clone();
+    expected.sort();
+    assert_eq!(deleted, expected, "{cleaned}\n{stderr}");
+    let kept = cleaned["kept"].to_string();
+    for image in ["amd", "arm"] {
+        for i in built(&production, image) {
+            assert!(kept.contains(i["digest"].as_str().unwrap()), "{cleaned}");
+        }
+    }
+
+    // Prune reads every image's repository, and keeps what production runs.
+    let (plan, _) = run_json(
+        lambda_ship()
+            .args(["prune", "--keep", "0", "--dry-run", "--output", "json"])
+            .arg("--context")
+            .arg(mono.dir.path()),
+    );
+    let repositories = plan["repositories"]
+        .as_array()
+        .expect("a plan per repository");
+    assert_eq!(repositories.len(), 3, "{plan}");
+    for (image, repo) in &mono.repos {
+        let decisions = repositories
+            .iter()
+            .find(|r| r["repository"] == repo.as_str())
+            .unwrap_or_else(|| panic!("{repo} in {plan}"));
+        for running in built(&production, image) {
+            let kept = decisions["images"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["digest"] == running["digest"])
+                .unwrap_or_else(|| panic!("{running} in {decisions}"));
+            assert_eq!(kept["keep"], true, "{kept}");
+        }
+    }
+}
+
+#[test]
+fn a_failed_image_stops_the_release_before_any_function_changes_and_is_named() {
+    let mono = Monorepo::new();
+    let dockerfile = mono.dir.path().join("services/arm/Dockerfile");
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    std::fs::write(&dockerfile, text.replace("RUN sleep 3", "RUN exit 3")).unwrap();
+    let stderr = fails_with(&mut mono.deploy(&random_sha()), 1);
+    assert!(stderr.contains("image arm: linux/arm64"), "{stderr}");
+    assert!(stderr.contains("Nothing was deployed."), "{stderr}");
+    for (function, _, _) in &mono.functions {
+        let (uri, _) = function_state(function);
+        assert!(uri.ends_with("/previous:latest"), "{function}: {uri}");
+    }
+}
+
+/// Each lane's build, from its "building on" line to its "built" line, in
+/// seconds since the run started.
+fn build_spans(stderr: &str) -> Vec<(String, f64, f64)> {
+    let at = |line: &str| -> Option<f64> {
+        let plus = line.split_once(" +")?.1;
+        plus.split_once("s]")?.0.parse().ok()
+    };
+    let mut spans: Vec<(String, f64, f64)> = Vec::new();
+    for line in stderr.lines() {
+        let Some((_, said)) = line.split_once("] ") else {
+            continue;
+        };
+        if let Some((lane, _)) = said.split_once(": building on ") {
+            spans.push((lane.to_string(), at(line).unwrap(), f64::MAX));
+        } else if let Some((lane, _)) = said.split_once(": built, ") {
+            let open = spans.iter_mut().rev().find(|s| s.0 == lane).unwrap();
+            open.2 = at(line).unwrap();
+        }
+    }
+    spans
+}
+
+#[test]
+fn jobs_bounds_the_builds_at_once_across_the_images() {
+    let mono = Monorepo::new();
+    let (_, stderr) = run_json(
+        lambda_ship()
+            .args([
+                "build",
+                "--sha",
+                &random_sha(),
+                "--output",
+                "json",
+                "--jobs",
+                "1",
+            ])
+            .args(["--platforms", "linux/amd64"])
+            .arg(format!("--builder=linux/amd64=unix://{ENGINE_A}"))
+            .arg(format!("--builder=linux/amd64=unix://{ENGINE_B}"))
+            .arg("--context")
+            .arg(mono.dir.path()),
+    );
+    let mut spans = build_spans(&stderr);
+    assert_eq!(spans.len(), 2, "{stderr}");
+    spans.sort_by(|a, b| a.1.total_cmp(&b.1));
+    assert!(
+        spans[0].2 <= spans[1].1,
+        "overlapping builds: {spans:?}\n{stderr}"
+    );
+}

@@ -89,29 +89,46 @@ async fn cleanup(
         .filter(|p| p.removed)
         .map(|p| p.preview.clone())
         .collect();
-    let mut candidates: BTreeSet<String> = report
+    // Each candidate with its repository: the one of the run, or with
+    // `[images]` the one its URI names.
+    let repository_of = |uri: &str| -> Option<String> {
+        match c.repositories.as_slice() {
+            [one] => Some(one.to_string()),
+            all => {
+                let name = uri.split_once('/')?.1.split('@').next()?;
+                all.iter()
+                    .find(|r| r.as_str() == name)
+                    .map(ToString::to_string)
+            }
+        }
+    };
+    let mut candidates: BTreeSet<(String, String)> = report
         .previews
         .iter()
         .filter(|p| p.removed)
-        .filter_map(|p| p.image.as_deref().and_then(digest_of))
-        .map(str::to_string)
+        .filter_map(|p| {
+            let uri = p.image.as_deref()?;
+            Some((repository_of(uri)?, digest_of(uri)?.to_string()))
+        })
         .collect();
     let (host, token) = ecr.token().await?;
     let registry = c.registry_override.clone().unwrap_or(host);
     let reader = RegistryReader::new(&registry, &token);
     if let Some(sha) = &config.head_sha {
-        for platform in Platform::ALL {
-            let image = ImageRef {
-                registry: registry.clone(),
-                repository: c.repository.to_string(),
-                tag: format!("{sha}-{}", platform.lambda_arch()),
-            };
-            match reader.digest(&image).await {
-                Ok(Some(d)) => {
-                    candidates.insert(d);
+        for repository in &c.repositories {
+            for platform in Platform::ALL {
+                let image = ImageRef {
+                    registry: registry.clone(),
+                    repository: repository.to_string(),
+                    tag: format!("{sha}-{}", platform.lambda_arch()),
+                };
+                match reader.digest(&image).await {
+                    Ok(Some(d)) => {
+                        candidates.insert((repository.to_string(), d));
+                    }
+                    Ok(None) => {}
+                    Err(e) => report.errors.push(e.to_string()),
                 }
-                Ok(None) => {}
-                Err(e) => report.errors.push(e.to_string()),
             }
         }
     }
@@ -119,7 +136,7 @@ async fn cleanup(
         return Ok(report);
     }
     let used = lambda.images_in_use(&c.functions, &removed, false).await?;
-    for digest in candidates {
+    for (repository, digest) in candidates {
         if let Some(who) = used.get(&digest) {
             report.kept.push(KeptImage {
                 digest,
@@ -127,11 +144,11 @@ async fn cleanup(
             });
             continue;
         }
-        let mut gone = ecr.delete_digest(c.repository.as_str(), &digest).await;
+        let mut gone = ecr.delete_digest(&repository, &digest).await;
         if c.registry_override.is_some() {
             let image = ImageRef {
                 registry: registry.clone(),
-                repository: c.repository.to_string(),
+                repository: repository.clone(),
                 tag: digest.clone(),
             };
             if let Err(e) = reader.delete(&image).await {
@@ -143,7 +160,7 @@ async fn cleanup(
         }
         match gone {
             Ok(_) => {
-                progress.say(&format!("deleted {digest}"));
+                progress.say(&format!("deleted {digest} of {repository}"));
                 report.deleted.push(digest);
             }
             Err(e) => report.errors.push(format!("{digest}: {e}")),

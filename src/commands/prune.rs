@@ -28,51 +28,74 @@ pub async fn run(args: PruneArgs) -> Result<(), Error> {
     let (host, token) = ecr.token().await?;
     let registry = c.registry_override.clone().unwrap_or(host);
     let reader = RegistryReader::new(&registry, &token);
-    progress.say(&format!("listing the images of {}", c.repository));
-    let images = match &c.registry_override {
-        Some(_) => reader.list_images(&registry, c.repository.as_str()).await?,
-        None => ecr.list_images(c.repository.as_str()).await?,
-    };
-    let mut plan = prune_plan(&images, &used, config.keep);
+    let mut plans = Vec::new();
     let mut errors = Vec::new();
-    if !config.dry_run {
-        for decision in plan.iter_mut().filter(|d| !d.keep) {
-            let mut result = ecr
-                .delete_digest(c.repository.as_str(), &decision.digest)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string());
-            if c.registry_override.is_some() {
-                let image = ImageRef {
-                    registry: registry.clone(),
-                    repository: c.repository.to_string(),
-                    tag: decision.digest.clone(),
-                };
-                result = result.and(reader.delete(&image).await);
-            }
-            match result {
-                Ok(()) => decision.why = format!("deleted: {}", decision.why),
-                Err(e) => errors.push(format!("{}: {e}", decision.digest)),
+    for repository in &c.repositories {
+        progress.say(&format!("listing the images of {repository}"));
+        let images = match &c.registry_override {
+            Some(_) => reader.list_images(&registry, repository.as_str()).await?,
+            None => ecr.list_images(repository.as_str()).await?,
+        };
+        let mut plan = prune_plan(&images, &used, config.keep);
+        if !config.dry_run {
+            for decision in plan.iter_mut().filter(|d| !d.keep) {
+                let mut result = ecr
+                    .delete_digest(repository.as_str(), &decision.digest)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                if c.registry_override.is_some() {
+                    let image = ImageRef {
+                        registry: registry.clone(),
+                        repository: repository.to_string(),
+                        tag: decision.digest.clone(),
+                    };
+                    result = result.and(reader.delete(&image).await);
+                }
+                match result {
+                    Ok(()) => decision.why = format!("deleted: {}", decision.why),
+                    Err(e) => errors.push(format!("{}: {e}", decision.digest)),
+                }
             }
         }
+        plans.push((repository.to_string(), plan));
     }
     progress.finish();
-    let result = serde_json::json!({
-        "dry_run": config.dry_run,
-        "images": plan,
-        "errors": errors,
-    });
+    // One repository as it always was; with [images], each named.
+    let result = match plans.as_slice() {
+        [(_, plan)] => serde_json::json!({
+            "dry_run": config.dry_run,
+            "images": plan,
+            "errors": errors,
+        }),
+        all => serde_json::json!({
+            "dry_run": config.dry_run,
+            "repositories": all
+                .iter()
+                .map(|(r, plan)| serde_json::json!({"repository": r, "images": plan}))
+                .collect::<Vec<_>>(),
+            "errors": errors,
+        }),
+    };
     super::print(c.output, &result, || {
         let verb = |keep: bool| match (keep, config.dry_run) {
             (true, _) => "keep  ",
             (false, true) => "would delete",
             (false, false) => "delete",
         };
-        plan.iter()
-            .map(|d| {
+        let named = plans.len() > 1;
+        plans
+            .iter()
+            .flat_map(|(repository, plan)| plan.iter().map(move |d| (repository, d)))
+            .map(|(repository, d)| {
                 format!(
-                    "{} {} ({}): {}\n",
+                    "{} {}{} ({}): {}\n",
                     verb(d.keep),
+                    if named {
+                        format!("{repository} ")
+                    } else {
+                        String::new()
+                    },
                     d.digest,
                     d.tags.join(", "),
                     d.why

@@ -72,21 +72,19 @@ pub fn parse_file(text: &str) -> Result<ConfigFile, String> {
     })
 }
 
-/// The repository and the functions' names, from the flags, else the file
-/// (`cleanup`, `prune`, `policy`: no configuration asked of them).
+/// The repositories and the functions' names, from the flags, else the file
+/// (`cleanup`, `prune`, `policy`: no configuration asked of them). With
+/// `[images]`, the repositories are those of the images the functions run.
 pub fn repository_and_names(
     repository: Option<String>,
     functions: &[String],
     file: ConfigFile,
-) -> Result<(crate::model::RepositoryName, Vec<String>), ConfigError> {
-    let repository = repository
-        .or(file.repository)
-        .ok_or(ConfigError::NoRepository)?
-        .parse()?;
-    let named: Vec<String> = if functions.iter().any(|f| !f.trim().is_empty()) {
+) -> Result<(Vec<crate::model::RepositoryName>, Vec<String>), ConfigError> {
+    let given = functions.iter().any(|f| !f.trim().is_empty());
+    let named: Vec<String> = if given {
         functions.to_vec()
     } else {
-        file.functions.into_keys().collect()
+        file.functions.keys().cloned().collect()
     };
     let mut names = Vec::new();
     for f in named.iter().filter(|f| !f.trim().is_empty()) {
@@ -98,7 +96,27 @@ pub fn repository_and_names(
     if names.is_empty() {
         return Err(ConfigError::NoFunction);
     }
-    Ok((repository, names))
+    let repository = repository.filter(|r| !r.trim().is_empty());
+    if file.images.is_empty() {
+        let repository = repository
+            .or(file.repository)
+            .ok_or(ConfigError::NoRepository)?
+            .parse()?;
+        return Ok((vec![repository], names));
+    }
+    if repository.is_some() {
+        return Err(ConfigError::RepositoryWithImages);
+    }
+    let picked: Vec<&str> = if given {
+        names.iter().map(|n| crate::lambda::plain_name(n)).collect()
+    } else {
+        Vec::new()
+    };
+    let repositories = super::image_sources(&file, &picked)?
+        .into_iter()
+        .map(|s| s.repository.parse())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((repositories, names))
 }
 
 /// The flags' settings with their files read and their words split: the

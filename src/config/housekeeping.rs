@@ -7,7 +7,8 @@ use crate::model::ProgressMode;
 
 #[derive(Debug, Clone)]
 pub struct HousekeepingConfig {
-    pub repository: RepositoryName,
+    /// One, or with `[images]` each image's.
+    pub repositories: Vec<RepositoryName>,
     /// Plain function names (an ARN's name part).
     pub functions: Vec<String>,
     pub aws: super::AwsAccess,
@@ -19,7 +20,7 @@ pub struct HousekeepingConfig {
 impl HousekeepingConfig {
     fn from_args(args: HousekeepingArgs, ci: &CiContext) -> Result<Self, ConfigError> {
         let file = function::read_file(args.config.as_deref(), &args.context)?;
-        let (repository, named) =
+        let (repositories, named) =
             function::repository_and_names(args.repository, &args.functions, file)?;
         // Previews are named after the plain name, in the run's account and Region.
         let mut functions: Vec<String> = Vec::new();
@@ -30,7 +31,7 @@ impl HousekeepingConfig {
             }
         }
         Ok(HousekeepingConfig {
-            repository,
+            repositories,
             functions,
             aws: parse::AwsAccess::from_args(args.role, args.region, args.aws_timeout, ci)?,
             registry_override: args.registry.map(|r| parse_registry(&r)).transpose()?,

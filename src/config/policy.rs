@@ -7,7 +7,7 @@ use crate::policy::{Forge, PolicyRequest};
 pub fn policy_request(args: PolicyArgs) -> Result<PolicyRequest, ConfigError> {
     let mut file = function::read_file(args.config.as_deref(), std::path::Path::new("."))?;
     let execution_role = args.execution_role.or(file.execution_role.take());
-    let (repository, functions) =
+    let (repositories, functions) =
         function::repository_and_names(args.repository, &args.functions, file)?;
     match &execution_role {
         Some(role) => super::deploy::check_role_arn(role)?,
@@ -98,7 +98,7 @@ pub fn policy_request(args: PolicyArgs) -> Result<PolicyRequest, ConfigError> {
         partition: "aws".into(),
         account,
         region,
-        repository: repository.to_string(),
+        repositories: repositories.iter().map(ToString::to_string).collect(),
         functions,
         execution_role,
         forge,
