@@ -95,3 +95,30 @@ fn an_engine_lost_mid_build_has_the_build_finished_on_another_of_its_pool() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_image_is_built_again_on_the_engine_that_built_it_last() {
+    let dir = fixture_copy();
+    let repo = unique("pool-affinity");
+    let (a, b) = (format!("unix://{ENGINE_A}"), format!("unix://{ENGINE_B}"));
+    let build = |pool: [&str; 2]| {
+        // A change each time: the image is built, never reused.
+        std::fs::write(dir.path().join("function/change.txt"), random_sha()).unwrap();
+        let mut cmd = build_in(dir.path(), &repo, &random_sha());
+        cmd.args(["--platforms", "linux/amd64"]);
+        for endpoint in pool {
+            cmd.arg(format!("--builder=linux/amd64={endpoint}"));
+        }
+        let (report, stderr) = build_ok(&mut cmd);
+        let engine = image(&report, "x86_64")["engine"]
+            .as_str()
+            .unwrap_or_default();
+        (engine.to_string(), stderr)
+    };
+    let (first, _) = build([&a, &b]);
+    // Whatever the order the pool is given in, its cache is on that engine.
+    let (again, stderr) = build([&b, &a]);
+    assert_eq!(again, first, "{stderr}");
+    let (third, stderr) = build([&a, &b]);
+    assert_eq!(third, first, "{stderr}");
+}

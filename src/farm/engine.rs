@@ -85,6 +85,22 @@ impl Engine {
         self.docker.ping().await.is_ok()
     }
 
+    /// When this engine last built an image under the local name `name`
+    /// with a tag ending in `suffix` (its architecture), as the engine says
+    /// (seconds since the epoch); None when it holds none, or does not say.
+    pub async fn last_built(&self, name: &str, suffix: &str) -> Option<i64> {
+        let filters = std::collections::HashMap::from([("reference", vec![name.to_string()])]);
+        let options = bollard::query_parameters::ListImagesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let images = self.docker.list_images(Some(options)).await.ok()?;
+        images
+            .iter()
+            .filter(|i| i.repo_tags.iter().any(|t| t.ends_with(suffix)))
+            .map(|i| i.created)
+            .max()
+    }
+
     pub async fn connect(endpoint: &Endpoint) -> Result<Engine, EngineError> {
         let (name, local) = match endpoint {
             Endpoint::Local => match std::env::var("DOCKER_HOST") {

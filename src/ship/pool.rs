@@ -149,13 +149,12 @@ impl Pool {
     }
 
     /// Builds on the first engine of the platform's pool that has a free
-    /// slot, trying first the one that `key` (the image's repository) was
-    /// built on before, for its local cache. An engine lost mid-build hands
+    /// slot, trying first the one that built the image last, for its local
+    /// cache (`spec.tag` is the image's local name). An engine lost mid-build hands
     /// the build to another of the pool, said in one line; a lone engine
     /// that still answers builds it once more.
     pub(super) async fn build(
         &self,
-        key: &str,
         spec: &BuildSpec,
         limit: std::time::Duration,
         progress: &Progress,
@@ -163,8 +162,7 @@ impl Pool {
         let platform = spec.platform;
         let slots = self.pools.get(&platform)?;
         let _job = self.jobs.acquire().await.ok()?;
-        let mut order: Vec<usize> = (0..slots.len()).collect();
-        order.rotate_left(affinity(key, platform, slots.len()));
+        let mut order = preference(slots, spec).await;
         let mut lost: Option<&Engine> = None;
         let mut retried = false;
         loop {
@@ -199,6 +197,26 @@ impl Pool {
     }
 }
 
+/// The pool's engines in the order an image tries them: the one that built
+/// its image of this platform last (it holds the layers), then the others in
+/// the order given.
+async fn preference(slots: &[Slot], spec: &BuildSpec) -> Vec<usize> {
+    let order: Vec<usize> = (0..slots.len()).collect();
+    if slots.len() < 2 {
+        return order;
+    }
+    let name = spec
+        .tag
+        .rsplit_once(':')
+        .map_or(spec.tag.as_str(), |(n, _)| n);
+    let suffix = format!("-{}", spec.platform.lambda_arch());
+    let built = join_all(slots.iter().map(|s| s.engine.last_built(name, &suffix))).await;
+    // A stable sort: the newest first, those with none keep their order.
+    let mut order = order;
+    order.sort_by_key(|&i| std::cmp::Reverse(built[i]));
+    order
+}
+
 /// The first of `order` with a free slot, else the first to free one.
 async fn take<'s>(
     slots: &'s [Slot],
@@ -218,16 +236,4 @@ async fn take<'s>(
     }
     let ((i, permit), _, _) = futures_util::future::select_all(waits).await;
     permit.ok().map(|p| (i, p))
-}
-
-/// Where in its platform's pool an image starts looking for a slot: the
-/// same engine each run while the pool is the same, so that its builds
-/// find their layers in that engine's cache.
-fn affinity(key: &str, platform: Platform, engines: usize) -> usize {
-    if engines == 0 {
-        return 0;
-    }
-    let mut hasher = std::hash::DefaultHasher::new();
-    std::hash::Hash::hash(&(key, platform.to_string()), &mut hasher);
-    (std::hash::Hasher::finish(&hasher) % engines as u64) as usize
 }
