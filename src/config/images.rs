@@ -201,9 +201,11 @@ pub fn image_builds(
             .collect();
         build_args.append(&mut args.source.build_args);
         args.source.build_args = build_args;
+        let known = builds.first().map(|b: &ImageBuild| &b.build);
+        let build = BuildConfig::from_args_in(args, ci, known)?;
         builds.push(ImageBuild {
             name: source.name,
-            build: BuildConfig::from_args(args, ci)?,
+            build,
             platforms: source.platforms,
         });
     }

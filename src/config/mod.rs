@@ -211,6 +211,17 @@ pub struct BuildConfig {
 impl BuildConfig {
     /// Validates the raw arguments against the CI context that the environment gives.
     pub fn from_args(args: BuildArgs, ci: &CiContext) -> Result<Self, ConfigError> {
+        Self::from_args_in(args, ci, None)
+    }
+
+    /// As `from_args`, with the repository's web address and previous
+    /// commit already known (`known`): the images of one repository ask git
+    /// once, not once each.
+    fn from_args_in(
+        args: BuildArgs,
+        ci: &CiContext,
+        known: Option<&BuildConfig>,
+    ) -> Result<Self, ConfigError> {
         if ci.fork_code_with_write && !args.allow_fork_code {
             return Err(ConfigError::ForkCode);
         }
@@ -230,11 +241,15 @@ impl BuildConfig {
         } else {
             None
         };
-        let source_url = ci
-            .source_url
-            .clone()
-            .or_else(|| crate::ci::git_source_url(&source.context));
-        let previous = previous_sha(ci, &source.context, &sha);
+        let (source_url, previous) = match known.filter(|k| k.sha == sha) {
+            Some(k) => (k.source_url.clone(), k.cache.previous_sha.clone()),
+            None => (
+                ci.source_url
+                    .clone()
+                    .or_else(|| crate::ci::git_source_url(&source.context)),
+                previous_sha(ci, &source.context, &sha),
+            ),
+        };
         Ok(BuildConfig {
             repository,
             context: source.context,

@@ -84,7 +84,9 @@ struct ContainerConfig {
     labels: Option<BTreeMap<String, String>>,
 }
 
-/// A client of one registry with one set of credentials.
+/// A client of one registry with one set of credentials; a clone shares its
+/// connections.
+#[derive(Clone)]
 pub struct RegistryReader {
     pub(super) client: Client,
     pub(super) auth: RegistryAuth,

@@ -12,6 +12,9 @@ pub struct RegistrySession<'a> {
     ecr: &'a Ecr,
     registry: String,
     credentials: Mutex<RegistryCredentials>,
+    /// One client for every read, its connections kept: made anew only when
+    /// the token is renewed (a client reads the system's certificates).
+    reader: Mutex<Option<RegistryReader>>,
 }
 
 impl<'a> RegistrySession<'a> {
@@ -20,6 +23,7 @@ impl<'a> RegistrySession<'a> {
             ecr,
             registry,
             credentials: Mutex::new(credentials),
+            reader: Mutex::new(None),
         }
     }
 
@@ -37,11 +41,18 @@ impl<'a> RegistrySession<'a> {
     pub async fn renew(&self) -> Result<RegistryCredentials, EcrError> {
         let fresh = self.ecr.credentials().await?;
         *self.credentials.lock().await = fresh.clone();
+        *self.reader.lock().await = None;
         Ok(fresh)
     }
 
     /// A reader of the registry with the current credentials.
     pub async fn reader(&self) -> RegistryReader {
-        RegistryReader::new(&self.registry, &self.credentials().await)
+        let mut reader = self.reader.lock().await;
+        if let Some(r) = reader.as_ref() {
+            return r.clone();
+        }
+        let fresh = RegistryReader::new(&self.registry, &self.credentials().await);
+        *reader = Some(fresh.clone());
+        fresh
     }
 }

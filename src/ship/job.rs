@@ -50,31 +50,29 @@ impl Run<'_> {
         if !(self.pool.has(platform) && self.to_build.contains(&platform)) {
             return reuse_image(session, self.planned, &image, platform, progress).await;
         }
-        let mut found = cache::resolve(sources, platform, session, progress).await;
-        let behind = cache::behind(&found, &image);
-        found.extend(cache::resolve(behind, platform, session, progress).await);
-        let inputs = match inputs_digest(&spec).await {
+        // The context is hashed while the registry is read.
+        let (found, inputs) = tokio::join!(
+            cache::resolve(sources, platform, session, progress),
+            inputs_digest(&spec)
+        );
+        let mut found = found;
+        let inputs = match inputs {
             Ok(inputs) => inputs,
             Err(e) => return self.fail(e).await,
         };
-        // An earlier image of these very inputs is this commit's image too.
-        let same = found.iter().find(|f| {
-            f.inputs.as_deref() == Some(inputs.as_str())
-                && f.image.registry == image.registry
-                && f.image.repository == image.repository
-        });
-        if let (Some(same), false) = (same, config.force_rebuild) {
-            let gate = self.check.map(|(_, g)| g);
-            return reuse_unchanged(
-                platform,
-                same,
-                gate,
-                session,
-                self.planned,
-                &image,
-                progress,
-            )
-            .await;
+        // An earlier image of these very inputs is this commit's image too;
+        // the images behind the ones found are read only when none is.
+        if !config.force_rebuild
+            && let Some(same) = self.same(&found, &inputs, &image)
+        {
+            return self.unchanged(platform, same, &image).await;
+        }
+        let behind = cache::behind(&found, &image);
+        found.extend(cache::resolve(behind, platform, session, progress).await);
+        if !config.force_rebuild
+            && let Some(same) = self.same(&found, &inputs, &image)
+        {
+            return self.unchanged(platform, same, &image).await;
         }
         spec.labels.insert(INPUTS_LABEL.to_string(), inputs);
         let sources_label = cache::sources_label(&found, &image);
@@ -109,9 +107,7 @@ impl Run<'_> {
             limits,
             progress,
         };
-        let key = self.planned.name.as_str();
-        let Some((engine, built)) = self.pool.build(key, &spec, limits.build, progress).await
-        else {
+        let Some((engine, built)) = self.pool.build(&spec, limits.build, progress).await else {
             return self.fail(no_engine(platform)).await;
         };
         let shipped = ship_image(engine, built, &spec, self.check, to, &image).await;
@@ -121,6 +117,40 @@ impl Run<'_> {
             stages::export(engine, &spec, self.stages, &image, to).await;
         }
         shipped
+    }
+
+    /// An earlier image of `inputs` in this image's repository.
+    fn same<'f>(
+        &self,
+        found: &'f [cache::Found],
+        inputs: &str,
+        image: &ImageRef,
+    ) -> Option<&'f cache::Found> {
+        found.iter().find(|f| {
+            f.inputs.as_deref() == Some(inputs)
+                && f.image.registry == image.registry
+                && f.image.repository == image.repository
+        })
+    }
+
+    /// Tagged as that earlier image, not built.
+    async fn unchanged(
+        &self,
+        platform: Platform,
+        same: &cache::Found,
+        image: &ImageRef,
+    ) -> Result<ImageReport, PlatformError> {
+        let gate = self.check.map(|(_, g)| g);
+        reuse_unchanged(
+            platform,
+            same,
+            gate,
+            self.session,
+            self.planned,
+            image,
+            self.progress,
+        )
+        .await
     }
 
     /// A platform that fails before it reaches the gate still says so there:

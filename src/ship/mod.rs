@@ -85,13 +85,19 @@ pub async fn build_images(
     // Only reads until something is pushed: a build that fails leaves no
     // repository behind.
     let ecr = &Ecr::new(sdk);
+    // One token for the registry every image goes to.
+    let token = match images {
+        [_, _, ..] => Some(ecr.token().await?),
+        _ => None,
+    };
+    let token = token.as_ref();
     let looks = try_join_all(
         images
             .iter()
             .zip(&said)
             .map(|(image, progress)| async move {
                 progress.say(&format!("ECR repository {}", image.config.repository));
-                survey::look(ecr, image.config)
+                survey::look(ecr, image.config, token)
                     .await
                     .map_err(|e| named(image, e))
             }),

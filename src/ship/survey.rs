@@ -46,10 +46,18 @@ impl Look<'_> {
     }
 }
 
-/// Reads the repository, the token and the images pushed already; only reads.
-pub(super) async fn look<'a>(ecr: &'a Ecr, config: &BuildConfig) -> Result<Look<'a>, Error> {
+/// Reads the repository, the token (unless the run's other images already
+/// did: `token`) and the images pushed already; only reads.
+pub(super) async fn look<'a>(
+    ecr: &'a Ecr,
+    config: &BuildConfig,
+    token: Option<&(String, crate::registry::RegistryCredentials)>,
+) -> Result<Look<'a>, Error> {
     let found = ecr.find_repository(&config.repository).await?;
-    let (host, token) = ecr.token().await?;
+    let (host, token) = match token {
+        Some(known) => known.clone(),
+        None => ecr.token().await?,
+    };
     let planned = found.clone().unwrap_or_else(|| Repository {
         name: config.repository.to_string(),
         uri: format!("{host}/{}", config.repository),
@@ -89,7 +97,7 @@ pub(super) async fn look<'a>(ecr: &'a Ecr, config: &BuildConfig) -> Result<Look<
 /// What a build would find, read only, for `deploy --dry-run`.
 pub async fn survey(config: &BuildConfig, sdk: &aws_config::SdkConfig) -> Result<Survey, Error> {
     let ecr = Ecr::new(sdk);
-    let look = look(&ecr, config).await?;
+    let look = look(&ecr, config, None).await?;
     Ok(Survey {
         repository_uri: look.planned.uri,
         repository_exists: look.found.is_some(),
