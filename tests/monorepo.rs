@@ -543,3 +543,34 @@ fn jobs_bounds_the_builds_at_once_across_the_images() {
         "overlapping builds: {spans:?}\n{stderr}"
     );
 }
+
+#[test]
+fn a_dry_run_plans_each_image_for_its_own_functions_and_changes_nothing() {
+    let mono = Monorepo::new();
+    let (plans, stderr) = run_json(mono.deploy(&random_sha()).arg("--dry-run"));
+    let plans = plans.as_array().expect("a plan per image");
+    let mut seen: Vec<(String, Vec<String>, usize)> = plans
+        .iter()
+        .map(|p| {
+            let archs = p["images"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["architecture"].as_str().unwrap().to_string())
+                .collect();
+            let functions = p["functions"].as_array().unwrap().len();
+            (p["image"].as_str().unwrap().to_string(), archs, functions)
+        })
+        .collect();
+    seen.sort();
+    let expected = [
+        ("amd", vec!["x86_64"], 2),
+        ("arm", vec!["arm64"], 1),
+        ("both", vec!["x86_64", "arm64"], 2),
+    ]
+    .map(|(n, a, f)| (n.to_string(), a.into_iter().map(String::from).collect(), f));
+    assert_eq!(seen, expected, "{stderr}");
+    for (_, repo) in &mono.repos {
+        assert!(tags(repo).is_empty(), "{repo} was pushed");
+    }
+}
