@@ -154,7 +154,10 @@ impl RunReport {
     pub fn image_of(&self, f: &crate::lambda::FunctionReport) -> Option<&ImageReport> {
         let all = || self.builds().flat_map(|b| &b.images);
         all()
-            .find(|i| f.image_after.as_deref() == Some(i.deploy_uri.as_str()))
+            .find(|i| {
+                i.architecture == f.architecture
+                    && f.image_after.as_deref() == Some(i.deploy_uri.as_str())
+            })
             .or_else(|| {
                 let mut same = all().filter(|i| i.architecture == f.architecture);
                 let first = same.next();

@@ -59,13 +59,14 @@ pub fn section(report: &RunReport) -> String {
             let _ = writeln!(out, "\n> [!WARNING]\n> {}: {}", code(&f.name), w);
         }
     }
-    let mut listed: Vec<&str> = Vec::new();
+    // Each image's findings once, whichever of its functions comes first.
+    let mut listed: Vec<(&str, &str)> = Vec::new();
     for f in &rows {
         let image = report
             .image_of(f)
-            .filter(|i| !listed.contains(&i.digest.as_str()));
+            .filter(|i| !listed.contains(&(i.digest.as_str(), i.architecture)));
         if let Some((image, scan)) = image.and_then(|i| Some((i, i.scan.as_ref()?))) {
-            listed.push(&image.digest);
+            listed.push((&image.digest, image.architecture));
             for finding in &scan.serious {
                 let _ = writeln!(
                     out,
