@@ -146,24 +146,6 @@ fn the_matrix_shape_builds_each_platform_on_its_own_runner_and_deploys_without_b
     }
 }
 
-/// The digest the registry gives a tag.
-fn manifest_digest(repo: &str, tag: &str) -> String {
-    let out = Command::new("curl")
-        .args(["-fsSI", "-u", REGISTRY_AUTH, "-H"])
-        .arg(format!("Accept: {MANIFEST_TYPES}"))
-        .arg(format!("http://{REGISTRY}/v2/{repo}/manifests/{tag}"))
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("docker-content-digest:")
-                .map(|d| d.trim().to_string())
-        })
-        .unwrap_or_else(|| panic!("no digest for {repo}:{tag}"))
-}
-
 #[test]
 fn the_actions_deploy_step_maps_inputs_to_the_binary_and_returns_its_outputs() {
     let repo = unique("action");

@@ -33,25 +33,6 @@ fn context_saying(text: &str) -> tempfile::TempDir {
     ctx
 }
 
-/// A pull-request run of lambda-ship (GitHub), `args` after the command.
-fn in_pull_request(
-    cmd: &mut assert_cmd::Command,
-    dir: &std::path::Path,
-    pr: u64,
-    head: &str,
-    forge: &str,
-) {
-    let event_dir = dir.join(format!("event-{pr}-{}", &head[..7]));
-    std::fs::create_dir_all(&event_dir).unwrap();
-    let event = pull_request_event(&event_dir, pr, head);
-    cmd.env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_EVENT_NAME", "pull_request")
-        .env("GITHUB_EVENT_PATH", &event)
-        .env("GITHUB_REPOSITORY", "acme/widgets")
-        .env("GITHUB_API_URL", forge)
-        .env("GITHUB_TOKEN", "ghs_test");
-}
-
 fn digest_of(report: &serde_json::Value, arch: &str) -> String {
     image(&report["build"], arch)["digest"]
         .as_str()
@@ -72,7 +53,7 @@ fn cleanup_removes_one_pull_requests_previews_and_images_and_keeps_what_runs() {
     let preview = |pr: u64, ctx: &std::path::Path, head: String| {
         let mut cmd = deploy_in(ctx, &repo, &head, &[&f]);
         cmd.arg("--preview");
-        in_pull_request(&mut cmd, dir.path(), pr, &head, &forge.url);
+        in_pull_request(&mut cmd, dir.path(), (pr, &head, None), &forge.url);
         (head, build_ok(&mut cmd).0)
     };
     let (ctx21, ctx22) = (context_saying("twenty-one"), context_saying("twenty-two"));
@@ -86,7 +67,7 @@ fn cleanup_removes_one_pull_requests_previews_and_images_and_keeps_what_runs() {
     let cleanup = |pr: u64, head: &str, aws_url: Option<&str>| {
         let mut cmd = lambda_ship();
         cmd.args(["cleanup", "--repository", &repo, "--function", &f]);
-        in_pull_request(&mut cmd, dir.path(), pr, head, &forge.url);
+        in_pull_request(&mut cmd, dir.path(), (pr, head, None), &forge.url);
         if let Some(url) = aws_url {
             cmd.env("AWS_ENDPOINT_URL", url);
         }

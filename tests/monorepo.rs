@@ -242,24 +242,6 @@ fn tags(repo: &str) -> Vec<String> {
     tags
 }
 
-/// The digest a tag of the registry names.
-fn manifest_digest(repo: &str, tag: &str) -> String {
-    let out = std::process::Command::new("curl")
-        .args(["-sSI", "-u", REGISTRY_AUTH, "-H"])
-        .arg(format!("Accept: {MANIFEST_TYPES}"))
-        .arg(format!("http://{REGISTRY}/v2/{repo}/manifests/{tag}"))
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("docker-content-digest")
-                .then(|| v.trim().to_string())
-        })
-        .unwrap_or_else(|| panic!("no digest for {repo}:{tag}"))
-}
-
 #[test]
 fn each_native_runner_builds_every_image_of_its_architecture_and_one_job_deploys_them_all() {
     let mono = Monorepo::new();
@@ -347,29 +329,6 @@ fn every_bad_entry_exits_2_naming_it_before_anything_is_created() {
     }
 }
 
-/// The GitHub Actions environment of a pull request's run, pushed on top of
-/// `before`.
-fn in_pull_request(
-    cmd: &mut assert_cmd::Command,
-    dir: &Path,
-    (pr, head, before): (u64, &str, &str),
-    forge: &str,
-) {
-    let event = dir.join(format!("event-{}.json", &head[..7]));
-    let payload = serde_json::json!({
-        "action": "synchronize",
-        "before": before,
-        "pull_request": {"number": pr, "head": {"sha": head}},
-    });
-    std::fs::write(&event, payload.to_string()).unwrap();
-    cmd.env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_EVENT_NAME", "pull_request")
-        .env("GITHUB_EVENT_PATH", &event)
-        .env("GITHUB_REPOSITORY", "acme/widgets")
-        .env("GITHUB_API_URL", forge)
-        .env("GITHUB_TOKEN", "ghs_test");
-}
-
 #[test]
 fn previews_cleanup_and_prune_cover_every_image_of_the_file() {
     let mono = Monorepo::new();
@@ -393,7 +352,12 @@ fn previews_cleanup_and_prune_cover_every_image_of_the_file() {
     let head = random_sha();
     let mut cmd = mono.deploy(&head);
     cmd.arg("--preview");
-    in_pull_request(&mut cmd, events.path(), (41, &head, &base), &forge.url);
+    in_pull_request(
+        &mut cmd,
+        events.path(),
+        (41, &head, Some(&base)),
+        &forge.url,
+    );
     let (preview, stderr) = run_json(&mut cmd);
     for (function, arch, image) in &mono.functions {
         let uri = built(&preview, image)
@@ -424,7 +388,12 @@ fn previews_cleanup_and_prune_cover_every_image_of_the_file() {
     cmd.args(["cleanup", "--output", "json"])
         .arg("--context")
         .arg(mono.dir.path());
-    in_pull_request(&mut cmd, events.path(), (41, &head, &base), &forge.url);
+    in_pull_request(
+        &mut cmd,
+        events.path(),
+        (41, &head, Some(&base)),
+        &forge.url,
+    );
     let (cleaned, stderr) = run_json(&mut cmd);
     let removed = cleaned["previews"].as_array().unwrap();
     assert_eq!(removed.len(), 5, "{cleaned}");

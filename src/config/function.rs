@@ -26,10 +26,24 @@ pub struct ConfigFile {
     pub functions: BTreeMap<String, Settings>,
     /// A monorepo's images, each built from its own context.
     #[serde(default)]
-    pub images: BTreeMap<String, super::images::ImageTable>,
+    pub images: BTreeMap<String, ImageTable>,
     /// Where the file was read from, and its text: an entry's errors name its line.
     #[serde(skip)]
     pub origin: Option<(PathBuf, String)>,
+}
+
+/// One `[images.NAME]` table: what `config::images` checks and builds.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImageTable {
+    /// The build context, relative to the file.
+    pub context: Option<String>,
+    /// Relative to the file [default: `<context>/Dockerfile`].
+    pub dockerfile: Option<String>,
+    pub repository: Option<String>,
+    pub target: Option<String>,
+    #[serde(default)]
+    pub build_args: BTreeMap<String, String>,
 }
 
 /// Reads `--config PATH`, else `lambda-ship.toml` in the context when there is one.
@@ -70,53 +84,6 @@ pub fn parse_file(text: &str) -> Result<ConfigFile, String> {
             None => message,
         }
     })
-}
-
-/// The repositories and the functions' names, from the flags, else the file
-/// (`cleanup`, `prune`, `policy`: no configuration asked of them). With
-/// `[images]`, the repositories are those of the images the functions run.
-pub fn repository_and_names(
-    repository: Option<String>,
-    functions: &[String],
-    file: ConfigFile,
-) -> Result<(Vec<crate::model::RepositoryName>, Vec<String>), ConfigError> {
-    let given = functions.iter().any(|f| !f.trim().is_empty());
-    let named: Vec<String> = if given {
-        functions.to_vec()
-    } else {
-        file.functions.keys().cloned().collect()
-    };
-    let mut names = Vec::new();
-    for f in named.iter().filter(|f| !f.trim().is_empty()) {
-        let target: FunctionTarget = f.parse()?;
-        if !names.contains(&target.name) {
-            names.push(target.name);
-        }
-    }
-    if names.is_empty() {
-        return Err(ConfigError::NoFunction);
-    }
-    let repository = repository.filter(|r| !r.trim().is_empty());
-    if file.images.is_empty() {
-        let repository = repository
-            .or(file.repository)
-            .ok_or(ConfigError::NoRepository)?
-            .parse()?;
-        return Ok((vec![repository], names));
-    }
-    if repository.is_some() {
-        return Err(ConfigError::RepositoryWithImages);
-    }
-    let picked: Vec<&str> = if given {
-        names.iter().map(|n| crate::lambda::plain_name(n)).collect()
-    } else {
-        Vec::new()
-    };
-    let repositories = super::image_sources(&file, &picked)?
-        .into_iter()
-        .map(|s| s.repository.parse())
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((repositories, names))
 }
 
 /// The flags' settings with their files read and their words split: the

@@ -21,7 +21,7 @@ impl HousekeepingConfig {
     fn from_args(args: HousekeepingArgs, ci: &CiContext) -> Result<Self, ConfigError> {
         let file = function::read_file(args.config.as_deref(), &args.context)?;
         let (repositories, named) =
-            function::repository_and_names(args.repository, &args.functions, file)?;
+            super::images::repository_and_names(args.repository, &args.functions, file)?;
         // Previews are named after the plain name, in the run's account and Region.
         let mut functions: Vec<String> = Vec::new();
         for name in named {

@@ -184,19 +184,17 @@ fn an_unknown_key_in_an_image_is_named_with_its_line() {
 #[test]
 fn housekeeping_and_policy_take_the_repositories_of_the_images_their_functions_run() {
     let (_dir, file) = repo(MONOREPO);
-    let (repositories, names) =
-        super::super::function::repository_and_names(None, &[], file).unwrap();
+    let (repositories, names) = repository_and_names(None, &[], file).unwrap();
     let repositories: Vec<String> = repositories.iter().map(ToString::to_string).collect();
     assert_eq!(repositories, ["orders-api", "orders-worker"]);
     assert_eq!(names.len(), 3);
     let (_dir, file) = repo(MONOREPO);
     let picked = ["orders-worker".to_string()];
-    let (repositories, _) =
-        super::super::function::repository_and_names(None, &picked, file).unwrap();
+    let (repositories, _) = repository_and_names(None, &picked, file).unwrap();
     assert_eq!(repositories[0].to_string(), "orders-worker");
     assert_eq!(repositories.len(), 1);
     let (_dir, file) = repo(MONOREPO);
-    let e = super::super::function::repository_and_names(Some("orders".into()), &[], file)
+    let e = repository_and_names(Some("orders".into()), &[], file)
         .unwrap_err()
         .to_string();
     assert!(e.contains("drop --repository"), "{e}");

@@ -8,7 +8,7 @@ pub fn policy_request(args: PolicyArgs) -> Result<PolicyRequest, ConfigError> {
     let mut file = function::read_file(args.config.as_deref(), std::path::Path::new("."))?;
     let execution_role = args.execution_role.or(file.execution_role.take());
     let (repositories, functions) =
-        function::repository_and_names(args.repository, &args.functions, file)?;
+        super::images::repository_and_names(args.repository, &args.functions, file)?;
     match &execution_role {
         Some(role) => super::deploy::check_role_arn(role)?,
         None if args.local_credentials.is_some() => {

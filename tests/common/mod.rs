@@ -201,6 +201,24 @@ pub fn layer_holding(repo: &str, tag: &str, path: &str) -> String {
         .unwrap_or_else(|| panic!("no layer of {repo}:{tag} holds {path}"))
 }
 
+/// The digest the registry gives a tag.
+pub fn manifest_digest(repo: &str, tag: &str) -> String {
+    let out = std::process::Command::new("curl")
+        .args(["-fsSI", "-u", REGISTRY_AUTH, "-H"])
+        .arg(format!("Accept: {MANIFEST_TYPES}"))
+        .arg(format!("http://{REGISTRY}/v2/{repo}/manifests/{tag}"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("docker-content-digest:")
+                .map(|d| d.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no digest for {repo}:{tag}"))
+}
+
 /// The tags a repository of the registry holds: none when the registry
 /// does not know the repository; any other answer than a list or that fails
 /// the test, so that "no tags" is never a registry error misread.
@@ -420,4 +438,29 @@ pub fn fixture_copy() -> tempfile::TempDir {
         std::fs::copy(src.join(f), to).unwrap();
     }
     dir
+}
+
+/// The GitHub Actions environment of a pull request's run: its event
+/// (`number`, `head`, and the `before` it was pushed on, when known) in
+/// `dir`, the repository `acme/widgets`, and the forge double at `forge`.
+pub fn in_pull_request(
+    cmd: &mut Command,
+    dir: &Path,
+    (number, head, before): (u64, &str, Option<&str>),
+    forge: &str,
+) {
+    let event = dir.join(format!("event-{number}-{}.json", &head[..7]));
+    let mut payload =
+        serde_json::json!({"pull_request": {"number": number, "head": {"sha": head}}});
+    if let Some(before) = before {
+        payload["action"] = "synchronize".into();
+        payload["before"] = before.into();
+    }
+    std::fs::write(&event, payload.to_string()).unwrap();
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", &event)
+        .env("GITHUB_REPOSITORY", "acme/widgets")
+        .env("GITHUB_API_URL", forge)
+        .env("GITHUB_TOKEN", "ghs_test");
 }
