@@ -51,11 +51,10 @@ impl Run<'_> {
             return reuse_image(session, self.planned, &image, platform, progress).await;
         }
         // The context is hashed while the registry is read.
-        let (found, inputs) = tokio::join!(
+        let (mut found, inputs) = tokio::join!(
             cache::resolve(sources, platform, session, progress),
             inputs_digest(&spec)
         );
-        let mut found = found;
         let inputs = match inputs {
             Ok(inputs) => inputs,
             Err(e) => return self.fail(e).await,

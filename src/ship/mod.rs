@@ -21,7 +21,8 @@ use crate::report::BuildReport;
 use crate::sandbox::{self, Gate, LocalCheck};
 use futures_util::future::{join_all, try_join_all};
 pub(crate) use platform::build_spec;
-pub(crate) use pool::{Pool, connect_farm};
+use pool::Pool;
+pub(crate) use pool::connect_farm;
 use std::collections::HashMap;
 pub use survey::{Survey, survey};
 

@@ -1,6 +1,7 @@
 //! The build farm as pools of engines: each platform's engines that answer
-//! and can build it, in the order given, and a build handed to the next one
-//! when its engine is lost mid-way.
+//! and can build it, in the order given; the builds of every image of a run
+//! spread over their slots, and a build handed to another engine when its
+//! engine is lost mid-way.
 
 use crate::config::{BuildConfig, Endpoint, Platform};
 use crate::error::Error;
@@ -15,8 +16,7 @@ use tokio::sync::Semaphore;
 
 /// Connects once to each engine named for `platforms`, and keeps for each
 /// platform the engines of its pool that answer and can build it, in the
-/// order given: the first builds, the next take over a build lost. In
-/// a pool of several, an engine that cannot be reached is said once and its
+/// order given (the builds spread over them: `Pool`). In a pool of several, an engine that cannot be reached is said once and its
 /// builds go to the others; a platform left with none fails the run.
 pub(crate) async fn connect_farm(
     config: &BuildConfig,
@@ -68,7 +68,7 @@ pub(crate) async fn connect_farm(
             match outcome {
                 Ok((engine, support)) => {
                     let taken = chosen.entry(platform).or_default();
-                    // The first builds; the others take over a build lost.
+                    // Named once a platform, by its first engine.
                     if taken.is_empty() {
                         progress.say(&format!(
                             "{platform} → {} (API {}, {}; {})",
@@ -108,7 +108,7 @@ fn support_words(support: Support) -> &'static str {
 
 /// The farm's engines as build slots: each platform's pool, each engine of
 /// it taking `per_engine` builds at once, and at most `jobs` builds in all.
-pub(crate) struct Pool {
+pub(super) struct Pool {
     pools: HashMap<Platform, Vec<Slot>>,
     jobs: Semaphore,
 }
@@ -120,7 +120,7 @@ struct Slot {
 
 impl Pool {
     /// `jobs` defaults to one build per engine of each platform's pool.
-    pub(crate) fn new(engines: HashMap<Platform, Vec<Engine>>, jobs: Option<usize>) -> Self {
+    pub(super) fn new(engines: HashMap<Platform, Vec<Engine>>, jobs: Option<usize>) -> Self {
         let pairs: usize = engines.values().map(Vec::len).sum::<usize>().max(1);
         let jobs = jobs.unwrap_or(pairs).max(1);
         let per_engine = jobs.div_ceil(pairs);
@@ -144,7 +144,7 @@ impl Pool {
     }
 
     /// Whether the platform has an engine to build on.
-    pub(crate) fn has(&self, platform: Platform) -> bool {
+    pub(super) fn has(&self, platform: Platform) -> bool {
         self.pools.get(&platform).is_some_and(|p| !p.is_empty())
     }
 
