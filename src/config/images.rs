@@ -36,9 +36,6 @@ pub struct ImageBuild {
 /// Every image of the file checked, and those the `picked` functions run,
 /// in the file's order. Empty when the file has no `[images]`.
 pub fn image_sources(file: &ConfigFile, picked: &[&str]) -> Result<Vec<ImageSource>, ConfigError> {
-    if file.images.is_empty() {
-        return Ok(Vec::new());
-    }
     let base = file
         .origin
         .as_ref()
@@ -50,6 +47,20 @@ pub fn image_sources(file: &ConfigFile, picked: &[&str]) -> Result<Vec<ImageSour
         reason,
     };
     let defined = || file.images.keys().cloned().collect::<Vec<_>>().join(", ");
+    if file.images.is_empty() {
+        // The one image of the flags: a function cannot name another.
+        return match file.functions.iter().find(|(_, f)| f.image.is_some()) {
+            Some((name, f)) => {
+                let why = format!(
+                    "names the image '{}', and the file has no [images.NAME] table: add one, \
+                     or remove image",
+                    f.image.as_deref().unwrap_or_default()
+                );
+                Err(entry("functions", name, why))
+            }
+            None => Ok(Vec::new()),
+        };
+    }
     for (name, table) in &file.functions {
         match &table.image {
             None => {

@@ -98,6 +98,16 @@ fn a_function_naming_an_unknown_image_is_named_with_its_line() {
 }
 
 #[test]
+fn a_function_naming_an_image_in_a_file_without_images_is_named() {
+    let e = error("[functions.fn]\nimage = \"api\"\n");
+    assert!(
+        e.contains("line 1: [functions.fn] names the image 'api'"),
+        "{e}"
+    );
+    assert!(e.contains("no [images.NAME] table"), "{e}");
+}
+
+#[test]
 fn a_function_without_an_image_is_named() {
     let text = MONOREPO.replace("image = \"worker\"\n", "memory = 256\n");
     let e = error(&text);
