@@ -46,7 +46,12 @@ fn both_architectures_are_pushed_as_single_image_manifests() {
     // The repository lambda-ship created is as a Lambda source should be.
     let described = aws(&["ecr", "describe-repositories", "--repository-names", &repo]);
     let r = &described["repositories"][0];
-    assert_eq!(r["imageTagMutability"], "IMMUTABLE");
+    // Immutable but for the signatures' tags, which a second signature re-pushes.
+    assert_eq!(r["imageTagMutability"], "IMMUTABLE_WITH_EXCLUSION");
+    assert_eq!(
+        r["imageTagMutabilityExclusionFilters"],
+        serde_json::json!([{"filterType": "WILDCARD", "filter": "sha256-*"}])
+    );
     assert_eq!(r["imageScanningConfiguration"]["scanOnPush"], true);
     assert_eq!(r["encryptionConfiguration"]["encryptionType"], "AES256");
 }

@@ -111,14 +111,27 @@ impl Ecr {
                 operation: "CreateRepository",
                 message: e.to_string(),
             })?;
-        let out = self
+        // Immutable, but for the signatures and attestations beside the
+        // images (`sha256-<hex>.sig`): a second signature re-pushes its tag.
+        let artefacts = aws_sdk_ecr::types::ImageTagMutabilityExclusionFilter::builder()
+            .filter_type(aws_sdk_ecr::types::ImageTagMutabilityExclusionFilterType::Wildcard)
+            .filter(SIGNATURE_TAGS)
+            .build()
+            .map_err(|e| EcrError::Api {
+                operation: "CreateRepository",
+                message: e.to_string(),
+            })?;
+        let mut create = self
             .client
             .create_repository()
-            .repository_name(name.as_str())
-            .image_tag_mutability(match mutability {
-                TagMutability::Immutable => ImageTagMutability::Immutable,
-                TagMutability::Mutable => ImageTagMutability::Mutable,
-            })
+            .repository_name(name.as_str());
+        create = match mutability {
+            TagMutability::Immutable => create
+                .image_tag_mutability(ImageTagMutability::ImmutableWithExclusion)
+                .image_tag_mutability_exclusion_filters(artefacts),
+            TagMutability::Mutable => create.image_tag_mutability(ImageTagMutability::Mutable),
+        };
+        let out = create
             .image_scanning_configuration(
                 ImageScanningConfiguration::builder()
                     .scan_on_push(true)
@@ -194,6 +207,9 @@ impl Ecr {
         Ok((host, decode_token(token)?))
     }
 }
+
+/// The tags of signatures and attestations, mutable in an immutable repository.
+pub const SIGNATURE_TAGS: &str = "sha256-*";
 
 fn repository(
     name: &RepositoryName,

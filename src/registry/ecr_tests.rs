@@ -178,7 +178,13 @@ async fn a_repository_another_job_created_meanwhile_is_read_instead() {
     let sent = sent(&http);
     assert_eq!(sent[0].0, "CreateRepository");
     let asked: serde_json::Value = serde_json::from_str(&sent[0].1).unwrap();
-    assert_eq!(asked["imageTagMutability"], "IMMUTABLE");
+    // Immutable, but for the signatures beside the images, which a second
+    // signature pushes again.
+    assert_eq!(asked["imageTagMutability"], "IMMUTABLE_WITH_EXCLUSION");
+    assert_eq!(
+        asked["imageTagMutabilityExclusionFilters"],
+        serde_json::json!([{"filterType": "WILDCARD", "filter": "sha256-*"}])
+    );
     assert_eq!(asked["imageScanningConfiguration"]["scanOnPush"], true);
     assert_eq!(asked["encryptionConfiguration"]["encryptionType"], "AES256");
     assert_eq!(sent[1].0, "DescribeRepositories");
