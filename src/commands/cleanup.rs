@@ -12,6 +12,7 @@ use crate::lambda::housekeeping::digest_of;
 use crate::progress::Progress;
 use crate::registry::ImageRef;
 use crate::registry::ecr::Ecr;
+use crate::registry::images::delete_image;
 use crate::registry::manifest::RegistryReader;
 use crate::report::{CleanupReport, KeptImage};
 use crate::{feedback, model::Platform};
@@ -144,20 +145,14 @@ async fn cleanup(
             });
             continue;
         }
-        let mut gone = ecr.delete_digest(&repository, &digest).await;
-        if c.registry_override.is_some() {
-            let image = ImageRef {
-                registry: registry.clone(),
-                repository: repository.clone(),
-                tag: digest.clone(),
-            };
-            if let Err(e) = reader.delete(&image).await {
-                gone = Err(crate::registry::ecr::EcrError::Api {
-                    operation: "the registry's DELETE",
-                    message: e,
-                });
-            }
-        }
+        let gone = delete_image(
+            &ecr,
+            &reader,
+            c.registry_override.as_deref(),
+            &repository,
+            &digest,
+        )
+        .await;
         match gone {
             Ok(_) => {
                 progress.say(&format!("deleted {digest} of {repository}"));

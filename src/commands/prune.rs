@@ -8,9 +8,8 @@ use crate::config::PruneConfig;
 use crate::error::Error;
 use crate::lambda::Lambda;
 use crate::progress::Progress;
-use crate::registry::ImageRef;
 use crate::registry::ecr::Ecr;
-use crate::registry::images::prune_plan;
+use crate::registry::images::{delete_image, prune_plan};
 use crate::registry::manifest::RegistryReader;
 
 pub async fn run(args: PruneArgs) -> Result<(), Error> {
@@ -39,19 +38,14 @@ pub async fn run(args: PruneArgs) -> Result<(), Error> {
         let mut plan = prune_plan(&images, &used, config.keep);
         if !config.dry_run {
             for decision in plan.iter_mut().filter(|d| !d.keep) {
-                let mut result = ecr
-                    .delete_digest(repository.as_str(), &decision.digest)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string());
-                if c.registry_override.is_some() {
-                    let image = ImageRef {
-                        registry: registry.clone(),
-                        repository: repository.to_string(),
-                        tag: decision.digest.clone(),
-                    };
-                    result = result.and(reader.delete(&image).await);
-                }
+                let result = delete_image(
+                    &ecr,
+                    &reader,
+                    c.registry_override.as_deref(),
+                    repository.as_str(),
+                    &decision.digest,
+                )
+                .await;
                 match result {
                     Ok(()) => decision.why = format!("deleted: {}", decision.why),
                     Err(e) => errors.push(format!("{}: {e}", decision.digest)),
@@ -88,8 +82,12 @@ pub async fn run(args: PruneArgs) -> Result<(), Error> {
             .iter()
             .flat_map(|(repository, plan)| plan.iter().map(move |d| (repository, d)))
             .map(|(repository, d)| {
+                let beside = match d.artefacts.len() {
+                    0 => String::new(),
+                    n => format!(", with {n} signature(s) and attestation(s) beside it"),
+                };
                 format!(
-                    "{} {}{} ({}): {}\n",
+                    "{} {}{} ({}): {}{beside}\n",
                     verb(d.keep),
                     if named {
                         format!("{repository} ")

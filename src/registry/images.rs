@@ -3,6 +3,7 @@
 //! were pushed to another registry (`--registry`).
 
 use super::ImageRef;
+use super::artefacts::{artefact_subject, artefact_tag};
 use super::ecr::{Ecr, EcrError};
 use super::manifest::{ManifestError, RegistryReader, registry_error};
 use aws_sdk_ecr::types::ImageIdentifier;
@@ -99,6 +100,42 @@ impl Ecr {
     }
 }
 
+/// Deletes the image `digest` of `repository` and the signatures and
+/// attestations beside it: through ECR's API, and where the images were
+/// pushed to another registry (`registry_override`), through its API too.
+pub async fn delete_image(
+    ecr: &Ecr,
+    reader: &RegistryReader,
+    registry_override: Option<&str>,
+    repository: &str,
+    digest: &str,
+) -> Result<(), String> {
+    let kinds = ["sig", "att"];
+    ecr.delete_digest(repository, digest)
+        .await
+        .map_err(|e| e.to_string())?;
+    for kind in kinds {
+        ecr.untag(repository, &artefact_tag(digest, kind))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let Some(registry) = registry_override else {
+        return Ok(());
+    };
+    let at = |tag: String| ImageRef {
+        registry: registry.to_string(),
+        repository: repository.to_string(),
+        tag,
+    };
+    for kind in kinds {
+        let beside = at(artefact_tag(digest, kind));
+        if let Some(d) = reader.digest(&beside).await.map_err(|e| e.to_string())? {
+            reader.delete(&at(d)).await?;
+        }
+    }
+    reader.delete(&at(digest.to_string())).await
+}
+
 impl RegistryReader {
     /// Every tagged image of `repository` on `registry`, read through the
     /// registry API: its tags, grouped by digest, and its config's creation time.
@@ -171,6 +208,9 @@ pub struct PruneDecision {
     pub tags: Vec<String>,
     pub keep: bool,
     pub why: String,
+    /// The signatures and attestations beside it (their tags), which go with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub artefacts: Vec<String>,
 }
 
 /// `<sha>[-dirty-<digest>]-<arch>[-<rest>]`: the commit, the architecture,
@@ -208,7 +248,19 @@ pub fn prune_plan(
     used: &BTreeMap<String, Vec<String>>,
     keep: usize,
 ) -> Vec<PruneDecision> {
-    let mut newest: Vec<&StoredImage> = images.iter().collect();
+    // A signature or attestation is not an image: it follows the one it names.
+    let is_artefact = |i: &StoredImage| {
+        !i.tags.is_empty() && i.tags.iter().all(|t| artefact_subject(t).is_some())
+    };
+    let mut artefacts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for image in images.iter().filter(|i| is_artefact(i)) {
+        for tag in &image.tags {
+            if let Some(subject) = artefact_subject(tag) {
+                artefacts.entry(subject).or_default().push(tag.clone());
+            }
+        }
+    }
+    let mut newest: Vec<&StoredImage> = images.iter().filter(|i| !is_artefact(i)).collect();
     newest.sort_by(|a, b| b.time.cmp(&a.time).then(a.digest.cmp(&b.digest)));
     let mut kept_commits: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     for image in &newest {
@@ -252,6 +304,7 @@ pub fn prune_plan(
                 tags: image.tags.clone(),
                 keep,
                 why,
+                artefacts: artefacts.get(&image.digest).cloned().unwrap_or_default(),
             }
         })
         .collect()
@@ -315,6 +368,42 @@ mod tests {
                 .count()
                 == 3
         );
+    }
+}
+
+#[cfg(test)]
+mod artefact_tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_never_images_and_go_with_theirs() {
+        let sha = "a".repeat(40);
+        let (gone, kept) = (
+            format!("sha256:{}", "1".repeat(64)),
+            format!("sha256:{}", "2".repeat(64)),
+        );
+        let image = |digest: &str, time: i128, tags: Vec<String>| StoredImage {
+            digest: digest.to_string(),
+            tags,
+            time,
+        };
+        let images = vec![
+            image(&gone, 1, vec![format!("{}-x86_64", "b".repeat(40))]),
+            image(&kept, 2, vec![format!("{sha}-x86_64")]),
+            image("sha256:s1", 3, vec![artefact_tag(&gone, "sig")]),
+            image("sha256:a1", 3, vec![artefact_tag(&gone, "att")]),
+            image("sha256:s2", 3, vec![artefact_tag(&kept, "sig")]),
+        ];
+        let plan = prune_plan(&images, &BTreeMap::new(), 1);
+        assert_eq!(plan.len(), 2, "only the images are counted: {plan:?}");
+        let of = |d: &str| plan.iter().find(|p| p.digest == d).unwrap();
+        assert!(!of(&gone).keep);
+        assert_eq!(
+            of(&gone).artefacts,
+            [artefact_tag(&gone, "sig"), artefact_tag(&gone, "att")]
+        );
+        assert!(of(&kept).keep);
+        assert_eq!(of(&kept).artefacts, [artefact_tag(&kept, "sig")]);
     }
 }
 

@@ -139,7 +139,7 @@ impl RegistryReader {
         }
     }
 
-    async fn authenticate(&self, image: &ImageRef) -> Result<Reference, ManifestError> {
+    pub(super) async fn authenticate(&self, image: &ImageRef) -> Result<Reference, ManifestError> {
         let reference = Self::reference(image);
         self.client
             .auth(&reference, &self.auth, RegistryOperation::Pull)
@@ -265,7 +265,7 @@ fn is_loopback(registry: &str) -> bool {
     }
 }
 
-fn is_not_found(e: &OciDistributionError) -> bool {
+pub(super) fn is_not_found(e: &OciDistributionError) -> bool {
     match e {
         OciDistributionError::RegistryError { envelope, .. } => envelope.errors.iter().any(|e| {
             matches!(

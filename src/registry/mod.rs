@@ -3,6 +3,7 @@
 //! read-back of what the registry holds (`manifest.rs`), and a second tag or
 //! a removal for an image it holds (`tag.rs`).
 
+pub mod artefacts;
 pub mod ecr;
 pub mod images;
 pub mod lifecycle;
