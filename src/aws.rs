@@ -286,3 +286,12 @@ pub fn sts_client(sdk: &SdkConfig) -> aws_sdk_sts::Client {
             .build(),
     )
 }
+
+/// The KMS client of a run, which says when it tries a call again.
+pub fn kms_client(sdk: &SdkConfig) -> aws_sdk_kms::Client {
+    aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::config::Builder::from(sdk)
+            .interceptor(RetryNotice)
+            .build(),
+    )
+}

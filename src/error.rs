@@ -57,6 +57,8 @@ pub enum Error {
     Rollback(#[from] crate::lambda::rollback::RollbackError),
     #[error(transparent)]
     CloudWatch(#[from] crate::cloudwatch::CloudWatchError),
+    #[error(transparent)]
+    Signing(#[from] crate::signing::SigningError),
     /// Cleanup or prune did part of its work: what it did is reported.
     #[error("{0}")]
     Incomplete(String),
@@ -158,6 +160,7 @@ impl Error {
             Error::Identity(e) => e.is_config(),
             Error::Rollback(e) => e.is_config(),
             Error::Preflight(e) => e.is_config(),
+            Error::Signing(e) => e.is_config(),
             Error::Housekeeping(e) => {
                 matches!(
                     e,

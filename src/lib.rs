@@ -29,6 +29,7 @@ pub mod rollout;
 pub mod sandbox;
 pub mod settings;
 pub mod ship;
+pub mod signing;
 
 use cli::Command;
 pub use error::Error;
@@ -44,5 +45,6 @@ pub async fn run(command: Command) -> Result<(), Error> {
         Command::Prune(args) => commands::prune::run(args).await,
         Command::History(args) => commands::history::run(args).await,
         Command::Rollback(args) => commands::rollback::run(args).await,
+        Command::Verify(args) => commands::verify::run(args).await,
     }
 }

@@ -18,6 +18,11 @@ pub enum Forge {
     GitLab { host: String, project: String },
 }
 
+/// What `--sign-key` calls on its key: checked, read, asked to sign.
+const KMS_SIGN_ACTIONS: &[&str] = &["kms:DescribeKey", "kms:GetPublicKey", "kms:Sign"];
+/// What `--require-signature` calls on its key: its public half, read.
+const KMS_VERIFY_ACTIONS: &[&str] = &["kms:GetPublicKey"];
+
 /// What the documents are narrowed to.
 #[derive(Debug, Clone)]
 pub struct PolicyRequest {
@@ -40,6 +45,10 @@ pub struct PolicyRequest {
     /// The local smoke test gets a session of the execution role (`deploy
     /// --local-credentials execution-role`).
     pub local_credentials: bool,
+    /// The KMS key images are signed with (`--sign-key`).
+    pub sign_key: Option<String>,
+    /// The KMS key signatures are checked against (`--require-signature`).
+    pub verify_key: Option<String>,
 }
 
 /// A policy's resource: a string when there is one, else a list.
@@ -158,6 +167,29 @@ impl PolicyRequest {
     }
 
     /// The role's permissions: what a deploy calls, on what it names.
+    /// A KMS statement narrowed to one key: its ARN, or for an alias the
+    /// account's keys that carry that alias (`kms:ResourceAliases`).
+    fn narrow_to_key(&self, statement: &mut Value, key: &str) {
+        let keys = format!(
+            "arn:{}:kms:{}:{}:key/",
+            self.partition, self.region, self.account
+        );
+        let alias = key
+            .strip_prefix("arn:")
+            .and_then(|arn| arn.split_once(":alias/"))
+            .map(|(_, name)| format!("alias/{name}"))
+            .or_else(|| key.starts_with("alias/").then(|| key.to_string()));
+        match alias {
+            Some(alias) => {
+                statement["Resource"] = json!(format!("{keys}*"));
+                statement["Condition"] =
+                    json!({"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}});
+            }
+            None if key.starts_with("arn:") => statement["Resource"] = json!(key),
+            None => statement["Resource"] = json!(format!("{keys}{key}")),
+        }
+    }
+
     pub fn permissions(&self) -> Value {
         // Each function, then its versions and aliases.
         let arns: Vec<String> = self
@@ -302,6 +334,17 @@ impl PolicyRequest {
                 // GetMetricData has no resource to narrow to.
                 "Resource": "*"
             }));
+        }
+        let keys = [
+            ("SignImages", &self.sign_key, KMS_SIGN_ACTIONS),
+            ("VerifySignatures", &self.verify_key, KMS_VERIFY_ACTIONS),
+        ];
+        for (sid, key, actions) in keys {
+            if let Some(key) = key {
+                let mut statement = json!({"Sid": sid, "Effect": "Allow", "Action": actions});
+                self.narrow_to_key(&mut statement, key);
+                statements.push(statement);
+            }
         }
         lambda.sort_unstable();
         lambda.dedup();

@@ -23,6 +23,8 @@ fn request() -> PolicyRequest {
         rollback_alarms: Vec::new(),
         error_rate_gate: false,
         local_credentials: false,
+        sign_key: None,
+        verify_key: None,
     }
 }
 
@@ -291,3 +293,53 @@ fn a_gitlab_trust_is_of_its_own_host_and_audience() {
 /// The documents for one GitHub repository, statement by statement.
 #[path = "policy_documents_tests.rs"]
 mod documents;
+
+#[test]
+fn signing_may_use_its_key_only() {
+    assert!(
+        !sids(&request().permissions())
+            .iter()
+            .any(|s| s.contains("Sign"))
+    );
+    let by_id = PolicyRequest {
+        sign_key: Some("1234abcd-12ab-34cd-56ef-1234567890ab".into()),
+        verify_key: Some("arn:aws-cn:kms:cn-north-1:123456789012:key/k2".into()),
+        ..request()
+    }
+    .permissions();
+    let sign = statement(&by_id, "SignImages");
+    assert_eq!(
+        sign["Action"],
+        json!(["kms:DescribeKey", "kms:GetPublicKey", "kms:Sign"])
+    );
+    assert_eq!(
+        sign["Resource"],
+        "arn:aws-cn:kms:cn-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    );
+    let verify = statement(&by_id, "VerifySignatures");
+    assert_eq!(verify["Action"], json!(["kms:GetPublicKey"]));
+    assert_eq!(
+        verify["Resource"],
+        "arn:aws-cn:kms:cn-north-1:123456789012:key/k2"
+    );
+    // An alias is not a resource of a KMS call: the keys carrying it are.
+    for alias in [
+        "alias/lambda-ship",
+        "arn:aws-cn:kms:cn-north-1:123456789012:alias/lambda-ship",
+    ] {
+        let doc = PolicyRequest {
+            sign_key: Some(alias.into()),
+            ..request()
+        }
+        .permissions();
+        let sign = statement(&doc, "SignImages");
+        assert_eq!(
+            sign["Resource"],
+            "arn:aws-cn:kms:cn-north-1:123456789012:key/*"
+        );
+        assert_eq!(
+            sign["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"],
+            "alias/lambda-ship"
+        );
+    }
+}

@@ -46,6 +46,15 @@ pub struct ImageReport {
     pub unchanged_since: Option<String>,
     /// The engine that built it.
     pub engine: Option<String>,
+    /// That engine's API version and architecture, for a signed provenance.
+    #[serde(skip)]
+    pub engine_version: Option<String>,
+    /// Its inputs digest (`dev.lambda-ship.inputs`), as its config labels it.
+    #[serde(skip)]
+    pub inputs: Option<String>,
+    /// The signature and provenance added beside it (`--sign-key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed: Option<crate::signing::Signed>,
     pub build_seconds: f64,
     pub push_seconds: f64,
     /// The image invoked locally as Lambda would, before the push.
@@ -126,6 +135,7 @@ pub enum Stage {
     Identity,
     Preflight,
     Build,
+    Signature,
     Deploy,
     Rollout,
 }
@@ -137,6 +147,7 @@ impl std::fmt::Display for Stage {
             Stage::Identity => "identity",
             Stage::Preflight => "preflight",
             Stage::Build => "build",
+            Stage::Signature => "signature",
             Stage::Deploy => "deploy",
             Stage::Rollout => "rollout",
         })

@@ -9,8 +9,8 @@ use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEn
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-const COMMANDS: [&str; 8] = [
-    "build", "deploy", "local", "policy", "cleanup", "prune", "history", "rollback",
+const COMMANDS: [&str; 9] = [
+    "build", "deploy", "local", "policy", "cleanup", "prune", "history", "rollback", "verify",
 ];
 
 fn root() -> &'static Path {

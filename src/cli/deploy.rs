@@ -39,6 +39,12 @@ pub struct DeployArgs {
     #[arg(long, env = "LAMBDA_SHIP_PREVIEW")]
     pub preview: bool,
 
+    /// Before any function changes, require each image it will run to carry
+    /// a valid signature by this AWS KMS key over its digest and a
+    /// provenance, attested by the key, that names this commit.
+    #[arg(long, env = "LAMBDA_SHIP_REQUIRE_SIGNATURE", value_name = "KEY")]
+    pub require_signature: Option<String>,
+
     /// Publish a version, smoke-test it, and only then point this alias at it.
     #[arg(long, env = "LAMBDA_SHIP_ALIAS")]
     pub alias: Option<String>,

@@ -11,7 +11,7 @@ mod housekeeping;
 mod release;
 pub use deploy::DeployArgs;
 pub use housekeeping::{CleanupArgs, HousekeepingArgs, PruneArgs};
-pub use release::{HistoryArgs, ReleaseArgs, RollbackArgs};
+pub use release::{HistoryArgs, ReleaseArgs, RollbackArgs, VerifyArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "lambda-ship", version, about, propagate_version = true)]
@@ -52,6 +52,9 @@ pub enum Command {
     /// served before (or --to-commit, --to-version), once that version
     /// passed its smoke test; without --alias, back to the image each ran before.
     Rollback(RollbackArgs),
+    /// Check that an image carries a valid signature by a KMS key over its
+    /// digest and a provenance attested by it, and print what the provenance says.
+    Verify(VerifyArgs),
 }
 
 /// What to build and where: shared by build, deploy and local.
@@ -166,6 +169,12 @@ pub struct BuildArgs {
     /// engine of each platform's pool].
     #[arg(long, env = "LAMBDA_SHIP_JOBS", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+
+    /// Sign each image pushed (and each one reused that this key has not
+    /// signed) with this AWS KMS key (alias/NAME, key id or ARN; ECC_NIST_P256,
+    /// SIGN_VERIFY): a cosign signature and an SLSA provenance beside the image.
+    #[arg(long, env = "LAMBDA_SHIP_SIGN_KEY", value_name = "KEY")]
+    pub sign_key: Option<String>,
 
     /// Build uncommitted changes when the commit comes from git: the image is
     /// tagged <sha>-dirty-<digest of the changes>-<arch>, never as the commit.
@@ -319,6 +328,14 @@ pub struct PolicyArgs {
     /// --local-credentials execution-role): the role may assume --execution-role.
     #[arg(long, value_enum)]
     pub local_credentials: Option<crate::model::LocalCredentials>,
+    /// The AWS KMS key deploys sign images with (deploy --sign-key): the
+    /// role may describe it, read its public half and sign with it.
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<String>,
+    /// The AWS KMS key deploys check signatures against (deploy
+    /// --require-signature): the role may read its public half.
+    #[arg(long, value_name = "KEY")]
+    pub require_signature: Option<String>,
     /// How to print the documents: text, or one JSON object with both.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,

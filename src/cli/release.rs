@@ -69,6 +69,32 @@ pub struct RollbackArgs {
     /// How long a function on $LATEST may take to run its old image again, in seconds.
     #[arg(long, env = "LAMBDA_SHIP_WAIT_TIMEOUT", default_value_t = defaults::WAIT_TIMEOUT_SECS)]
     pub wait_timeout: u64,
+    /// Refuse to go back to an image that lacks a valid signature by this
+    /// AWS KMS key over its digest, or whose provenance it did not attest.
+    #[arg(long, env = "LAMBDA_SHIP_REQUIRE_SIGNATURE")]
+    pub require_signature: Option<String>,
+    /// Read the signatures through this registry (HOST[:PORT]), where the
+    /// deploys pushed with --registry.
+    #[arg(long, env = "LAMBDA_SHIP_REGISTRY")]
+    pub registry: Option<String>,
+    #[command(flatten)]
+    pub common: ReleaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The image, HOST/REPOSITORY:TAG or HOST/REPOSITORY@DIGEST.
+    pub image: String,
+    /// The AWS KMS key whose signature it must carry (alias/NAME, key id or ARN).
+    #[arg(long, env = "LAMBDA_SHIP_REQUIRE_SIGNATURE")]
+    pub key: String,
+    /// Also require that its provenance names this commit (40 hex).
+    #[arg(long)]
+    pub commit: Option<String>,
+    /// The registry (HOST[:PORT]) the deploys push to with --registry: read
+    /// with the ECR token, as the account's ECR registry is.
+    #[arg(long, env = "LAMBDA_SHIP_REGISTRY")]
+    pub registry: Option<String>,
     #[command(flatten)]
     pub common: ReleaseArgs,
 }

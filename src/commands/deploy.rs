@@ -12,7 +12,7 @@ use crate::config::DeployConfig;
 use crate::error::Error;
 use crate::lambda::{DeployJob, FunctionReport, FunctionSpec, Lambda};
 use crate::progress::Progress;
-use crate::report::{Failure, RunReport, Stage};
+use crate::report::{BuildReport, Failure, RunReport, Stage};
 use crate::sandbox::LocalCheck;
 use crate::{cancel, ci, config, feedback, identity, progress, ship};
 use futures_util::future::{join_all, try_join_all};
@@ -135,6 +135,15 @@ async fn deploy_stages(
     };
     let cloudwatch = crate::cloudwatch::CloudWatch::new(&sdk, config.build.aws_timeout);
     super::rollout::check_alarms(&config.gates, &cloudwatch).await?;
+    // A key that cannot verify is found before anything is built.
+    let required = match &config.require_signature {
+        Some(key) => Some(
+            crate::signing::fetch_public_key(&sdk, key)
+                .await
+                .map_err(|e| (Stage::Preflight, e.into()))?,
+        ),
+        None => None,
+    };
     let not_deployed = |why: &str| -> Vec<FunctionReport> {
         specs
             .iter()
@@ -195,6 +204,15 @@ async fn deploy_stages(
         }
     };
 
+    if let Some(key) = &required
+        && let Err(e) =
+            super::verify::require_built(key, &sdk, &built, config.build.sha.as_str(), progress)
+                .await
+    {
+        report.functions = not_deployed("not deployed: --require-signature refused an image");
+        record_builds(report, config, built);
+        return Err((Stage::Signature, Error::NotDeployed(Box::new(e))));
+    }
     progress.say(&format!("deploying {} function(s)", specs.len()));
     let jobs = specs.iter().enumerate().map(|(at, spec)| {
         let built_image = image_index(&planned, at)
@@ -232,11 +250,7 @@ async fn deploy_stages(
     for image in built.iter_mut().flat_map(|b| b.images.iter_mut()) {
         image.scan = scans.next();
     }
-    if config.images.is_empty() {
-        report.build = built.pop();
-    } else {
-        report.images = built;
-    }
+    record_builds(report, config, built);
     for f in &functions {
         progress.say(&format!("{} ({}): {}", f.name, f.architecture, f.outcome));
     }
@@ -247,6 +261,15 @@ async fn deploy_stages(
         return Err(at(Stage::Deploy)(Error::Deploy(m)));
     }
     super::rollout::roll_out(config, &lambda, &cloudwatch, ci, cancel, progress, report).await
+}
+
+/// The images of the run in the report: the flags' one, or each of `[images]`.
+fn record_builds(report: &mut RunReport, config: &DeployConfig, mut built: Vec<BuildReport>) {
+    if config.images.is_empty() {
+        report.build = built.pop();
+    } else {
+        report.images = built;
+    }
 }
 
 /// The run's AWS session, and every function read with what is to be built.

@@ -14,6 +14,7 @@ pub mod prune;
 pub mod rollback;
 mod rollout;
 mod session;
+pub mod verify;
 
 pub(crate) use session::{aws_session, command_session};
 

@@ -3,6 +3,7 @@
 //! only then every alias moved, with no weights. On `$LATEST`: each
 //! function back on the image it ran before, by digest, then tested.
 
+use super::verify::SignatureCheck;
 use crate::ci::{CiContext, Env};
 use crate::cli::RollbackArgs;
 use crate::config::RollbackConfig;
@@ -68,9 +69,23 @@ pub async fn run(args: RollbackArgs) -> Result<(), Error> {
     let progress = Progress::new(c.progress);
     let sdk = super::command_session(&c.aws, &ci, &env, &progress).await?;
     let lambda = Lambda::new(&sdk);
+    let check = match &config.require_signature {
+        Some(key) => {
+            let opened = SignatureCheck::open(&sdk, key, config.registry_override.as_deref()).await;
+            match opened {
+                Ok(check) => Some(check),
+                Err(e) => {
+                    progress.finish();
+                    return Err(e);
+                }
+            }
+        }
+        None => None,
+    };
+    let check = check.as_ref();
     let result = match &config.alias {
-        Some(alias) => behind_alias(&config, alias, &lambda, &progress).await,
-        None => on_latest(&config, &lambda, &progress).await,
+        Some(alias) => behind_alias(&config, alias, &lambda, check, &progress).await,
+        None => on_latest(&config, &lambda, check, &progress).await,
     };
     progress.finish();
     let (report, error) = match result {
@@ -101,6 +116,7 @@ async fn behind_alias(
     config: &RollbackConfig,
     alias: &str,
     lambda: &Lambda,
+    check: Option<&SignatureCheck>,
     progress: &Progress,
 ) -> Outcome {
     progress.say(&format!(
@@ -126,16 +142,28 @@ async fn behind_alias(
                 alias: alias.to_string(),
             })?;
         let to = rollback::choose(&history, &state, &config.target)?;
-        let commit = history
-            .releases
-            .iter()
-            .find(|r| r.version == to)
-            .and_then(|r| r.commit.clone());
-        let timeout = lambda.latest_state(f).await?.timeout;
-        Ok::<_, RollbackError>((f.clone(), state, to, commit, timeout))
+        let release = history.releases.iter().find(|r| r.version == to);
+        let commit = release.and_then(|r| r.commit.clone());
+        let latest = lambda.latest_state(f).await?;
+        // The target's image: its recorded digest, in the function's repository.
+        let image = latest
+            .image
+            .as_deref()
+            .and_then(crate::registry::ImageRef::parse)
+            .zip(release.and_then(|r| r.digest.as_deref()))
+            .map(|(r, digest)| format!("{}/{}@{digest}", r.registry, r.repository))
+            .unwrap_or_else(|| format!("{f} version {to}"));
+        Ok::<_, RollbackError>((f.clone(), state, to, commit, latest.timeout, image))
     }))
     .await
     .map_err(|e| failed(Vec::new(), e.into()))?;
+    let (chosen, images): (Vec<_>, Vec<_>) = chosen
+        .into_iter()
+        .map(|(f, state, to, commit, timeout, image)| {
+            let signed = (image, commit.clone());
+            ((f, state, to, commit, timeout), signed)
+        })
+        .unzip();
     let mut functions: Vec<RolledBack> = chosen
         .iter()
         .map(|(f, state, to, commit, _)| RolledBack {
@@ -148,6 +176,12 @@ async fn behind_alias(
             moved: false,
         })
         .collect();
+    if let Some(check) = check {
+        check
+            .check(&images, progress)
+            .await
+            .map_err(|e| failed(functions.clone(), e))?;
+    }
     if let Some(smoke) = &config.smoke {
         progress.say("smoke-testing each target version before any alias moves");
         let tests = chosen.iter().map(|(f, _, to, _, timeout)| {
@@ -209,7 +243,12 @@ async fn behind_alias(
 }
 
 /// Each function on `$LATEST` back on the image it ran before, then tested.
-async fn on_latest(config: &RollbackConfig, lambda: &Lambda, progress: &Progress) -> Outcome {
+async fn on_latest(
+    config: &RollbackConfig,
+    lambda: &Lambda,
+    check: Option<&SignatureCheck>,
+    progress: &Progress,
+) -> Outcome {
     let states = try_join_all(config.functions.iter().map(|f| async move {
         let state = lambda.latest_state(f).await?;
         if state.previous.is_none() {
@@ -219,6 +258,16 @@ async fn on_latest(config: &RollbackConfig, lambda: &Lambda, progress: &Progress
     }))
     .await
     .map_err(|e| failed(Vec::new(), e.into()))?;
+    if let Some(check) = check {
+        let images: Vec<(String, Option<String>)> = states
+            .iter()
+            .map(|s| (s.previous.clone().unwrap_or_default(), None))
+            .collect();
+        check
+            .check(&images, progress)
+            .await
+            .map_err(|e| failed(Vec::new(), e))?;
+    }
     let backs = config
         .functions
         .iter()

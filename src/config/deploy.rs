@@ -48,6 +48,8 @@ pub struct DeployConfig {
     pub gates: Gates,
     /// The CI run, written on each published version.
     pub run_url: Option<String>,
+    /// `--require-signature`: the KMS key every image deployed must be signed by.
+    pub require_signature: Option<String>,
 }
 
 impl DeployConfig {
@@ -153,6 +155,7 @@ impl DeployConfig {
             rollout,
             gates,
             run_url: ci.run_url.clone(),
+            require_signature: args.require_signature,
         })
     }
 }

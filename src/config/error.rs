@@ -98,6 +98,11 @@ pub enum ConfigError {
     #[error("{0}")]
     RollbackTarget(String),
     #[error(
+        "'{0}' is not an image reference: write HOST/REPOSITORY:TAG or \
+         HOST/REPOSITORY@sha256:DIGEST"
+    )]
+    ImageReference(String),
+    #[error(
         "--preview deploys each function's preview and leaves its aliases alone: drop --alias, \
          or deploy the functions themselves without --preview"
     )]

@@ -26,7 +26,7 @@ pub use parse::{
 };
 use parse::{dirty_digest, parse_cache_from, previous_sha};
 pub use policy::policy_request;
-pub use release::{HistoryConfig, ReleaseConfig, RollbackConfig};
+pub use release::{HistoryConfig, ReleaseConfig, RollbackConfig, VerifyConfig};
 
 use crate::ci::CiContext;
 use crate::cli::{BuildArgs, OutputFormat, ProgressArg, SourceArgs};
@@ -201,6 +201,10 @@ pub struct BuildConfig {
     pub push_timeout: Duration,
     pub aws_timeout: Duration,
     pub tag_mutability: TagMutability,
+    /// `--sign-key`: the KMS key each image is signed with.
+    pub sign_key: Option<String>,
+    /// The CI run, named in a signed image's provenance.
+    pub run_url: Option<String>,
     /// The lifecycle rule that expires untagged images, in days.
     pub expire_untagged_days: Option<u32>,
     pub region: Option<String>,
@@ -275,6 +279,8 @@ impl BuildConfig {
             push_timeout: Duration::from_secs(args.push_timeout.clamp(1, 86_400)),
             aws_timeout: Duration::from_secs(args.aws_timeout.clamp(1, 3_600)),
             tag_mutability: args.tag_mutability,
+            sign_key: args.sign_key,
+            run_url: ci.run_url.clone(),
             expire_untagged_days: args.expire_untagged_days,
             region: args.region,
             output: args.output,
@@ -317,6 +323,8 @@ impl BuildConfig {
             push_timeout: Duration::from_secs(defaults::PUSH_TIMEOUT_SECS),
             aws_timeout: Duration::from_secs(defaults::AWS_TIMEOUT_SECS),
             tag_mutability: TagMutability::Immutable,
+            sign_key: None,
+            run_url: None,
             expire_untagged_days: None,
             region: None,
             output,

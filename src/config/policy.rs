@@ -107,5 +107,7 @@ pub fn policy_request(args: PolicyArgs) -> Result<PolicyRequest, ConfigError> {
         rollback_alarms: args.rollback_alarms,
         error_rate_gate: args.error_rate_gate,
         local_credentials: args.local_credentials.is_some(),
+        sign_key: args.sign_key,
+        verify_key: args.require_signature,
     })
 }

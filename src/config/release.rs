@@ -3,7 +3,7 @@
 use super::parse::read_event;
 use super::{ConfigError, SmokeConfig};
 use crate::ci::CiContext;
-use crate::cli::{HistoryArgs, OutputFormat, ReleaseArgs, RollbackArgs};
+use crate::cli::{HistoryArgs, OutputFormat, ReleaseArgs, RollbackArgs, VerifyArgs};
 use crate::model::ProgressMode;
 use crate::model::release::Target;
 use std::time::Duration;
@@ -53,6 +53,10 @@ pub struct RollbackConfig {
     pub target: Target,
     pub smoke: Option<SmokeConfig>,
     pub wait_timeout: Duration,
+    /// `--require-signature`: the KMS key each target image must be signed by.
+    pub require_signature: Option<String>,
+    /// Where the signatures are read, when not the repository's ECR registry.
+    pub registry_override: Option<String>,
 }
 
 impl RollbackConfig {
@@ -116,6 +120,39 @@ impl RollbackConfig {
             target,
             smoke,
             wait_timeout: Duration::from_secs(args.wait_timeout.clamp(1, 86_400)),
+            require_signature: args.require_signature,
+            registry_override: args
+                .registry
+                .map(|r| super::parse_registry(&r))
+                .transpose()?,
+        })
+    }
+}
+
+/// `lambda-ship verify`: the image, the key, and the commit its provenance
+/// must name, when asked.
+#[derive(Debug, Clone)]
+pub struct VerifyConfig {
+    pub common: ReleaseConfig,
+    pub image: crate::model::ImageRef,
+    pub key: String,
+    pub commit: Option<crate::model::CommitSha>,
+    pub registry: Option<String>,
+}
+
+impl VerifyConfig {
+    pub fn from_args(args: VerifyArgs, ci: &CiContext) -> Result<Self, ConfigError> {
+        let image = crate::model::ImageRef::parse(&args.image)
+            .ok_or_else(|| ConfigError::ImageReference(args.image.clone()))?;
+        Ok(VerifyConfig {
+            common: ReleaseConfig::from_args(args.common, ci)?,
+            image,
+            key: args.key,
+            commit: args.commit.as_deref().map(str::parse).transpose()?,
+            registry: args
+                .registry
+                .map(|r| super::parse_registry(&r))
+                .transpose()?,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! each on its own engine (`job.rs` is one platform's way, `platform.rs` its
 //! steps, `cache.rs` and `stages.rs` where its cache comes from).
 
+mod attest;
 mod cache;
 mod job;
 mod platform;
@@ -75,6 +76,11 @@ pub async fn build_images(
             .check_readable()
             .map_err(|e| named(image, e.into()))?;
     }
+    // A key that cannot sign is found before anything is built.
+    let key = match images.first().and_then(|i| i.config.sign_key.as_deref()) {
+        Some(key) => Some(crate::signing::SigningKey::open(sdk, key).await?),
+        None => None,
+    };
     // Each image's lines are named by it, when the run has several.
     let said: Vec<Progress> = images
         .iter()
@@ -138,7 +144,7 @@ pub async fn build_images(
             .iter()
             .zip(&said)
             .map(|((image, look, to_build), progress)| {
-                ship_image(image, look, to_build, ecr, &pool, progress)
+                ship_image(image, look, to_build, ecr, (&pool, key.as_ref()), progress)
             }),
     )
     .await;
@@ -164,7 +170,7 @@ async fn ship_image(
     look: &survey::Look<'_>,
     to_build: &[Platform],
     ecr: &Ecr,
-    pool: &Pool,
+    (pool, key): (&Pool, Option<&crate::signing::SigningKey>),
     progress: &Progress,
 ) -> Result<BuildReport, Error> {
     let config = image.config;
@@ -208,10 +214,13 @@ async fn ship_image(
         expire_untagged(ecr, &repository.name, days, progress).await;
     }
     let (done, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
-    let done: Vec<_> = done.into_iter().filter_map(Result::ok).collect();
+    let mut done: Vec<_> = done.into_iter().filter_map(Result::ok).collect();
     let failed: Vec<_> = failed.into_iter().filter_map(Result::err).collect();
     if !failed.is_empty() {
         return Err(Error::Platforms { failed, done });
+    }
+    if let Some(key) = key {
+        attest::sign_all(key, &look.session, config, &mut done, progress).await?;
     }
     Ok(BuildReport {
         image: image.name.map(str::to_string),

@@ -346,6 +346,10 @@ async fn published(
         reused: false,
         size: Some(built.size),
         engine: Some(engine.name.clone()),
+        engine_version: Some(format!(
+            "Docker Engine API {} on {}",
+            engine.api_version, engine.arch
+        )),
         build_seconds: built.seconds,
         push_seconds,
         local_smoke,
@@ -373,7 +377,13 @@ fn image_report(
         size: None,
         reused: true,
         unchanged_since: None,
+        inputs: verified
+            .labels
+            .get(crate::farm::inputs::INPUTS_LABEL)
+            .cloned(),
         engine: None,
+        engine_version: None,
+        signed: None,
         build_seconds: 0.0,
         push_seconds: 0.0,
         local_smoke: None,
