@@ -323,6 +323,10 @@ fn a_key_that_cannot_sign_stops_the_run_before_anything_is_built() {
             "key spec is SYMMETRIC_DEFAULT",
         ),
         (kms_key("RSA_2048", "SIGN_VERIFY"), "key spec is RSA_2048"),
+        (
+            kms_key("ECC_NIST_P256", "KEY_AGREEMENT"),
+            "key usage is KEY_AGREEMENT",
+        ),
         (format!("alias/{}", unique("missing")), "no such key"),
     ] {
         let repo = unique("unsignable");

@@ -218,3 +218,7 @@ where
         },
     }
 }
+
+#[cfg(test)]
+#[path = "kms_tests.rs"]
+mod kms_tests;
