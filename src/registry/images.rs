@@ -372,41 +372,5 @@ mod tests {
 }
 
 #[cfg(test)]
-mod artefact_tests {
-    use super::*;
-
-    #[test]
-    fn signatures_are_never_images_and_go_with_theirs() {
-        let sha = "a".repeat(40);
-        let (gone, kept) = (
-            format!("sha256:{}", "1".repeat(64)),
-            format!("sha256:{}", "2".repeat(64)),
-        );
-        let image = |digest: &str, time: i128, tags: Vec<String>| StoredImage {
-            digest: digest.to_string(),
-            tags,
-            time,
-        };
-        let images = vec![
-            image(&gone, 1, vec![format!("{}-x86_64", "b".repeat(40))]),
-            image(&kept, 2, vec![format!("{sha}-x86_64")]),
-            image("sha256:s1", 3, vec![artefact_tag(&gone, "sig")]),
-            image("sha256:a1", 3, vec![artefact_tag(&gone, "att")]),
-            image("sha256:s2", 3, vec![artefact_tag(&kept, "sig")]),
-        ];
-        let plan = prune_plan(&images, &BTreeMap::new(), 1);
-        assert_eq!(plan.len(), 2, "only the images are counted: {plan:?}");
-        let of = |d: &str| plan.iter().find(|p| p.digest == d).unwrap();
-        assert!(!of(&gone).keep);
-        assert_eq!(
-            of(&gone).artefacts,
-            [artefact_tag(&gone, "sig"), artefact_tag(&gone, "att")]
-        );
-        assert!(of(&kept).keep);
-        assert_eq!(of(&kept).artefacts, [artefact_tag(&kept, "sig")]);
-    }
-}
-
-#[cfg(test)]
 #[path = "images_tests.rs"]
 mod images_tests;

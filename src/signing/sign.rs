@@ -4,7 +4,7 @@
 use super::SigningError;
 use super::documents::{self, Provenance};
 use super::kms::SigningKey;
-use super::verify::{attestations_by, signatures_by};
+use super::verify::{Beside, attestations_by, signatures_by};
 use crate::registry::ImageRef;
 use crate::registry::artefacts::ArtefactLayer;
 use crate::registry::manifest::RegistryReader;
@@ -29,15 +29,12 @@ pub async fn sign_image(
     facts: &Provenance,
 ) -> Result<Signed, SigningError> {
     let reference = format!("{}/{}", repository.registry, repository.repository);
-    let at = |kind: &str| ImageRef {
-        tag: documents::artefact_tag(digest, kind),
-        ..repository.clone()
-    };
-    let (sig_at, att_at) = (at("sig"), at("att"));
-    let (sigs, atts) = tokio::try_join!(
-        reader.artefact_layers(&sig_at),
-        reader.artefact_layers(&att_at)
-    )?;
+    let Beside {
+        sig_at,
+        att_at,
+        sigs,
+        atts,
+    } = Beside::read(reader, repository, digest).await?;
     let mut signed = Signed {
         signature: false,
         attestation: false,

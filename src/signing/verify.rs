@@ -19,6 +19,39 @@ pub struct Attested {
     pub provenance: serde_json::Value,
 }
 
+/// What sits beside an image: its `.sig` and `.att` tags and their layers.
+pub(super) struct Beside {
+    pub(super) sig_at: ImageRef,
+    pub(super) att_at: ImageRef,
+    pub(super) sigs: Vec<ArtefactLayer>,
+    pub(super) atts: Vec<ArtefactLayer>,
+}
+
+impl Beside {
+    /// Both read at once, for the image `digest` of `image`'s repository.
+    pub(super) async fn read(
+        reader: &RegistryReader,
+        image: &ImageRef,
+        digest: &str,
+    ) -> Result<Self, SigningError> {
+        let at = |kind: &str| ImageRef {
+            tag: documents::artefact_tag(digest, kind),
+            ..image.clone()
+        };
+        let (sig_at, att_at) = (at("sig"), at("att"));
+        let (sigs, atts) = tokio::try_join!(
+            reader.artefact_layers(&sig_at),
+            reader.artefact_layers(&att_at)
+        )?;
+        Ok(Beside {
+            sig_at,
+            att_at,
+            sigs,
+            atts,
+        })
+    }
+}
+
 /// The digests that the `.sig` layers signed by `key` name.
 pub(super) fn signatures_by<'a>(
     key: &'a PublicKey,
@@ -66,15 +99,12 @@ pub async fn check_image(
         image: format!("{}/{}@{digest}", image.registry, image.repository),
         reason,
     };
-    let at = |kind: &str| ImageRef {
-        tag: documents::artefact_tag(digest, kind),
-        ..image.clone()
-    };
-    let (sig_at, att_at) = (at("sig"), at("att"));
-    let (sigs, atts) = tokio::try_join!(
-        reader.artefact_layers(&sig_at),
-        reader.artefact_layers(&att_at)
-    )?;
+    let Beside {
+        sig_at,
+        att_at,
+        sigs,
+        atts,
+    } = Beside::read(reader, image, digest).await?;
     if sigs.is_empty() {
         return Err(refused(format!(
             "it is not signed (no {} beside it). Build it with --sign-key {}",
