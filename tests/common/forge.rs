@@ -1,8 +1,13 @@
 //! A stateful double of the GitHub and GitLab REST APIs, for the calls the
 //! living comment makes, answering with the services' documented JSON shapes:
 //! GitHub's issue comments (paginated with `Link`), GitLab's merge-request
-//! notes (paginated with `X-Next-Page`). It can refuse posts with a 403, as
-//! GitHub does to a fork's read-only token.
+//! notes (paginated with `X-Next-Page`). Each comment has its author: the
+//! runs post as the workflow token's bot (`github-actions[bot]`, GitLab's
+//! `project_1_bot`), which may edit and delete only its own, as the services
+//! answer (403); a participant's comments are seeded with `post_as`. It says
+//! who a token is as the services do: GraphQL's `viewer` and GitLab's
+//! `GET /user` answer, GitHub's `GET /user` refuses the workflow token. It
+//! can refuse posts with a 403, as GitHub does to a fork's read-only token.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -14,8 +19,11 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
 struct State {
-    /// (id, thread, body): a thread is `o/r#n` on GitHub, `project!iid` on GitLab.
-    comments: Vec<(u64, String, String)>,
+    /// (id, thread, body, author): a thread is `o/r#n` on GitHub,
+    /// `project!iid` on GitLab; the author is a login.
+    comments: Vec<(u64, String, String, String)>,
+    /// Neither GraphQL's `viewer` nor `GET /user` answers.
+    hide_identity: bool,
     next_id: u64,
     forbid_posts: bool,
     /// Answer the next post with GitHub's secondary rate limit (403, retry-after).
@@ -69,9 +77,37 @@ impl Forge {
         for i in 0..count {
             s.next_id += 1;
             let id = s.next_id;
-            s.comments
-                .push((id, thread.to_string(), format!("an unrelated comment {i}")));
+            s.comments.push((
+                id,
+                thread.to_string(),
+                format!("an unrelated comment {i}"),
+                PARTICIPANT.to_string(),
+            ));
         }
+    }
+
+    /// A comment a participant of the thread posts, whatever it says.
+    pub fn post_as(&self, thread: &str, login: &str, body: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.next_id += 1;
+        let id = s.next_id;
+        s.comments
+            .push((id, thread.to_string(), body.to_string(), login.to_string()));
+    }
+
+    /// The token's identity is not said: it must be learned another way.
+    pub fn hide_identity(&self) {
+        self.state.lock().unwrap().hide_identity = true;
+    }
+
+    /// A thread's comments with their authors, oldest first.
+    pub fn comments_by(&self, thread: &str) -> Vec<(String, String)> {
+        let s = self.state.lock().unwrap();
+        s.comments
+            .iter()
+            .filter(|(_, t, _, _)| t == thread)
+            .map(|(_, _, b, a)| (a.clone(), b.clone()))
+            .collect()
     }
 
     pub fn forbid_posts(&self) {
@@ -91,8 +127,8 @@ impl Forge {
         let s = self.state.lock().unwrap();
         s.comments
             .iter()
-            .filter(|(_, t, _)| t == thread)
-            .map(|(_, _, b)| b.clone())
+            .filter(|(_, t, _, _)| t == thread)
+            .map(|(_, _, b, _)| b.clone())
             .collect()
     }
 
@@ -101,41 +137,10 @@ impl Forge {
     }
 }
 
-fn user(base: &str) -> Value {
-    let u = format!("{base}/users/github-actions%5Bbot%5D");
-    json!({
-        "login": "github-actions[bot]", "id": 41898282, "node_id": "MDM6Qm90NDE4OTgyODI=",
-        "avatar_url": "https://avatars.githubusercontent.com/in/15368?v=4", "gravatar_id": "",
-        "url": u, "html_url": "https://github.com/apps/github-actions",
-        "followers_url": format!("{u}/followers"), "following_url": format!("{u}/following{{/other_user}}"),
-        "gists_url": format!("{u}/gists{{/gist_id}}"), "starred_url": format!("{u}/starred{{/owner}}{{/repo}}"),
-        "subscriptions_url": format!("{u}/subscriptions"), "organizations_url": format!("{u}/orgs"),
-        "repos_url": format!("{u}/repos"), "events_url": format!("{u}/events{{/privacy}}"),
-        "received_events_url": format!("{u}/received_events"), "type": "Bot", "site_admin": false
-    })
-}
-
-fn github_comment(base: &str, repo: &str, number: &str, id: u64, body: &str) -> Value {
-    json!({
-        "id": id, "node_id": format!("IC_kwDO{id}"),
-        "url": format!("{base}/repos/{repo}/issues/comments/{id}"),
-        "html_url": format!("https://github.com/{repo}/pull/{number}#issuecomment-{id}"),
-        "issue_url": format!("{base}/repos/{repo}/issues/{number}"),
-        "body": body, "user": user(base), "author_association": "NONE",
-        "created_at": "2026-11-24T04:00:00Z", "updated_at": "2026-11-24T04:00:00Z"
-    })
-}
-
-fn gitlab_note(id: u64, body: &str) -> Value {
-    json!({
-        "id": id, "type": null, "body": body, "attachment": null,
-        "author": {"id": 1, "username": "project_1_bot", "name": "lambda-ship", "state": "active",
-                   "avatar_url": null, "web_url": "https://gitlab.example/project_1_bot"},
-        "created_at": "2026-11-24T04:00:00.000Z", "updated_at": "2026-11-24T04:00:00.000Z",
-        "system": false, "noteable_id": 7, "noteable_type": "MergeRequest", "noteable_iid": 7,
-        "resolvable": false, "confidential": false, "internal": false
-    })
-}
+#[path = "forge_json.rs"]
+mod json;
+pub use json::{GITHUB_BOT, GITLAB_BOT, PARTICIPANT};
+use json::{github_comment, gitlab_note, gitlab_user};
 
 fn query(uri: &hyper::Uri, key: &str) -> Option<usize> {
     uri.query()?.split('&').find_map(|kv| {
@@ -183,6 +188,27 @@ async fn handle(
     if let Some(status) = s.fail_next.take() {
         return Ok(answer(status, vec![], json!({"message": "Server Error"})));
     }
+    // Who the token is, as each service says it.
+    match (method.as_str(), seg.as_slice()) {
+        ("POST", ["graphql"]) if !s.hide_identity => {
+            return Ok(answer(
+                200,
+                vec![],
+                json!({"data": {"viewer": {"login": GITHUB_BOT}}}),
+            ));
+        }
+        ("GET", ["api", "v4", "user"]) if !s.hide_identity => {
+            return Ok(answer(200, vec![], gitlab_user(GITLAB_BOT)));
+        }
+        ("POST", ["graphql"]) | ("GET", ["user"]) | ("GET", ["api", "v4", "user"]) => {
+            return Ok(answer(
+                403,
+                vec![],
+                json!({"message": "Resource not accessible by integration"}),
+            ));
+        }
+        _ => {}
+    }
     let posting = method != "GET";
     if posting && s.rate_limit_next_post {
         s.rate_limit_next_post = false;
@@ -203,18 +229,24 @@ async fn handle(
         ));
     }
     let new_body = sent["body"].as_str().unwrap_or_default().to_string();
+    let forbidden = |message: &str| answer(403, vec![], json!({ "message": message }));
+    // The workflow token edits and deletes only the comments it wrote.
+    let not_ours = |s: &State, id: u64, bot: &str| {
+        s.comments
+            .iter()
+            .any(|(i, _, _, author)| *i == id && author != bot)
+    };
     match (method.as_str(), seg.as_slice()) {
-        // GitHub: list, create, update issue comments.
+        // GitHub: list, create, update, delete issue comments.
         ("GET", ["repos", o, r, "issues", n, "comments"]) => {
             let thread = format!("{o}/{r}#{n}");
-            let all: Vec<&(u64, String, String)> =
-                s.comments.iter().filter(|(_, t, _)| *t == thread).collect();
+            let all: Vec<_> = s.comments.iter().filter(|c| c.1 == thread).collect();
             let start = (page - 1) * per_page;
             let items: Vec<Value> = all
                 .iter()
                 .skip(start)
                 .take(per_page)
-                .map(|(id, _, b)| github_comment(&base, &format!("{o}/{r}"), n, *id, b))
+                .map(|(id, _, b, a)| github_comment(&base, &format!("{o}/{r}"), n, (*id, b, a)))
                 .collect();
             let mut headers = vec![];
             if start + per_page < all.len() {
@@ -231,25 +263,37 @@ async fn handle(
         ("POST", ["repos", o, r, "issues", n, "comments"]) => {
             s.next_id += 1;
             let id = s.next_id;
-            s.comments
-                .push((id, format!("{o}/{r}#{n}"), new_body.clone()));
+            s.comments.push((
+                id,
+                format!("{o}/{r}#{n}"),
+                new_body.clone(),
+                GITHUB_BOT.to_string(),
+            ));
             Ok(answer(
                 201,
                 vec![],
-                github_comment(&base, &format!("{o}/{r}"), n, id, &new_body),
+                github_comment(&base, &format!("{o}/{r}"), n, (id, &new_body, GITHUB_BOT)),
             ))
         }
         // GitHub documents PATCH for "update an issue comment"; a POST there is a 404.
         ("PATCH", ["repos", o, r, "issues", "comments", id]) => {
             let id: u64 = id.parse().unwrap_or(0);
-            match s.comments.iter_mut().find(|(i, _, _)| *i == id) {
+            if not_ours(&s, id, GITHUB_BOT) {
+                return Ok(forbidden("Resource not accessible by integration"));
+            }
+            match s.comments.iter_mut().find(|c| c.0 == id) {
                 Some(c) => {
                     c.2 = new_body.clone();
                     let number = c.1.rsplit('#').next().unwrap_or("0").to_string();
                     Ok(answer(
                         200,
                         vec![],
-                        github_comment(&base, &format!("{o}/{r}"), &number, id, &new_body),
+                        github_comment(
+                            &base,
+                            &format!("{o}/{r}"),
+                            &number,
+                            (id, &new_body, GITHUB_BOT),
+                        ),
                     ))
                 }
                 None => Ok(answer(404, vec![], json!({"message": "Not Found"}))),
@@ -257,28 +301,25 @@ async fn handle(
         }
         ("DELETE", ["repos", _o, _r, "issues", "comments", id]) => {
             let id: u64 = id.parse().unwrap_or(0);
-            let before = s.comments.len();
-            s.comments.retain(|(i, _, _)| *i != id);
-            if s.comments.len() < before {
-                Ok(Response::builder()
-                    .status(204)
-                    .body(Full::new(Bytes::new()))
-                    .unwrap())
-            } else {
-                Ok(answer(404, vec![], json!({"message": "Not Found"})))
+            if not_ours(&s, id, GITHUB_BOT) {
+                return Ok(forbidden("Resource not accessible by integration"));
             }
+            Ok(delete(&mut s, id, "Not Found"))
         }
-        // GitLab: list, create, update merge-request notes.
+        // GitLab: list, create, update, delete merge-request notes.
         ("GET", ["api", "v4", "projects", p, "merge_requests", iid, "notes"]) => {
             let thread = format!("{p}!{iid}");
-            let all: Vec<&(u64, String, String)> =
-                s.comments.iter().filter(|(_, t, _)| *t == thread).collect();
+            let mut all: Vec<_> = s.comments.iter().filter(|c| c.1 == thread).collect();
+            // GitLab lists the newest first unless asked otherwise.
+            if !parts.uri.query().unwrap_or_default().contains("sort=asc") {
+                all.reverse();
+            }
             let start = (page - 1) * per_page;
             let items: Vec<Value> = all
                 .iter()
                 .skip(start)
                 .take(per_page)
-                .map(|(id, _, b)| gitlab_note(*id, b))
+                .map(|(id, _, b, a)| gitlab_note(*id, b, a))
                 .collect();
             let next = if start + per_page < all.len() {
                 (page + 1).to_string()
@@ -301,32 +342,48 @@ async fn handle(
         ("POST", ["api", "v4", "projects", p, "merge_requests", iid, "notes"]) => {
             s.next_id += 1;
             let id = s.next_id;
-            s.comments
-                .push((id, format!("{p}!{iid}"), new_body.clone()));
-            Ok(answer(201, vec![], gitlab_note(id, &new_body)))
-        }
-        (
-            "PUT",
-            [
-                "api",
-                "v4",
-                "projects",
-                _p,
-                "merge_requests",
-                _iid,
-                "notes",
+            s.comments.push((
                 id,
-            ],
-        ) => {
+                format!("{p}!{iid}"),
+                new_body.clone(),
+                GITLAB_BOT.to_string(),
+            ));
+            Ok(answer(201, vec![], gitlab_note(id, &new_body, GITLAB_BOT)))
+        }
+        ("PUT", ["api", "v4", "projects", _, "merge_requests", _, "notes", id]) => {
             let id: u64 = id.parse().unwrap_or(0);
-            match s.comments.iter_mut().find(|(i, _, _)| *i == id) {
+            if not_ours(&s, id, GITLAB_BOT) {
+                return Ok(forbidden("403 Forbidden"));
+            }
+            match s.comments.iter_mut().find(|c| c.0 == id) {
                 Some(c) => {
                     c.2 = new_body.clone();
-                    Ok(answer(200, vec![], gitlab_note(id, &new_body)))
+                    Ok(answer(200, vec![], gitlab_note(id, &new_body, GITLAB_BOT)))
                 }
                 None => Ok(answer(404, vec![], json!({"message": "404 Not found"}))),
             }
         }
+        ("DELETE", ["api", "v4", "projects", _, "merge_requests", _, "notes", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            if not_ours(&s, id, GITLAB_BOT) {
+                return Ok(forbidden("403 Forbidden"));
+            }
+            Ok(delete(&mut s, id, "404 Not found"))
+        }
         _ => Ok(answer(404, vec![], json!({"message": "Not Found"}))),
+    }
+}
+
+/// A comment removed: 204, or 404 when it is not there.
+fn delete(s: &mut State, id: u64, not_found: &str) -> Response<Full<Bytes>> {
+    let before = s.comments.len();
+    s.comments.retain(|c| c.0 != id);
+    if s.comments.len() < before {
+        Response::builder()
+            .status(204)
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    } else {
+        answer(404, vec![], json!({ "message": not_found }))
     }
 }
