@@ -186,3 +186,137 @@ fn racing_runs_leave_one_comment_and_a_secondary_rate_limit_is_waited_out() {
         .count();
     assert!(posts >= 2, "the rate-limited post was tried again");
 }
+
+/// The living comment's upserts on one thread, GitHub's or GitLab's.
+enum Service {
+    GitHub(github::PullRequest),
+    GitLab(lambda_ship::feedback::gitlab::MergeRequest),
+}
+
+impl Service {
+    fn on(forge: &Forge, gitlab: bool) -> (Service, &'static str, &'static str) {
+        if gitlab {
+            let mr = lambda_ship::feedback::gitlab::MergeRequest {
+                api: format!("{}/api/v4", forge.url),
+                project: "42".into(),
+                iid: 9,
+            };
+            (Service::GitLab(mr), "42!9", common::forge::GITLAB_BOT)
+        } else {
+            let pr = github::PullRequest {
+                api: forge.url.clone(),
+                owner: "acme".into(),
+                repo: "widgets".into(),
+                number: 88,
+            };
+            (
+                Service::GitHub(pr),
+                "acme/widgets#88",
+                common::forge::GITHUB_BOT,
+            )
+        }
+    }
+
+    async fn upsert(&self, marker: &str, text: &str) -> github::CommentAction {
+        let token = secrecy::SecretString::from("ghs_workflow_token".to_string());
+        let body = format!("{marker}\n{text}");
+        match self {
+            Service::GitHub(pr) => github::upsert_comment(pr, &token, marker, &body).await,
+            Service::GitLab(mr) => {
+                lambda_ship::feedback::gitlab::upsert_note(mr, &token, marker, &body).await
+            }
+        }
+        .unwrap()
+    }
+}
+
+/// A participant's comments that carry the marker, in both orders of the
+/// function names, before the first run and between two runs: never
+/// updated, never deleted, never in the way of the run's own comment.
+fn a_participants_marked_comments_stay_theirs(gitlab: bool, token_says_who: bool) {
+    use common::forge::PARTICIPANT;
+    let forge = Forge::start();
+    if !token_says_who {
+        forge.hide_identity();
+    }
+    let (service, thread, bot) = Service::on(&forge, gitlab);
+    let marker = markdown::marker("orders-x86,orders-arm");
+    let swapped = markdown::marker("orders-arm,orders-x86");
+    forge.post_as(
+        thread,
+        PARTICIPANT,
+        &format!("{marker}\nlooks deployed to me"),
+    );
+    forge.post_as(thread, PARTICIPANT, &format!("{swapped}\nme too"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let theirs = |forge: &Forge| -> Vec<String> {
+        forge
+            .comments_by(thread)
+            .into_iter()
+            .filter(|(a, _)| a == PARTICIPANT)
+            .map(|(_, b)| b)
+            .collect()
+    };
+    let ours = |forge: &Forge| -> Vec<String> {
+        forge
+            .comments_by(thread)
+            .into_iter()
+            .filter(|(a, _)| a == bot)
+            .map(|(_, b)| b)
+            .collect()
+    };
+    let before = theirs(&forge);
+
+    let first = rt.block_on(service.upsert(&marker, "run 1"));
+    assert_eq!(first, github::CommentAction::Created);
+    assert_eq!(ours(&forge), [format!("{marker}\nrun 1")]);
+    assert_eq!(theirs(&forge), before);
+
+    // Another marked comment between two runs changes nothing.
+    forge.post_as(
+        thread,
+        PARTICIPANT,
+        &format!("{marker}\nposted between runs"),
+    );
+    let before = theirs(&forge);
+    assert_eq!(
+        rt.block_on(service.upsert(&marker, "run 2")),
+        github::CommentAction::Updated
+    );
+    assert_eq!(ours(&forge), [format!("{marker}\nrun 2")]);
+    assert_eq!(theirs(&forge), before);
+
+    // Two racing runs: one comment of the bot stays, no one else's goes.
+    rt.block_on(async {
+        tokio::join!(
+            service.upsert(&marker, "race a"),
+            service.upsert(&marker, "race b")
+        )
+    });
+    assert_eq!(ours(&forge).len(), 1, "{:?}", forge.comments_by(thread));
+    assert_eq!(theirs(&forge), before);
+
+    // Cleanup's note replaces the run's, the same way.
+    assert_eq!(
+        rt.block_on(service.upsert(&marker, "previews removed")),
+        github::CommentAction::Updated
+    );
+    assert_eq!(ours(&forge), [format!("{marker}\npreviews removed")]);
+    assert_eq!(theirs(&forge), before);
+}
+
+#[test]
+fn a_participants_marked_comment_never_captures_the_github_comment() {
+    a_participants_marked_comments_stay_theirs(false, true);
+}
+
+#[test]
+fn a_participants_marked_note_never_captures_the_gitlab_note() {
+    a_participants_marked_comments_stay_theirs(true, true);
+}
+
+#[test]
+fn a_token_that_will_not_say_who_it_is_is_known_by_the_comment_it_creates() {
+    a_participants_marked_comments_stay_theirs(false, false);
+    a_participants_marked_comments_stay_theirs(true, false);
+}

@@ -73,6 +73,12 @@ fn cleanup_removes_one_pull_requests_previews_and_images_and_keeps_what_runs() {
         }
         build_ok(&mut cmd).0
     };
+    // A participant's comment with the deploy's marker stays theirs.
+    let lure = format!(
+        "{}\nnot lambda-ship's",
+        lambda_ship::feedback::markdown::marker(&f)
+    );
+    forge.post_as("acme/widgets#21", common::forge::PARTICIPANT, &lure);
     // A 409 on the delete is waited out.
     let proxy = Proxy::start(Some(&format!("http://{MOTO}")));
     proxy.on(Rule::new("DELETE", &format!("/functions/{f}-pr21"))
@@ -89,13 +95,19 @@ fn cleanup_removes_one_pull_requests_previews_and_images_and_keeps_what_runs() {
     );
     assert!(held(&repo, &prod_digest), "production's image stays");
     assert_eq!(report["deleted"], serde_json::json!([d21]));
-    let comment = forge.comments("acme/widgets#21").join("\n");
-    assert!(comment.contains("removed the previews of #21"), "{comment}");
+    let by = forge.comments_by("acme/widgets#21");
+    let ours: Vec<&String> = by
+        .iter()
+        .filter(|(a, _)| a == common::forge::GITHUB_BOT)
+        .map(|(_, b)| b)
+        .collect();
     assert_eq!(
-        forge.comments("acme/widgets#21").len(),
+        ours.len(),
         1,
-        "the deploy's comment is updated, not a second one posted"
+        "the deploy's comment is updated, not a second one posted: {by:?}"
     );
+    assert!(ours[0].contains("removed the previews of #21"), "{by:?}");
+    assert!(by.contains(&(common::forge::PARTICIPANT.to_string(), lure.clone())));
 
     // Its image is production's: the preview goes, the image stays.
     let report = cleanup(23, &head23, None);

@@ -1,6 +1,6 @@
 //! The living pull-request comment on GitHub, through octocrab: found by its
-//! marker among all the PR's comments, updated in place, created only when
-//! there is none.
+//! marker among the comments this token's identity wrote, updated in place,
+//! created only when there is none; anyone else's comment is never touched.
 
 use octocrab::Octocrab;
 use octocrab::service::middleware::retry::{NoOpRateLimitMetrics, RetryConfig};
@@ -47,19 +47,28 @@ pub async fn upsert_comment(
         .build()
         .map_err(|e| format!("cannot set up the GitHub client: {e}"))?;
     let issues = octo.issues(&pr.owner, &pr.repo);
-    if let Some(c) = marked(&octo, pr, marker).await?.first() {
+    // The marker is public (the workflow names the functions): a comment is
+    // ours only when the identity this token posts as wrote it.
+    let (marked, me) = tokio::join!(marked(&octo, pr, marker), identity(&octo));
+    let marked = marked?;
+    if let Some(me) = &me
+        && let Some(c) = own(&marked, me).first()
+    {
         return update(&octo, pr, c.id, body)
             .await
             .map(|()| CommentAction::Updated);
     }
-    issues
+    let created = issues
         .create_comment(pr.number, body)
         .await
         .map_err(|e| describe(&e, "post the comment"))?;
-    // Two runs for one pull request may both have found no comment and both
-    // created one. Each keeps the oldest and removes the others, so one stays.
-    let ours = marked(&octo, pr, marker).await?;
-    if let Some((keep, extra)) = ours.split_first()
+    // Who posted it, when the token would not say before.
+    let me = me.unwrap_or_else(|| created.user.login.clone());
+    // Two runs for one pull request may both have found no comment of
+    // theirs and both created one. Each keeps the oldest of its own and
+    // removes its own others, so one stays; no one else's is touched.
+    let marked = marked_by(&octo, pr, marker, &me).await?;
+    if let Some((keep, extra)) = marked.split_first()
         && !extra.is_empty()
     {
         for c in extra {
@@ -67,8 +76,50 @@ pub async fn upsert_comment(
             let _ = issues.delete_comment(c.id).await;
         }
         update(&octo, pr, keep.id, body).await?;
+        if keep.id != created.id {
+            return Ok(CommentAction::Updated);
+        }
     }
     Ok(CommentAction::Created)
+}
+
+/// The login this token posts as: GraphQL's `viewer`, which answers for the
+/// workflow token (`github-actions[bot]`), a GitHub App's token (its bot)
+/// and a personal token (its user) alike; else `GET /user`, which only a
+/// user's token may call. None when neither answers: then it is learned
+/// from the comment the run creates.
+async fn identity(octo: &Octocrab) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Viewer {
+        viewer: Login,
+    }
+    #[derive(serde::Deserialize)]
+    struct Login {
+        login: String,
+    }
+    let query = serde_json::json!({ "query": "query { viewer { login } }" });
+    match octo.graphql::<Viewer>(&query).await {
+        Ok(v) => Some(v.viewer.login),
+        Err(_) => octo.current().user().await.ok().map(|u| u.login),
+    }
+}
+
+/// The marked comments `me` wrote, oldest first.
+fn own<'a>(
+    marked: &'a [octocrab::models::issues::Comment],
+    me: &str,
+) -> Vec<&'a octocrab::models::issues::Comment> {
+    marked.iter().filter(|c| c.user.login == me).collect()
+}
+
+async fn marked_by(
+    octo: &Octocrab,
+    pr: &PullRequest,
+    marker: &str,
+    me: &str,
+) -> Result<Vec<octocrab::models::issues::Comment>, String> {
+    let marked = marked(octo, pr, marker).await?;
+    Ok(own(&marked, me).into_iter().cloned().collect())
 }
 
 /// Updates one comment with `PATCH`, as GitHub documents it ("update an issue
