@@ -161,12 +161,15 @@ impl Pool {
     ) -> Option<(&Engine, Result<farm::BuiltImage, farm::BuildError>)> {
         let platform = spec.platform;
         let slots = self.pools.get(&platform)?;
-        let _job = self.jobs.acquire().await.ok()?;
         let mut order = preference(slots, spec).await;
         let mut lost: Option<&Engine> = None;
         let mut retried = false;
         loop {
+            // An engine's slot first, then one of the run's jobs: a build
+            // waiting for a busy engine never holds a job that a build on a
+            // free engine could run.
             let (at, slot) = take(slots, &order).await?;
+            let job = self.jobs.acquire().await.ok()?;
             let engine = &slots[at].engine;
             if let Some(before) = lost {
                 progress.say(&format!(
@@ -175,7 +178,7 @@ impl Pool {
                 ));
             }
             let built = farm::build_within(engine, spec, limit, progress).await;
-            drop(slot);
+            drop((job, slot));
             let Err(farm::BuildError::EngineLost { .. }) = &built else {
                 return Some((engine, built));
             };
