@@ -190,6 +190,7 @@ fn rolled_out(outcome: lambda_ship::rollout::RolloutOutcome) -> RunReport {
                 alias: "live".into(),
                 from: "6".into(),
                 to: "7".into(),
+                revision: None,
             })
             .collect(),
     );

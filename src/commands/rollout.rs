@@ -58,6 +58,7 @@ fn releases(report: &RunReport) -> Vec<Release> {
                 alias: alias.name.clone(),
                 from,
                 to,
+                revision: alias.revision.clone(),
             })
         })
         .collect()
@@ -143,11 +144,23 @@ pub(super) async fn roll_out(
             0.0
         },
     };
+    // What each alias serves at the end, read back (one at a time, well
+    // under the quota), never what the rollout meant it to.
     for f in &mut report.functions {
         let Some(alias) = &mut f.alias else { continue };
-        if releases.iter().any(|r| r.function == f.name) && done.succeeded() {
-            alias.version = f.version.clone();
-            alias.moved = true;
+        if !releases.iter().any(|r| r.function == f.name) {
+            continue;
+        }
+        match lambda.alias_state(&f.name, &alias.name).await {
+            Ok(Some(now)) => {
+                alias.moved = f.version.as_deref() == Some(now.version.as_str());
+                alias.version = Some(now.version);
+            }
+            _ if done.succeeded() => {
+                alias.version = f.version.clone();
+                alias.moved = true;
+            }
+            _ => {}
         }
     }
     for w in &done.warnings {

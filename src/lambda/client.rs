@@ -12,6 +12,56 @@ use aws_sdk_lambda::types::Architecture;
 use backon::Retryable;
 use std::time::{Duration, Instant};
 
+/// Whether Lambda refused a write because its precondition no longer holds:
+/// the `RevisionId` sent is not the function's (or alias's) any more
+/// (PreconditionFailedException), or the `CodeSha256` sent to PublishVersion
+/// is not what `$LATEST` holds (InvalidParameterValueException naming it).
+pub(super) fn is_precondition(e: &impl ProvideErrorMetadata) -> bool {
+    match e.code() {
+        Some("PreconditionFailedException") => true,
+        Some("InvalidParameterValueException") => e
+            .message()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("codesha256")),
+        _ => false,
+    }
+}
+
+/// The error of a failed write: another deploy's write in between is told
+/// apart, as `Precondition`, from any other failure.
+pub(super) fn write_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+    calls: &CallContext,
+    operation: &'static str,
+    e: &SdkError<E, HttpResponse>,
+) -> StepError {
+    if e.as_service_error().is_some_and(is_precondition) {
+        StepError::Precondition { operation }
+    } else {
+        StepError::Call {
+            operation,
+            message: calls.describe(e),
+        }
+    }
+}
+
+/// The error of a create: what another deploy created since this run
+/// found none (ResourceConflictException) is a `Precondition` too.
+pub(super) fn create_error<E>(
+    calls: &CallContext,
+    operation: &'static str,
+    e: &SdkError<E, HttpResponse>,
+) -> StepError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if e.as_service_error()
+        .is_some_and(|s| s.code() == Some("ResourceConflictException"))
+    {
+        StepError::Precondition { operation }
+    } else {
+        write_error(calls, operation, e)
+    }
+}
+
 /// Sends `op` again while Lambda refuses it because an update of the function
 /// is in progress (ResourceConflictException), with a backoff, until `deadline`.
 pub(super) async fn while_in_progress<T, E, F, Fut>(
@@ -33,10 +83,7 @@ where
     .when(|e| e.as_service_error().is_some_and(&in_progress))
     .adjust(crate::retry::before(deadline))
     .await
-    .map_err(|e| StepError::Call {
-        operation: what,
-        message: calls.describe(&e),
-    })
+    .map_err(|e| write_error(calls, what, &e))
 }
 
 pub struct Lambda {
@@ -90,12 +137,12 @@ impl Lambda {
 
     /// Reads the function's configuration, from 200 ms apart with a backoff,
     /// until `done` has an answer, or the deadline passes.
-    pub(super) async fn poll_until(
+    pub(super) async fn poll_until<T>(
         &self,
         name: &str,
         deadline: Instant,
-        done: impl Fn(&FunctionConfiguration) -> Option<Result<(), StepError>>,
-    ) -> Result<(), StepError> {
+        done: impl Fn(&FunctionConfiguration) -> Option<Result<T, StepError>>,
+    ) -> Result<T, StepError> {
         // Not there yet is an error for backon, the answer is the value.
         let read = || async {
             let config = self

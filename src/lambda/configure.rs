@@ -3,7 +3,7 @@
 //! code changes. A new function gets it with CreateFunction (`create.rs`).
 
 use super::client::{Lambda, while_in_progress};
-use super::{FunctionSpec, StepError};
+use super::{FunctionSpec, Guard, StepError};
 use crate::model::{ImageOverrides, LocalSettings};
 use crate::settings::Field;
 use aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError;
@@ -44,16 +44,19 @@ pub(super) fn int(value: u64) -> i32 {
 }
 
 impl Lambda {
-    /// Sends what differs from what is asked, and waits until it is live.
+    /// Sends what differs from what is asked if the function is still as
+    /// `guard` says, and waits until it is live. Returns the guard of the
+    /// next write: its code is the same, its revision the new one.
     pub(super) async fn configure(
         &self,
         spec: &FunctionSpec,
+        guard: Guard,
         deadline: Instant,
-    ) -> Result<(), StepError> {
+    ) -> Result<Guard, StepError> {
         let fields: std::collections::BTreeSet<Field> =
             spec.changes.iter().map(|c| c.field()).collect();
         if fields.is_empty() {
-            return Ok(());
+            return Ok(guard);
         }
         let next = &spec.local;
         let has = |f: Field| fields.contains(&f);
@@ -85,11 +88,15 @@ impl Lambda {
                 if has(Field::Description) {
                     call = call.set_description(spec.asked.description.clone());
                 }
-                call.send()
+                call.set_revision_id(guard.revision.clone()).send()
             },
         )
         .await?;
-        self.wait_until_updated(&spec.name, deadline).await
+        let now = self.wait_until_updated(&spec.name, deadline).await?;
+        Ok(Guard {
+            revision: now.revision,
+            code_sha256: guard.code_sha256,
+        })
     }
 }
 

@@ -2,25 +2,27 @@
 //! container-image function of its architecture, running the image by
 //! digest, waited on until it is active.
 
-use super::client::{Lambda, architecture};
+use super::client::{Lambda, architecture, create_error};
 use super::configure::{environment, ephemeral_storage, image_config, int};
-use super::{FunctionSpec, StepError};
+use super::{FunctionSpec, Guard, StepError};
 use aws_sdk_lambda::types::{FunctionCode, PackageType, State, VpcConfig};
 use std::time::Instant;
 
 impl Lambda {
+    /// Returns the new function's guard: its code is this run's.
     pub(super) async fn create(
         &self,
         spec: &FunctionSpec,
         image_uri: &str,
         role: &str,
         deadline: Instant,
-    ) -> Result<(), StepError> {
+    ) -> Result<Guard, StepError> {
         let (asked, next) = (&spec.asked, &spec.local);
         let image_asked = asked.image_command.is_some()
             || asked.image_entrypoint.is_some()
             || asked.image_workdir.is_some();
-        self.client
+        let created = self
+            .client
             .create_function()
             .function_name(&spec.name)
             .package_type(PackageType::Image)
@@ -46,12 +48,9 @@ impl Lambda {
             }))
             .send()
             .await
-            .map_err(|e| StepError::Call {
-                operation: "CreateFunction",
-                message: self.calls.describe(&e),
-            })?;
+            .map_err(|e| create_error(&self.calls, "CreateFunction", &e))?;
         self.poll_until(&spec.name, deadline, |config| match config.state() {
-            Some(State::Active) | None => Some(Ok(())),
+            Some(State::Active) | None => Some(Ok(config.revision_id().map(str::to_string))),
             Some(State::Failed) => Some(Err(StepError::UpdateFailed(
                 config
                     .state_reason()
@@ -61,5 +60,9 @@ impl Lambda {
             _ => None,
         })
         .await
+        .map(|revision| Guard {
+            revision,
+            code_sha256: created.code_sha256().map(str::to_string),
+        })
     }
 }

@@ -5,7 +5,7 @@
 
 use super::client::Lambda;
 use super::smoke;
-use super::{AliasReport, DeployJob, FunctionReport, Outcome, StepError};
+use super::{AliasReport, DeployJob, FunctionReport, Guard, Outcome, StepError};
 use crate::model::release::{PREVIOUS_IMAGE_TAG, VersionNote};
 use std::time::Instant;
 
@@ -36,6 +36,10 @@ impl Lambda {
         let started = Instant::now();
         let mut report = FunctionReport::not_updated(job.spec, "the deploy stopped before it");
         if let Err(e) = self.deploy_steps(&job, &mut report).await {
+            let e = match e {
+                StepError::Precondition { .. } => self.overtaken(&job, &mut report).await,
+                e => e,
+            };
             report.outcome = report.outcome.failed(e.to_string());
         }
         report.update_seconds = started.elapsed().as_secs_f64();
@@ -48,45 +52,57 @@ impl Lambda {
         report: &mut FunctionReport,
     ) -> Result<(), StepError> {
         let deadline = Instant::now() + job.wait_timeout;
-        self.put_code(job, deadline, report).await?;
-        let version = self.publish_for_alias(job, deadline, report).await?;
+        let guard = self.put_code(job, deadline, report).await?;
+        let version = self
+            .publish_for_alias(job, &guard, deadline, report)
+            .await?;
         check_cancel(job, report)?;
         self.smoke_test(job, version.as_deref(), report).await?;
         check_cancel(job, report)?;
-        self.go_live(job, version.as_deref(), report).await
+        self.go_live(job, version.as_deref(), report).await?;
+        self.read_final(job, report).await
     }
 
     /// The function's configuration and code: a missing function created, one
     /// that runs this very image left as it is (an update would only cost its
     /// users a cold start), any other updated by digest, waited on and read back.
+    /// Each write is conditional on the function as preflight read it, or
+    /// as the write before left it; the guard returned is the publish's.
     async fn put_code(
         &self,
         job: &DeployJob<'_>,
         deadline: Instant,
         report: &mut FunctionReport,
-    ) -> Result<(), StepError> {
+    ) -> Result<Guard, StepError> {
         let (name, spec) = (&job.spec.name, job.spec);
         let configured = || spec.changes.iter().map(ToString::to_string).collect();
-        if let Some(role) = &spec.create_with_role {
-            self.create(spec, job.image_uri, role, deadline).await?;
+        let read = Guard {
+            revision: spec.revision_id.clone(),
+            code_sha256: spec.code_sha256.clone(),
+        };
+        let guard = if let Some(role) = &spec.create_with_role {
+            let guard = self.create(spec, job.image_uri, role, deadline).await?;
             report.outcome = Outcome::Deployed;
             report.created = true;
             report.configured = configured();
+            guard
         } else if spec.image_before.as_deref() == Some(job.image_uri)
             && spec.arch == spec.arch_before
         {
-            self.configure(spec, deadline).await?;
+            let guard = self.configure(spec, read, deadline).await?;
             report.configured = configured();
             report.outcome = Outcome::Unchanged;
+            guard
         } else {
             // The configuration first: the new code starts with what it needs.
-            self.configure(spec, deadline).await?;
+            let guard = self.configure(spec, read, deadline).await?;
             report.configured = configured();
-            self.update_code(name, job.image_uri, spec.arch, deadline)
-                .await?;
+            let revision = guard.revision.as_deref();
+            let code =
+                (self.update_code(name, job.image_uri, spec.arch, revision, deadline)).await?;
             report.outcome = Outcome::Deployed;
             report.image_after = Some(job.image_uri.to_string());
-            self.wait_until_updated(name, deadline).await?;
+            let now = self.wait_until_updated(name, deadline).await?;
             self.read_back(name, job.image_uri, spec.arch).await?;
             // On $LATEST, the way back is the image it ran: kept on it.
             if let (None, Some(before)) = (job.alias, &spec.pinned_before)
@@ -96,15 +112,22 @@ impl Lambda {
                     "the image it ran before was not recorded for a rollback: {e}"
                 ));
             }
-        }
+            // What this run's update made, not what the function holds
+            // now: another run may have written since.
+            Guard {
+                revision: now.revision,
+                code_sha256: code.or(now.code_sha256),
+            }
+        };
         report.image_after = Some(job.image_uri.to_string());
-        Ok(())
+        Ok(guard)
     }
 
     /// With an alias: the version published for it, the alias not moved yet.
     async fn publish_for_alias(
         &self,
         job: &DeployJob<'_>,
+        guard: &Guard,
         deadline: Instant,
         report: &mut FunctionReport,
     ) -> Result<Option<String>, StepError> {
@@ -123,14 +146,15 @@ impl Lambda {
                 .to_string(),
             run_url: job.run_url.map(str::to_string),
         };
-        let version = self.publish(name, &note.to_description(), deadline).await?;
+        let version = (self.publish(name, &note.to_description(), guard, deadline)).await?;
         report.version = Some(version.clone());
         report.alias = Some(AliasReport {
             name: alias.to_string(),
             previous_version: previous.clone(),
             version: previous,
             moved: false,
-            served: before.map(|a| a.served()).unwrap_or_default(),
+            served: before.as_ref().map(|a| a.served()).unwrap_or_default(),
+            revision: before.and_then(|a| a.revision_id),
         });
         Ok(Some(version))
     }
@@ -203,8 +227,8 @@ impl Lambda {
                         Some(p) => a.served.moved_from(p),
                         None => a.served.clone(),
                     };
-                    self.point_alias(name, alias, version, &served, previous.is_some())
-                        .await?;
+                    let exists = previous.is_some().then_some(a.revision.as_deref());
+                    a.revision = (self.point_alias(name, alias, version, &served, exists)).await?;
                     a.version = Some(version.to_string());
                     a.moved = true;
                 }

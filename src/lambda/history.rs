@@ -198,6 +198,7 @@ mod tests {
     #[test]
     fn each_release_says_its_commit_who_serves_it_and_whether_it_was_rolled_back() {
         let alias = AliasState {
+            revision_id: None,
             name: "live".into(),
             version: "2".into(),
             weights: vec![("3".into(), 0.2)],

@@ -13,6 +13,7 @@ pub mod housekeeping;
 mod outcome;
 mod preflight;
 pub mod preview;
+mod race;
 pub mod release;
 pub mod rollback;
 pub mod smoke;
@@ -21,6 +22,8 @@ mod version;
 
 pub use client::Lambda;
 pub use outcome::{Outcome, deploy_failure};
+#[cfg(test)]
+pub(crate) use update::replay;
 
 use crate::model::{FunctionTarget, Platform, SmokeConfig};
 use smoke::SmokeResult;
@@ -144,6 +147,23 @@ pub enum StepError {
     SmokeFailed { reason: String, kept: String },
     #[error("{0}")]
     Cancelled(String),
+    /// Lambda refused a write whose precondition (`RevisionId`,
+    /// `CodeSha256`) no longer held: something wrote in between.
+    #[error("{operation} was refused: the function changed since this run read it")]
+    Precondition { operation: &'static str },
+    /// Another deploy wrote in between, as found when this run read the
+    /// function again: what it runs now, and what this run did not do.
+    #[error("another deploy {0}")]
+    Overtaken(String),
+}
+
+/// What a write of the deploy is conditional on: the function as this run
+/// last wrote or read it (`RevisionId`), and the code its own update made
+/// (`CodeSha256`), so that nothing is published from another run's code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Guard {
+    pub revision: Option<String>,
+    pub code_sha256: Option<String>,
 }
 
 /// One function as the deploy sees it, read once in preflight: what it is
@@ -158,6 +178,10 @@ pub struct FunctionSpec {
     /// The architecture it had before.
     pub arch_before: Platform,
     pub image_before: Option<String>,
+    /// Its `RevisionId` and `CodeSha256` as read in preflight: the first
+    /// write is conditional on them, each later one on the write before.
+    pub revision_id: Option<String>,
+    pub code_sha256: Option<String>,
     /// The image it ran before, by digest (Lambda's resolved image where
     /// it was given by tag): what a rollback on $LATEST goes back to.
     pub pinned_before: Option<String>,
@@ -254,6 +278,10 @@ pub struct AliasReport {
     /// What it served before its current version, as recorded on it.
     #[serde(skip)]
     pub served: crate::model::release::Served,
+    /// Its `RevisionId` as this run last read or wrote it: moving it is
+    /// conditional on it.
+    #[serde(skip)]
+    pub revision: Option<String>,
 }
 
 /// What one function's deploy is told.

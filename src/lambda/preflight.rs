@@ -96,6 +96,8 @@ impl Lambda {
             arch: target.arch.unwrap_or(current),
             arch_before: current,
             image_before: out.code().and_then(|c| c.image_uri()).map(str::to_string),
+            revision_id: config.and_then(|c| c.revision_id()).map(str::to_string),
+            code_sha256: config.and_then(|c| c.code_sha256()).map(str::to_string),
             pinned_before: super::housekeeping::running_image(out.code()),
             local: crate::sandbox::LocalSettings {
                 function_name: config
@@ -144,6 +146,8 @@ impl Lambda {
             arch,
             arch_before: arch,
             image_before: None,
+            revision_id: None,
+            code_sha256: None,
             pinned_before: None,
             create_with_role: Some(role.to_string()),
             asked: Settings::default(),

@@ -4,7 +4,7 @@
 //! for `history` and `rollback`.
 
 use super::StepError;
-use super::client::Lambda;
+use super::client::{Lambda, write_error};
 use crate::model::release::{self, Served};
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use std::collections::{BTreeMap, HashMap};
@@ -17,6 +17,9 @@ pub struct AliasState {
     /// Other versions and the share of the traffic (0–1) each gets.
     pub weights: Vec<(String, f64)>,
     pub description: String,
+    /// Its `RevisionId`: a move of it is conditional on it.
+    #[serde(skip)]
+    pub revision_id: Option<String>,
 }
 
 impl AliasState {
@@ -63,21 +66,23 @@ impl Lambda {
                 version: out.function_version().unwrap_or_default().to_string(),
                 weights: weights(out.routing_config()),
                 description: out.description().unwrap_or_default().to_string(),
+                revision_id: out.revision_id().map(str::to_string),
             })),
             Err(e) if e.as_service_error().is_some_and(not_found) => Ok(None),
             Err(e) => Err(call("GetAlias")(self.calls.describe(&e))),
         }
     }
 
-    /// The alias stays on `from` and sends `percent` of the traffic to `to`.
+    /// The alias stays on `from` and sends `percent` of the traffic to `to`,
+    /// if it is still at `revision`. Returns its new revision.
     pub async fn route(
         &self,
         name: &str,
         alias: &str,
-        from: &str,
-        to: &str,
+        (from, to): (&str, &str),
         percent: u8,
-    ) -> Result<(), StepError> {
+        revision: Option<&str>,
+    ) -> Result<Option<String>, StepError> {
         let routing = AliasRoutingConfiguration::builder()
             .additional_version_weights(to, f64::from(percent) / 100.0)
             .build();
@@ -87,21 +92,24 @@ impl Lambda {
             .name(alias)
             .function_version(from)
             .routing_config(routing)
+            .set_revision_id(revision.map(str::to_string))
             .send()
             .await
-            .map(|_| ())
-            .map_err(|e| call("UpdateAlias")(self.calls.describe(&e)))
+            .map(|out| out.revision_id().map(str::to_string))
+            .map_err(|e| write_error(&self.calls, "UpdateAlias", &e))
     }
 
-    /// The alias wholly on `version`, no weights left; with `served`, its
-    /// description records what it served before.
+    /// The alias wholly on `version`, no weights left, if it is still at
+    /// `revision`; with `served`, its description records what it served
+    /// before. Returns its new revision.
     pub async fn settle(
         &self,
         name: &str,
         alias: &str,
         version: &str,
         served: Option<&Served>,
-    ) -> Result<(), StepError> {
+        revision: Option<&str>,
+    ) -> Result<Option<String>, StepError> {
         let no_weights = AliasRoutingConfiguration::builder()
             .set_additional_version_weights(Some(HashMap::new()))
             .build();
@@ -112,10 +120,11 @@ impl Lambda {
             .function_version(version)
             .routing_config(no_weights)
             .set_description(served.map(Served::to_description))
+            .set_revision_id(revision.map(str::to_string))
             .send()
             .await
-            .map(|_| ())
-            .map_err(|e| call("UpdateAlias")(self.calls.describe(&e)))
+            .map(|out| out.revision_id().map(str::to_string))
+            .map_err(|e| write_error(&self.calls, "UpdateAlias", &e))
     }
 
     /// The function's tags.
@@ -209,6 +218,7 @@ impl Lambda {
                 name: a.name.unwrap_or_default(),
                 version: a.function_version.unwrap_or_default(),
                 description: a.description.unwrap_or_default(),
+                revision_id: a.revision_id,
             })
             .collect())
     }

@@ -2,7 +2,7 @@
 //! are scripted in order, and what it sent, as `METHOD /path`.
 
 use crate::lambda::Lambda;
-use crate::lambda::{FunctionSpec, PreflightError};
+use crate::lambda::{DeployJob, FunctionReport, FunctionSpec, PreflightError};
 use crate::model::{FunctionTarget, Platform};
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_types::body::SdkBody;
@@ -101,4 +101,32 @@ pub fn existing(lambda: &Lambda, image_before: &str) -> Result<FunctionSpec, Pre
     spec.create_with_role = None;
     spec.image_before = Some(image_before.to_string());
     Ok(spec)
+}
+
+/// One function's deploy of `IMAGE`, as a run asks it.
+pub async fn deploy(
+    lambda: &Lambda,
+    spec: &FunctionSpec,
+    alias: Option<&str>,
+    smoke: Option<&crate::model::SmokeConfig>,
+    wait: std::time::Duration,
+) -> FunctionReport {
+    let cancel = crate::cancel::Cancel::on_signals();
+    lambda
+        .deploy(DeployJob {
+            spec,
+            image_uri: IMAGE,
+            alias,
+            function_url: None,
+            smoke,
+            wait_timeout: wait,
+            cancel: &cancel,
+            aws_timeout: std::time::Duration::from_secs(5),
+            size_bytes: Some(1000),
+            thresholds: Default::default(),
+            commit: "0123456789abcdef0123456789abcdef01234567",
+            run_url: None,
+            hold_alias: false,
+        })
+        .await
 }

@@ -110,6 +110,8 @@ pub fn choose(
 #[derive(Debug, Clone)]
 pub struct LatestState {
     pub image: Option<String>,
+    /// Its `RevisionId` as read: going back is conditional on it.
+    pub revision_id: Option<String>,
     pub previous: Option<String>,
     pub arch: Platform,
     pub timeout: Duration,
@@ -131,6 +133,7 @@ impl Lambda {
         let config = out.configuration();
         Ok(LatestState {
             image: out.code().and_then(|c| c.image_uri()).map(str::to_string),
+            revision_id: config.and_then(|c| c.revision_id()).map(str::to_string),
             previous: out
                 .tags()
                 .and_then(|t| t.get(release::PREVIOUS_IMAGE_TAG))
@@ -169,7 +172,15 @@ impl Lambda {
         to: &str,
     ) -> Result<(), StepError> {
         let served: Served = alias.served().back_to(to);
-        self.settle(function, &alias.name, to, Some(&served)).await
+        let revision = alias.revision_id.as_deref();
+        match (self.settle(function, &alias.name, to, Some(&served), revision)).await {
+            Ok(_) => Ok(()),
+            Err(StepError::Precondition { .. }) => Err(StepError::Overtaken(format!(
+                "moved the alias {} during this rollback: left as it is",
+                alias.name
+            ))),
+            Err(e) => Err(e),
+        }
     }
 
     /// The versions the alias served besides `to` (its own, and any it sent
@@ -200,8 +211,14 @@ impl Lambda {
             .clone()
             .ok_or_else(|| RollbackError::NoPreviousImage(function.to_string()))?;
         let deadline = Instant::now() + wait;
-        self.update_code(function, &image, state.arch, deadline)
-            .await?;
+        let revision = state.revision_id.as_deref();
+        match (self.update_code(function, &image, state.arch, revision, deadline)).await {
+            Err(StepError::Precondition { .. }) => {
+                let why = "changed it during this rollback: left as it is".to_string();
+                return Err(StepError::Overtaken(why).into());
+            }
+            other => other?,
+        };
         self.wait_until_updated(function, deadline).await?;
         self.read_back(function, &image, state.arch).await?;
         self.tag(function, release::PREVIOUS_IMAGE_TAG, "").await?;
@@ -243,6 +260,7 @@ mod tests {
 
     fn alias(version: &str, description: &str) -> AliasState {
         AliasState {
+            revision_id: None,
             name: "live".into(),
             version: version.into(),
             weights: Vec::new(),

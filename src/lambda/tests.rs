@@ -65,6 +65,8 @@ fn spec() -> FunctionSpec {
         arch: Platform::Arm64,
         arch_before: Platform::Arm64,
         image_before: Some("x/fn:old".into()),
+        revision_id: Some("r0".into()),
+        code_sha256: Some("c0".into()),
         pinned_before: Some("x/fn@sha256:0ld".into()),
         local: crate::model::LocalSettings::default(),
     }
@@ -112,6 +114,11 @@ async fn an_update_in_progress_is_waited_out_then_polled_until_live() {
             404,
             &[("x-amzn-errortype", "ResourceNotFoundException")],
             r#"{"Type":"User","message":"no URL"}"#,
+        ),
+        answer(
+            200,
+            &[],
+            &format!(r#"{{"Configuration":{{}},"Code":{{"ImageUri":"{IMAGE}"}}}}"#),
         ),
     ]);
     let spec = spec();

@@ -1,8 +1,8 @@
 //! A function's code changed by digest: UpdateFunctionCode, the wait until
 //! the update is live, and the read-back that it runs what was asked.
 
-use super::StepError;
 use super::client::{Lambda, architecture, platform_of, while_in_progress};
+use super::{Guard, StepError};
 use crate::model::Platform;
 use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError;
 use aws_sdk_lambda::types::LastUpdateStatus;
@@ -34,14 +34,17 @@ pub(super) fn live_matches(
 }
 
 impl Lambda {
-    /// UpdateFunctionCode, waiting out an update already in progress.
+    /// UpdateFunctionCode if the function is still at `revision`, waiting
+    /// out an update already in progress. Returns the `CodeSha256` of the
+    /// code it made: what this run may publish.
     pub(super) async fn update_code(
         &self,
         name: &str,
         image_uri: &str,
         arch: Platform,
+        revision: Option<&str>,
         deadline: Instant,
-    ) -> Result<(), StepError> {
+    ) -> Result<Option<String>, StepError> {
         while_in_progress(
             &self.calls,
             "UpdateFunctionCode",
@@ -53,11 +56,12 @@ impl Lambda {
                     .function_name(name)
                     .image_uri(image_uri)
                     .architectures(architecture(arch))
+                    .set_revision_id(revision.map(str::to_string))
                     .send()
             },
         )
         .await
-        .map(|_| ())
+        .map(|out| out.code_sha256().map(str::to_string))
     }
 
     /// Reads the function after its update: it must run the image and the
@@ -87,13 +91,17 @@ impl Lambda {
     }
 
     /// Polls until LastUpdateStatus is Successful; Failed gives its reason.
+    /// Returns the function as it then is: the next write's precondition.
     pub(super) async fn wait_until_updated(
         &self,
         name: &str,
         deadline: Instant,
-    ) -> Result<(), StepError> {
+    ) -> Result<Guard, StepError> {
         self.poll_until(name, deadline, |config| match config.last_update_status() {
-            Some(LastUpdateStatus::Successful) | None => Some(Ok(())),
+            Some(LastUpdateStatus::Successful) | None => Some(Ok(Guard {
+                revision: config.revision_id().map(str::to_string),
+                code_sha256: config.code_sha256().map(str::to_string),
+            })),
             Some(LastUpdateStatus::Failed) => Some(Err(StepError::UpdateFailed(
                 config
                     .last_update_status_reason()
@@ -108,7 +116,7 @@ impl Lambda {
 
 #[cfg(test)]
 #[path = "replay.rs"]
-pub(super) mod replay;
+pub(crate) mod replay;
 #[cfg(test)]
 #[path = "update_tests.rs"]
 mod update_tests;

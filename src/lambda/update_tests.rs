@@ -1,10 +1,8 @@
 //! The deploy's call sequences against the AWS SDK's replay client: what is
 //! left alone, what is waited out, when the alias moves, what is kept.
 
-use super::super::{DeployJob, FunctionReport, FunctionSpec, Outcome};
-use super::Lambda;
-use super::replay::{IMAGE, answer, body, conflict, existing, lambda, not_found, ok, sent};
-use crate::cancel::Cancel;
+use super::super::Outcome;
+use super::replay::{IMAGE, answer, body, conflict, deploy, existing, lambda, not_found, ok, sent};
 use crate::model::{SmokeConfig, UrlAuth};
 use base64::Engine as _;
 use std::time::Duration;
@@ -13,43 +11,30 @@ const REPORT: &str = "START RequestId: 1\nEND RequestId: 1\nREPORT RequestId: 1\
     Duration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\t\
     Max Memory Used: 45 MB\tInit Duration: 234.56 ms\t\n";
 
-async fn deploy(
-    lambda: &Lambda,
-    spec: &FunctionSpec,
-    alias: Option<&str>,
-    smoke: Option<&SmokeConfig>,
-    wait: Duration,
-) -> FunctionReport {
-    let cancel = Cancel::on_signals();
-    lambda
-        .deploy(DeployJob {
-            spec,
-            image_uri: IMAGE,
-            alias,
-            function_url: None,
-            smoke,
-            wait_timeout: wait,
-            cancel: &cancel,
-            aws_timeout: Duration::from_secs(5),
-            size_bytes: Some(1000),
-            thresholds: Default::default(),
-            commit: "0123456789abcdef0123456789abcdef01234567",
-            run_url: None,
-            hold_alias: false,
-        })
-        .await
-}
-
 const WAIT: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn a_function_that_already_runs_the_image_is_not_updated_again() {
-    let (lambda, http) = lambda(vec![not_found()]);
+    let (lambda, http) = lambda(vec![not_found(), running(IMAGE)]);
     let spec = existing(&lambda, IMAGE).unwrap();
     let report = deploy(&lambda, &spec, None, None, WAIT).await;
     assert_eq!(report.outcome, Outcome::Unchanged, "{report:?}");
     assert!(!report.outcome.updated() && report.url.is_none());
-    assert_eq!(sent(&http), ["GET /2021-10-31/functions/orders/url"]);
+    assert_eq!(
+        sent(&http),
+        [
+            "GET /2021-10-31/functions/orders/url",
+            // What it runs at the end, read back.
+            "GET /2015-03-31/functions/orders",
+        ]
+    );
+}
+
+/// GetFunction of a function that runs `image`.
+fn running(image: &str) -> aws_smithy_http_client::test_util::ReplayEvent {
+    ok(&format!(
+        r#"{{"Configuration":{{"Architectures":["arm64"]}},"Code":{{"ImageUri":"{image}"}}}}"#
+    ))
 }
 
 #[tokio::test]
@@ -110,6 +95,7 @@ async fn an_alias_that_does_not_exist_is_created_on_the_new_version() {
         answer(201, &[], r#"{"Version":"1"}"#),
         answer(201, &[], r#"{"Name":"live","FunctionVersion":"1"}"#),
         not_found(),
+        ok(r#"{"Name":"live","FunctionVersion":"1"}"#),
     ]);
     let spec = existing(&lambda, IMAGE).unwrap();
     let report = deploy(&lambda, &spec, Some("live"), None, WAIT).await;
@@ -125,6 +111,7 @@ async fn an_alias_that_does_not_exist_is_created_on_the_new_version() {
             "POST /2015-03-31/functions/orders/versions",
             "POST /2015-03-31/functions/orders/aliases",
             "GET /2021-10-31/functions/orders/url",
+            "GET /2015-03-31/functions/orders/aliases/live",
         ]
     );
 }
@@ -170,6 +157,7 @@ async fn a_passed_smoke_test_moves_the_alias_and_keeps_the_numbers_on_the_functi
         not_found(),
         ok(r#"{"FunctionArn":"arn:aws:lambda:us-east-1:123456789012:function:orders"}"#),
         answer(204, &[], ""),
+        ok(r#"{"Name":"live","FunctionVersion":"4"}"#),
     ]);
     let spec = existing(&lambda, IMAGE).unwrap();
     let smoke = SmokeConfig {
@@ -232,6 +220,7 @@ async fn a_preview_never_writes_its_numbers_over_productions() {
     let (lambda, http) = lambda(vec![
         answer(200, &[("X-Amz-Log-Result", log.as_str())], "{}"),
         not_found(),
+        running(IMAGE),
     ]);
     let mut spec = existing(&lambda, IMAGE).unwrap();
     spec.preview_of = Some("orders-main".into());

@@ -2,8 +2,8 @@
 //! update made live, the alias moved to it once its smoke test passed, and
 //! the URL of the function or its alias.
 
-use super::StepError;
-use super::client::{Lambda, while_in_progress};
+use super::client::{Lambda, create_error, while_in_progress};
+use super::{Guard, StepError};
 use crate::model::UrlAuth;
 use crate::model::release::Served;
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;
@@ -11,10 +11,13 @@ use aws_sdk_lambda::types::FunctionUrlAuthType;
 use std::time::Instant;
 
 impl Lambda {
+    /// A version of `$LATEST` if it still holds this run's code and nothing
+    /// wrote since (`guard`): never another run's code under this run's note.
     pub(super) async fn publish(
         &self,
         name: &str,
         description: &str,
+        guard: &Guard,
         deadline: Instant,
     ) -> Result<String, StepError> {
         let out = while_in_progress(
@@ -27,27 +30,40 @@ impl Lambda {
                     .publish_version()
                     .function_name(name)
                     .description(description)
+                    .set_code_sha256(guard.code_sha256.clone())
+                    .set_revision_id(guard.revision.clone())
                     .send()
             },
         )
         .await?;
+        // Lambda checked it; a service that does not is caught here.
+        if let (Some(asked), Some(published)) = (&guard.code_sha256, out.code_sha256())
+            && asked != published
+        {
+            return Err(StepError::Precondition {
+                operation: "PublishVersion",
+            });
+        }
         out.version()
             .map(str::to_string)
             .ok_or(StepError::NoVersion)
     }
 
-    /// The alias wholly on `version` (created when missing), its
-    /// description recording what it served before.
+    /// The alias wholly on `version`, its description recording what it
+    /// served before: moved if it is still at the revision `exists` holds,
+    /// created when it did not exist. Returns its new revision.
     pub(super) async fn point_alias(
         &self,
         name: &str,
         alias: &str,
         version: &str,
         served: &Served,
-        exists: bool,
-    ) -> Result<(), StepError> {
-        if exists {
-            return self.settle(name, alias, version, Some(served)).await;
+        exists: Option<Option<&str>>,
+    ) -> Result<Option<String>, StepError> {
+        if let Some(revision) = exists {
+            return self
+                .settle(name, alias, version, Some(served), revision)
+                .await;
         }
         self.client
             .create_alias()
@@ -57,11 +73,8 @@ impl Lambda {
             .description(served.to_description())
             .send()
             .await
-            .map(|_| ())
-            .map_err(|e| StepError::Call {
-                operation: "CreateAlias",
-                message: self.calls.describe(&e),
-            })
+            .map(|out| out.revision_id().map(str::to_string))
+            .map_err(|e| create_error(&self.calls, "CreateAlias", &e))
     }
 
     pub(super) async fn function_url(

@@ -12,6 +12,11 @@ pub struct Release {
     pub from: String,
     /// The version published by this run.
     pub to: String,
+    /// The alias's `RevisionId` as the deploy left it: every move of the
+    /// rollout is conditional on it, so one changed by another deploy
+    /// meanwhile is left as it is.
+    #[serde(skip)]
+    pub revision: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -81,6 +81,7 @@ fn releases() -> Vec<Release> {
         alias: "live".into(),
         from: "3".into(),
         to: "4".into(),
+        revision: None,
     }]
 }
 

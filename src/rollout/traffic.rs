@@ -3,6 +3,10 @@
 //! recorded in its description, or restored with no weights and the new
 //! version recorded as rolled back.
 //!
+//! Each move is conditional on the alias's `RevisionId` as this run last
+//! left it: an alias another deploy moved during the rollout is never
+//! touched again by it, neither moved on nor put back.
+//!
 //! Every alias of the run moves in the same step, but the calls are paced:
 //! Lambda allows an account 15 control-plane calls a second (UpdateAlias,
 //! GetAlias, TagResource…), shared with everything else that calls it, so a
@@ -12,7 +16,7 @@
 //! then records the rolled-back versions.
 
 use super::{Release, Traffic};
-use crate::lambda::Lambda;
+use crate::lambda::{Lambda, StepError};
 use futures_util::future::join_all;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -28,7 +32,13 @@ pub struct AliasTraffic<'a> {
     /// Lambda calls made, for the report.
     pub calls: AtomicU64,
     pacer: Pacer,
+    /// Each release's alias as this run last left it: its revision, or
+    /// None once another deploy moved it (it is not this run's any more).
+    revisions: std::sync::Mutex<Vec<Option<Option<String>>>>,
 }
+
+/// What a rollout says of an alias another deploy moved under it.
+const MOVED_UNDER: &str = "another deploy moved the alias during this rollout: left as it is";
 
 /// Spaces calls evenly, `per_second` at most, whoever makes them.
 pub struct Pacer {
@@ -63,6 +73,42 @@ impl<'a> AliasTraffic<'a> {
             releases,
             calls: AtomicU64::new(0),
             pacer: Pacer::new(CALLS_PER_SECOND),
+            revisions: std::sync::Mutex::new(
+                releases.iter().map(|r| Some(r.revision.clone())).collect(),
+            ),
+        }
+    }
+
+    /// The revision release `i`'s alias is at, or an error when another
+    /// deploy took it over.
+    fn revision(&self, i: usize) -> Result<Option<String>, String> {
+        let revisions = self.revisions.lock().unwrap_or_else(|e| e.into_inner());
+        revisions
+            .get(i)
+            .cloned()
+            .flatten()
+            .ok_or_else(|| MOVED_UNDER.to_string())
+    }
+
+    /// Keeps what a move of release `i`'s alias left: its new revision, or
+    /// for a move refused because another deploy moved it, that it is lost.
+    fn moved(&self, i: usize, moved: Result<Option<String>, StepError>) -> Result<(), String> {
+        let mut revisions = self.revisions.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = revisions.get_mut(i);
+        match moved {
+            Ok(revision) => {
+                if let Some(slot) = slot {
+                    *slot = Some(revision);
+                }
+                Ok(())
+            }
+            Err(StepError::Precondition { .. }) => {
+                if let Some(slot) = slot {
+                    *slot = None;
+                }
+                Err(MOVED_UNDER.to_string())
+            }
+            Err(e) => Err(e.to_string()),
         }
     }
 
@@ -89,18 +135,26 @@ fn all(results: Vec<Result<(), String>>, releases: &[Release]) -> Result<(), Str
 
 impl Traffic for AliasTraffic<'_> {
     async fn route(&self, percent: u8) -> Result<(), String> {
-        let moves = self.releases.iter().map(|r| async move {
+        let moves = self.releases.iter().enumerate().map(|(i, r)| async move {
+            let revision = self.revision(i)?;
             self.turn().await;
-            self.lambda
-                .route(&r.function, &r.alias, &r.from, &r.to, percent)
-                .await
-                .map_err(|e| e.to_string())
+            let moved = (self.lambda)
+                .route(
+                    &r.function,
+                    &r.alias,
+                    (&r.from, &r.to),
+                    percent,
+                    revision.as_deref(),
+                )
+                .await;
+            self.moved(i, moved)
         });
         all(join_all(moves).await, self.releases)
     }
 
     async fn promote(&self) -> Result<(), String> {
-        let moves = self.releases.iter().map(|r| async move {
+        let moves = self.releases.iter().enumerate().map(|(i, r)| async move {
+            let revision = self.revision(i)?;
             self.turn().await;
             let served = self
                 .lambda
@@ -111,21 +165,31 @@ impl Traffic for AliasTraffic<'_> {
                 .unwrap_or_default()
                 .moved_from(&r.from);
             self.turn().await;
-            self.lambda
-                .settle(&r.function, &r.alias, &r.to, Some(&served))
-                .await
-                .map_err(|e| e.to_string())
+            let moved = (self.lambda)
+                .settle(
+                    &r.function,
+                    &r.alias,
+                    &r.to,
+                    Some(&served),
+                    revision.as_deref(),
+                )
+                .await;
+            self.moved(i, moved)
         });
         all(join_all(moves).await, self.releases)
     }
 
     async fn restore(&self) -> Result<(), String> {
-        let moves = self.releases.iter().map(|r| async move {
+        let moves = self.releases.iter().enumerate().map(|(i, r)| async move {
+            // An alias another deploy moved is theirs now: not put back.
+            let Ok(revision) = self.revision(i) else {
+                return Ok(());
+            };
             self.turn().await;
-            self.lambda
-                .settle(&r.function, &r.alias, &r.from, None)
-                .await
-                .map_err(|e| e.to_string())
+            let moved = (self.lambda)
+                .settle(&r.function, &r.alias, &r.from, None, revision.as_deref())
+                .await;
+            self.moved(i, moved)
         });
         all(join_all(moves).await, self.releases)
     }
@@ -155,6 +219,49 @@ impl Traffic for AliasTraffic<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lambda::replay::{answer, body, lambda, ok, sent};
+
+    fn release(revision: &str) -> Vec<Release> {
+        vec![Release {
+            function: "orders".into(),
+            alias: "live".into(),
+            from: "3".into(),
+            to: "4".into(),
+            revision: Some(revision.into()),
+        }]
+    }
+
+    const REFUSED: &str = r#"{"Type":"User","message":"The Revision Id provided does not match the latest Revision Id."}"#;
+
+    #[tokio::test]
+    async fn each_move_is_conditional_on_the_one_before() {
+        let (lambda, http) = lambda(vec![
+            ok(r#"{"Name":"live","RevisionId":"a2"}"#),
+            ok(r#"{"Name":"live","RevisionId":"a3"}"#),
+        ]);
+        let releases = release("a1");
+        let traffic = AliasTraffic::new(&lambda, &releases);
+        traffic.route(10).await.unwrap();
+        traffic.route(50).await.unwrap();
+        assert!(body(&http, 0).contains(r#""RevisionId":"a1""#));
+        assert!(body(&http, 1).contains(r#""RevisionId":"a2""#));
+    }
+
+    #[tokio::test]
+    async fn an_alias_moved_under_the_rollout_is_neither_moved_on_nor_put_back() {
+        let precondition = [("x-amzn-errortype", "PreconditionFailedException")];
+        let (lambda, http) = lambda(vec![answer(412, &precondition, REFUSED)]);
+        let releases = release("a1");
+        let traffic = AliasTraffic::new(&lambda, &releases);
+        let e = traffic.route(10).await.unwrap_err();
+        assert_eq!(
+            e,
+            "orders: another deploy moved the alias during this rollout: left as it is"
+        );
+        traffic.restore().await.unwrap();
+        assert!(traffic.promote().await.is_err());
+        assert_eq!(sent(&http).len(), 1, "nothing sent after the refusal");
+    }
 
     #[tokio::test(start_paused = true)]
     async fn calls_made_at_once_are_spaced_under_the_quota() {

@@ -93,6 +93,7 @@ pub fn function(name: &str, arch: &'static str) -> FunctionReport {
             version: Some("7".into()),
             moved: true,
             served: Default::default(),
+            revision: None,
         }),
         url: Some("https://abc123.lambda-url.us-east-1.on.aws/".into()),
         smoke: Some(smoke(true)),
