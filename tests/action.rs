@@ -209,19 +209,7 @@ fn the_actions_deploy_step_maps_inputs_to_the_binary_and_returns_its_outputs() {
 #[test]
 fn the_action_rolls_out_gradually_and_takes_the_release_back() {
     let f = common::releases::released_function("fn-act-roll");
-    let alias_version = || {
-        aws(&[
-            "lambda",
-            "get-alias",
-            "--function-name",
-            &f,
-            "--name",
-            "live",
-        ])["FunctionVersion"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let alias_version = || common::runs::alias_version(&f);
     let dir = tempfile::tempdir().unwrap();
     let event = pull_request_event(dir.path(), 8, &random_sha());
     let engine = format!("unix://{ENGINE_A}");

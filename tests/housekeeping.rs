@@ -4,6 +4,7 @@
 mod common;
 
 use common::proxy::{Proxy, Rule};
+use common::runs::context_saying;
 use common::*;
 
 fn exists(function: &str) -> bool {
@@ -21,16 +22,6 @@ fn held(repo: &str, reference: &str) -> bool {
         .status()
         .unwrap()
         .success()
-}
-
-fn context_saying(text: &str) -> tempfile::TempDir {
-    let ctx = fixture_copy();
-    std::fs::write(
-        ctx.path().join("function/handler.sh"),
-        format!("handler() {{ printf '{{\"says\":\"{text}\"}}'; }}\n"),
-    )
-    .unwrap();
-    ctx
 }
 
 fn digest_of(report: &serde_json::Value, arch: &str) -> String {

@@ -6,6 +6,7 @@
 mod common;
 
 use common::proxy::{Proxy, Rule};
+use common::runs::alias_version;
 use common::*;
 
 /// A function with alias `live`, released twice by lambda-ship: version 2
@@ -25,20 +26,6 @@ fn released_twice(prefix: &str) -> (String, String, String) {
     }
     assert_eq!(alias_version(&name), "3");
     (name, first, second)
-}
-
-fn alias_version(name: &str) -> String {
-    aws(&[
-        "lambda",
-        "get-alias",
-        "--function-name",
-        name,
-        "--name",
-        "live",
-    ])["FunctionVersion"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 fn history(name: &str) -> serde_json::Value {

@@ -8,7 +8,10 @@ pub mod proxy;
 pub mod relay;
 pub mod releases;
 pub mod reports;
+pub mod revisions;
 pub mod rie;
+pub mod rule;
+pub mod runs;
 
 use assert_cmd::Command;
 use std::net::TcpStream;
@@ -276,13 +279,13 @@ pub fn docker(socket: &str, args: &[&str]) -> std::process::Output {
 
 /// The AWS CLI against moto.
 pub fn aws_output(args: &[&str]) -> std::process::Output {
+    aws_output_at(&format!("http://{MOTO}"), args)
+}
+
+/// The AWS CLI against `endpoint` (moto, or a proxy in front of it).
+pub fn aws_output_at(endpoint: &str, args: &[&str]) -> std::process::Output {
     std::process::Command::new("aws")
-        .args([
-            "--endpoint-url",
-            &format!("http://{MOTO}"),
-            "--output",
-            "json",
-        ])
+        .args(["--endpoint-url", endpoint, "--output", "json"])
         .args(args)
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")

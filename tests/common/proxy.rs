@@ -13,134 +13,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// What a rule does to a request it matches.
-#[derive(Clone, Debug)]
-pub enum Action {
-    Respond {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: String,
-    },
-    /// Close the connection without an answer.
-    Reset,
-    /// Wait, then forward.
-    Delay(Duration),
-    /// Forward with this header set to this value (a stand-in translating
-    /// credentials the upstream does not know).
-    SetHeader(String, String),
-    /// Forward, then add this header to the answer (what the upstream
-    /// cannot give: Lambda's log tail of an invocation).
-    AnswerHeader(String, String),
-}
-
-#[derive(Clone, Debug)]
-pub struct Rule {
-    method: Option<String>,
-    path_contains: String,
-    body_contains: Option<String>,
-    /// A header whose value contains this text: (name, text).
-    header_contains: Option<(String, String)>,
-    /// The first matching request (1-based) the rule acts on, and how many.
-    from: usize,
-    times: usize,
-    matched: usize,
-    action: Action,
-}
-
-impl Rule {
-    /// Every request with this method whose path and query contain `path`.
-    pub fn new(method: &str, path: &str) -> Self {
-        Rule {
-            method: Some(method.to_string()),
-            path_contains: path.to_string(),
-            body_contains: None,
-            header_contains: None,
-            from: 1,
-            times: usize::MAX,
-            matched: 0,
-            action: Action::Delay(Duration::ZERO),
-        }
-    }
-
-    /// Every request, of any method, whose path and query contain `path`.
-    pub fn any(path: &str) -> Self {
-        Rule {
-            method: None,
-            ..Rule::new("", path)
-        }
-    }
-
-    pub fn body_contains(mut self, text: &str) -> Self {
-        self.body_contains = Some(text.to_string());
-        self
-    }
-
-    /// Only requests with header `name` containing `text` (an AWS JSON
-    /// operation is named by X-Amz-Target).
-    pub fn header_contains(mut self, name: &str, text: &str) -> Self {
-        self.header_contains = Some((name.to_string(), text.to_string()));
-        self
-    }
-
-    /// Acts on the nth matching request only.
-    pub fn nth(mut self, n: usize) -> Self {
-        self.from = n;
-        self.times = 1;
-        self
-    }
-
-    /// Acts on the first `k` matching requests.
-    pub fn times(mut self, k: usize) -> Self {
-        self.from = 1;
-        self.times = k;
-        self
-    }
-
-    pub fn respond(mut self, status: u16, headers: &[(&str, &str)], body: &str) -> Self {
-        self.action = Action::Respond {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.to_string(),
-        };
-        self
-    }
-
-    /// An AWS JSON error as the services send it.
-    pub fn aws_error(self, status: u16, kind: &str, message: &str) -> Self {
-        let body = format!(r#"{{"__type":"{kind}","Type":"User","message":"{message}"}}"#);
-        self.respond(
-            status,
-            &[
-                ("x-amzn-ErrorType", kind),
-                ("Content-Type", "application/json"),
-            ],
-            &body,
-        )
-    }
-
-    pub fn reset(mut self) -> Self {
-        self.action = Action::Reset;
-        self
-    }
-
-    pub fn delay(mut self, d: Duration) -> Self {
-        self.action = Action::Delay(d);
-        self
-    }
-
-    pub fn set_header(mut self, name: &str, value: &str) -> Self {
-        self.action = Action::SetHeader(name.to_string(), value.to_string());
-        self
-    }
-
-    pub fn answer_header(mut self, name: &str, value: &str) -> Self {
-        self.action = Action::AnswerHeader(name.to_string(), value.to_string());
-        self
-    }
-}
+pub use super::rule::{Action, Rule};
 
 /// A request the double saw, and what it answered.
 #[derive(Clone, Debug)]
@@ -169,6 +42,10 @@ impl Seen {
 struct State {
     rules: Vec<Rule>,
     seen: Vec<Seen>,
+    /// Lambda's revisions kept (`revisions.rs`), its guarded writes one at a time.
+    revisions: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Requests held now (`Rule::hold_until`).
+    holding: usize,
 }
 
 pub struct Proxy {
@@ -208,6 +85,18 @@ impl Proxy {
             state,
             _runtime: runtime,
         }
+    }
+
+    /// Keeps Lambda's `RevisionId` and `CodeSha256` preconditions, which
+    /// moto does not (`revisions.rs`).
+    pub fn keep_lambda_revisions(&self) -> &Self {
+        self.state.lock().unwrap().revisions = Some(Arc::default());
+        self
+    }
+
+    /// How many requests are held now.
+    pub fn holding(&self) -> usize {
+        self.state.lock().unwrap().holding
     }
 
     pub fn on(&self, rule: Rule) -> &Self {
@@ -324,6 +213,25 @@ async fn handle(
             return Ok(resp.body(Full::new(Bytes::from(answer))).unwrap());
         }
         Some(Action::Delay(d)) => tokio::time::sleep(d).await,
+        Some(Action::Hold(m, path, count)) => {
+            let landed = |s: &Seen| s.method == m && s.uri.contains(&path) && s.status != 0;
+            state.lock().unwrap().holding += 1;
+            for _ in 0..1200 {
+                if state
+                    .lock()
+                    .unwrap()
+                    .seen
+                    .iter()
+                    .filter(|s| landed(s))
+                    .count()
+                    >= count
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            state.lock().unwrap().holding -= 1;
+        }
         Some(Action::SetHeader(..)) | Some(Action::AnswerHeader(..)) | None => {}
     }
 
@@ -362,6 +270,29 @@ async fn handle(
     let forward = forward
         .body(Full::new(body))
         .map_err(std::io::Error::other)?;
+    let revisions = state.lock().unwrap().revisions.clone();
+    let _one_write = match &revisions {
+        Some(writes) if method != "GET" => Some(writes.lock().await),
+        _ => None,
+    };
+    if revisions.is_some() {
+        let auth = headers.iter().find(|(k, _)| k == "authorization");
+        let write = (method.as_str(), uri.as_str(), text.as_str());
+        let auth = auth.map(|(_, v)| v.as_str());
+        if let Some(no) = super::revisions::refusal(&client, &upstream, auth, write).await {
+            let answer = format!(r#"{{"Type":"User","message":"{}"}}"#, no.message);
+            state
+                .lock()
+                .unwrap()
+                .seen
+                .push(record(no.status, answer.clone(), true));
+            let resp = Response::builder()
+                .status(no.status)
+                .header("x-amzn-ErrorType", no.kind)
+                .header("Content-Type", "application/json");
+            return Ok(resp.body(Full::new(Bytes::from(answer))).unwrap());
+        }
+    }
     let resp = client
         .request(forward)
         .await
@@ -373,11 +304,17 @@ async fn handle(
             hyper::header::HeaderValue::from_str(value).unwrap(),
         );
     }
-    let rbytes = rbody
+    let mut rbytes = rbody
         .collect()
         .await
         .map_err(std::io::Error::other)?
         .to_bytes();
+    if revisions.is_some()
+        && let Some(stamped) = super::revisions::stamped(&uri, &rbytes)
+    {
+        rparts.headers.remove(hyper::header::CONTENT_LENGTH);
+        rbytes = stamped;
+    }
     state.lock().unwrap().seen.push(record(
         rparts.status.as_u16(),
         String::from_utf8_lossy(&rbytes).to_string(),
