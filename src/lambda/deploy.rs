@@ -76,10 +76,7 @@ impl Lambda {
     ) -> Result<Guard, StepError> {
         let (name, spec) = (&job.spec.name, job.spec);
         let configured = || spec.changes.iter().map(ToString::to_string).collect();
-        let read = Guard {
-            revision: spec.revision_id.clone(),
-            code_sha256: spec.code_sha256.clone(),
-        };
+        let read = self.read_guard(spec, deadline).await?;
         let guard = if let Some(role) = &spec.create_with_role {
             let guard = self.create(spec, job.image_uri, role, deadline).await?;
             report.outcome = Outcome::Deployed;

@@ -182,6 +182,9 @@ pub struct FunctionSpec {
     /// write is conditional on them, each later one on the write before.
     pub revision_id: Option<String>,
     pub code_sha256: Option<String>,
+    /// An update of it was in progress when preflight read it: its revision
+    /// changes when that update ends, so the guard is read again then.
+    pub updating: bool,
     /// The image it ran before, by digest (Lambda's resolved image where
     /// it was given by tag): what a rollback on $LATEST goes back to.
     pub pinned_before: Option<String>,

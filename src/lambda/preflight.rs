@@ -98,6 +98,8 @@ impl Lambda {
             image_before: out.code().and_then(|c| c.image_uri()).map(str::to_string),
             revision_id: config.and_then(|c| c.revision_id()).map(str::to_string),
             code_sha256: config.and_then(|c| c.code_sha256()).map(str::to_string),
+            updating: config.and_then(|c| c.last_update_status())
+                == Some(&aws_sdk_lambda::types::LastUpdateStatus::InProgress),
             pinned_before: super::housekeeping::running_image(out.code()),
             local: crate::sandbox::LocalSettings {
                 function_name: config
@@ -148,6 +150,7 @@ impl Lambda {
             image_before: None,
             revision_id: None,
             code_sha256: None,
+            updating: false,
             pinned_before: None,
             create_with_role: Some(role.to_string()),
             asked: Settings::default(),

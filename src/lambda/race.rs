@@ -5,7 +5,8 @@
 //! report never says what the run only intended.
 
 use super::client::Lambda;
-use super::{DeployJob, FunctionReport, StepError};
+use super::{DeployJob, FunctionReport, FunctionSpec, Guard, StepError};
+use std::time::Instant;
 
 /// The digest of an image URI given by digest, or the URI as it is.
 fn digest_of(uri: &str) -> &str {
@@ -17,6 +18,31 @@ fn serves(version: Option<&str>) -> String {
 }
 
 impl Lambda {
+    /// What the first write of the deploy is conditional on: the function as
+    /// preflight read it. An update that was in progress then changes its
+    /// revision when it ends, so it is waited out and read again, and its
+    /// code must still be what preflight read.
+    pub(super) async fn read_guard(
+        &self,
+        spec: &FunctionSpec,
+        deadline: Instant,
+    ) -> Result<Guard, StepError> {
+        let read = Guard {
+            revision: spec.revision_id.clone(),
+            code_sha256: spec.code_sha256.clone(),
+        };
+        if !spec.updating {
+            return Ok(read);
+        }
+        let now = self.wait_until_updated(&spec.name, deadline).await?;
+        if now.code_sha256 != read.code_sha256 {
+            return Err(StepError::Precondition {
+                operation: "UpdateFunctionCode",
+            });
+        }
+        Ok(now)
+    }
+
     /// Why the deploy stopped after Lambda refused a write of it: another
     /// deploy changed the function, or moved its alias, in between. What it
     /// runs now is read back and said.

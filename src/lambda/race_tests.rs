@@ -170,3 +170,46 @@ async fn a_later_deploy_after_this_one_is_said_and_read_back() {
         ["another deploy moved the alias live after this one: it serves version 6 now"]
     );
 }
+
+#[tokio::test]
+async fn an_update_in_progress_at_preflight_is_waited_out_and_its_revision_read_again() {
+    let (lambda, http) = lambda(vec![
+        ok(r#"{"LastUpdateStatus":"InProgress","RevisionId":"r0","CodeSha256":"c0"}"#),
+        ok(r#"{"LastUpdateStatus":"Successful","RevisionId":"r0b","CodeSha256":"c0"}"#),
+        ok(r#"{"CodeSha256":"c1","RevisionId":"r1"}"#),
+        ok(r#"{"LastUpdateStatus":"Successful","RevisionId":"r2","CodeSha256":"c1"}"#),
+        running(IMAGE),
+        super::super::update::replay::not_found(),
+        running(IMAGE),
+    ]);
+    let mut spec = read_at_r0(&lambda);
+    spec.updating = true;
+    let report = deploy(&lambda, &spec, None).await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:?}");
+    assert_eq!(sent(&http)[2], "PUT /2015-03-31/functions/orders/code");
+    assert!(
+        body(&http, 2).contains(r#""RevisionId":"r0b""#),
+        "the revision once the update in progress ended"
+    );
+}
+
+#[tokio::test]
+async fn an_update_in_progress_at_preflight_that_changed_the_code_stops_the_deploy() {
+    let (lambda, http) = lambda(vec![
+        ok(r#"{"LastUpdateStatus":"Successful","RevisionId":"r9","CodeSha256":"c9"}"#),
+        running(OTHER),
+    ]);
+    let mut spec = read_at_r0(&lambda);
+    spec.updating = true;
+    let report = deploy(&lambda, &spec, None).await;
+    assert_eq!(
+        report.outcome,
+        Outcome::NotUpdated(
+            "another deploy changed it during this one (now runs sha256:b0b): left as it is".into()
+        )
+    );
+    assert!(
+        !sent(&http).iter().any(|r| r.starts_with("PUT")),
+        "nothing written"
+    );
+}

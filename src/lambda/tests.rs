@@ -67,6 +67,7 @@ fn spec() -> FunctionSpec {
         image_before: Some("x/fn:old".into()),
         revision_id: Some("r0".into()),
         code_sha256: Some("c0".into()),
+        updating: false,
         pinned_before: Some("x/fn@sha256:0ld".into()),
         local: crate::model::LocalSettings::default(),
     }
