@@ -152,11 +152,12 @@ pub(super) async fn roll_out(
             continue;
         }
         match lambda.alias_state(&f.name, &alias.name).await {
-            Ok(Some(now)) => {
-                alias.moved = f.version.as_deref() == Some(now.version.as_str());
-                alias.version = Some(now.version);
+            Ok(now) => {
+                let version = now.map(|a| a.version);
+                alias.moved = version.is_some() && f.version == version;
+                alias.version = version;
             }
-            _ if done.succeeded() => {
+            Err(_) if done.succeeded() => {
                 alias.version = f.version.clone();
                 alias.moved = true;
             }

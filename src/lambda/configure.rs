@@ -58,6 +58,37 @@ impl Lambda {
         if fields.is_empty() {
             return Ok(guard);
         }
+        let code = guard.code_sha256.as_deref();
+        match self
+            .send_configuration(spec, &fields, guard.revision.clone(), deadline)
+            .await
+        {
+            // Written in between: while it still holds the code this run
+            // read, what is asked is sent once more (it may be this very
+            // write, landed on an attempt the SDK sent again).
+            Err(StepError::Precondition { operation }) => {
+                let now = (self.still_holds(&spec.name, code, operation, deadline)).await?;
+                (self.send_configuration(spec, &fields, now.revision, deadline)).await?;
+            }
+            other => other?,
+        }
+        let now = self.wait_until_updated(&spec.name, deadline).await?;
+        Ok(Guard {
+            revision: now.revision,
+            code_sha256: guard.code_sha256,
+        })
+    }
+}
+
+impl Lambda {
+    /// UpdateFunctionConfiguration of `fields`, if the function is still at `revision`.
+    async fn send_configuration(
+        &self,
+        spec: &FunctionSpec,
+        fields: &std::collections::BTreeSet<Field>,
+        revision: Option<String>,
+        deadline: Instant,
+    ) -> Result<(), StepError> {
         let next = &spec.local;
         let has = |f: Field| fields.contains(&f);
         while_in_progress(
@@ -88,19 +119,13 @@ impl Lambda {
                 if has(Field::Description) {
                     call = call.set_description(spec.asked.description.clone());
                 }
-                call.set_revision_id(guard.revision.clone()).send()
+                call.set_revision_id(revision.clone()).send()
             },
         )
-        .await?;
-        let now = self.wait_until_updated(&spec.name, deadline).await?;
-        Ok(Guard {
-            revision: now.revision,
-            code_sha256: guard.code_sha256,
-        })
+        .await
+        .map(|_| ())
     }
-}
 
-impl Lambda {
     /// Keeps this deploy's numbers on the function, as its
     /// `lambda-ship:numbers` tag: the next change compares with them.
     pub(super) async fn keep_numbers(

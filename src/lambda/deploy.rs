@@ -60,7 +60,8 @@ impl Lambda {
         self.smoke_test(job, version.as_deref(), report).await?;
         check_cancel(job, report)?;
         self.go_live(job, version.as_deref(), report).await?;
-        self.read_final(job, report).await
+        self.read_final(job, report).await;
+        Ok(())
     }
 
     /// The function's configuration and code: a missing function created, one
@@ -95,8 +96,19 @@ impl Lambda {
             let guard = self.configure(spec, read, deadline).await?;
             report.configured = configured();
             let revision = guard.revision.as_deref();
-            let code =
-                (self.update_code(name, job.image_uri, spec.arch, revision, deadline)).await?;
+            let code = match (self.update_code(name, job.image_uri, spec.arch, revision, deadline))
+                .await
+            {
+                // The refusal stands unless it runs this run's image: this
+                // very update, landed on an attempt the SDK sent again.
+                Err(StepError::Precondition { operation }) => {
+                    if self.latest_state(name).await?.image.as_deref() != Some(job.image_uri) {
+                        return Err(StepError::Precondition { operation });
+                    }
+                    None
+                }
+                other => other?,
+            };
             report.outcome = Outcome::Deployed;
             report.image_after = Some(job.image_uri.to_string());
             let now = self.wait_until_updated(name, deadline).await?;
@@ -225,7 +237,19 @@ impl Lambda {
                         None => a.served.clone(),
                     };
                     let exists = previous.is_some().then_some(a.revision.as_deref());
-                    a.revision = (self.point_alias(name, alias, version, &served, exists)).await?;
+                    a.revision = match self
+                        .point_alias(name, alias, version, &served, exists)
+                        .await
+                    {
+                        // Refused, but on this run's version: this very move
+                        // landed on an attempt the SDK sent again.
+                        Err(StepError::Precondition { operation }) => {
+                            (self.landed(name, alias, version, &[]))
+                                .await
+                                .ok_or(StepError::Precondition { operation })?
+                        }
+                        other => other?,
+                    };
                     a.version = Some(version.to_string());
                     a.moved = true;
                 }

@@ -98,8 +98,8 @@ impl Lambda {
             image_before: out.code().and_then(|c| c.image_uri()).map(str::to_string),
             revision_id: config.and_then(|c| c.revision_id()).map(str::to_string),
             code_sha256: config.and_then(|c| c.code_sha256()).map(str::to_string),
-            updating: config.and_then(|c| c.last_update_status())
-                == Some(&aws_sdk_lambda::types::LastUpdateStatus::InProgress),
+            updating: config
+                .is_some_and(|c| super::race::is_changing(c.last_update_status(), c.state())),
             pinned_before: super::housekeeping::running_image(out.code()),
             local: crate::sandbox::LocalSettings {
                 function_name: config

@@ -1,12 +1,21 @@
 //! Another deploy of the same function at once. Every write of a deploy is
 //! conditional (`Guard`); when Lambda refuses one, this run reads the
-//! function again and says what it runs now and what this run did not do.
-//! At the end of a deploy, what the function runs is read back, so the
-//! report never says what the run only intended.
+//! function again. If it still holds this run's code (or this very write,
+//! landed on an attempt the SDK sent again), the run goes on; otherwise it
+//! says what the function runs now and what this run did not do. At the
+//! end of a deploy, what the function runs is read back, so the report
+//! never says what the run only intended.
 
 use super::client::Lambda;
 use super::{DeployJob, FunctionReport, FunctionSpec, Guard, StepError};
+use aws_sdk_lambda::types::{LastUpdateStatus, State};
 use std::time::Instant;
+
+/// Whether a function is between two states (an update in progress, or
+/// still pending after its creation): its revision changes when it is done.
+pub(super) fn is_changing(update: Option<&LastUpdateStatus>, state: Option<&State>) -> bool {
+    update == Some(&LastUpdateStatus::InProgress) || state == Some(&State::Pending)
+}
 
 /// The digest of an image URI given by digest, or the URI as it is.
 fn digest_of(uri: &str) -> &str {
@@ -27,20 +36,61 @@ impl Lambda {
         spec: &FunctionSpec,
         deadline: Instant,
     ) -> Result<Guard, StepError> {
-        let read = Guard {
-            revision: spec.revision_id.clone(),
-            code_sha256: spec.code_sha256.clone(),
-        };
         if !spec.updating {
-            return Ok(read);
-        }
-        let now = self.wait_until_updated(&spec.name, deadline).await?;
-        if now.code_sha256 != read.code_sha256 {
-            return Err(StepError::Precondition {
-                operation: "UpdateFunctionCode",
+            return Ok(Guard {
+                revision: spec.revision_id.clone(),
+                code_sha256: spec.code_sha256.clone(),
             });
         }
-        Ok(now)
+        let code = spec.code_sha256.as_deref();
+        (self.still_holds(&spec.name, code, "UpdateFunctionCode", deadline)).await
+    }
+
+    /// The function once no update of it is in progress (whatever became of
+    /// it), if it holds `code`: the guard to write again with. Other code
+    /// means another deploy changed it: the refusal of `operation` stands.
+    pub(super) async fn still_holds(
+        &self,
+        name: &str,
+        code: Option<&str>,
+        operation: &'static str,
+        deadline: Instant,
+    ) -> Result<Guard, StepError> {
+        let now = self
+            .poll_until(name, deadline, |c| {
+                (!is_changing(c.last_update_status(), c.state())).then(|| {
+                    Ok(Guard {
+                        revision: c.revision_id().map(str::to_string),
+                        code_sha256: c.code_sha256().map(str::to_string),
+                    })
+                })
+            })
+            .await?;
+        if now.code_sha256.as_deref() == code {
+            Ok(now)
+        } else {
+            Err(StepError::Precondition { operation })
+        }
+    }
+
+    /// The alias's revision if it is exactly as a refused move of it would
+    /// have left it (on `version`, with `weights`): that move landed on an
+    /// earlier attempt. None when it is any other way.
+    pub async fn landed(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+        weights: &[(String, f64)],
+    ) -> Option<Option<String>> {
+        let now = self.alias_state(name, alias).await.ok().flatten()?;
+        let same_weights = now.weights.len() == weights.len()
+            && now
+                .weights
+                .iter()
+                .zip(weights)
+                .all(|((v, w), (v2, w2))| v == v2 && (w - w2).abs() < 1e-9);
+        (now.version == version && same_weights).then_some(now.revision_id)
     }
 
     /// Why the deploy stopped after Lambda refused a write of it: another
@@ -78,35 +128,45 @@ impl Lambda {
 
     /// What the function runs at the end, read back: its alias's version,
     /// or `$LATEST`'s image. Another deploy's write since this run's is
-    /// said as a warning, and the report holds what was read.
-    pub(super) async fn read_final(
-        &self,
-        job: &DeployJob<'_>,
-        report: &mut FunctionReport,
-    ) -> Result<(), StepError> {
+    /// said as a warning, and the report holds what was read. The alias's
+    /// revision is kept only while it serves what this run left on it, so a
+    /// rollout never moves an alias someone else has moved since.
+    pub(super) async fn read_final(&self, job: &DeployJob<'_>, report: &mut FunctionReport) {
         let name = &job.spec.name;
+        let unread = |e: StepError| format!("what it runs now could not be read back: {e}");
         if let (Some(alias), Some(a)) = (job.alias, report.alias.as_mut()) {
-            let now = self.alias_state(name, alias).await?;
-            let on = now.as_ref().map(|s| s.version.clone());
-            if on != a.version {
-                report.warnings.push(format!(
-                    "another deploy moved the alias {alias} after this one: it serves {} now",
-                    serves(on.as_deref())
-                ));
+            match self.alias_state(name, alias).await {
+                Ok(now) => {
+                    let on = now.as_ref().map(|s| s.version.clone());
+                    if on == a.version {
+                        a.revision = now.and_then(|s| s.revision_id);
+                    } else {
+                        report.warnings.push(format!(
+                            "another deploy moved the alias {alias} since this run read it: it \
+                             serves {} now",
+                            serves(on.as_deref())
+                        ));
+                        a.version = on;
+                    }
+                }
+                Err(e) => report.warnings.push(unread(e)),
             }
-            a.version = on;
-            a.revision = now.and_then(|s| s.revision_id);
-            return Ok(());
+            return;
         }
-        let now = self.latest_state(name).await?.image;
-        if now != report.image_after {
-            let runs = now.as_deref().map_or("an image it cannot read", digest_of);
-            report.warnings.push(format!(
-                "another deploy changed it after this one: it runs {runs} now"
-            ));
+        match self.latest_state(name).await {
+            Ok(now) if now.image != report.image_after => {
+                let runs = now
+                    .image
+                    .as_deref()
+                    .map_or("an image it cannot read", digest_of);
+                report.warnings.push(format!(
+                    "another deploy changed it since this run did: it runs {runs} now"
+                ));
+                report.image_after = now.image;
+            }
+            Ok(_) => {}
+            Err(e) => report.warnings.push(unread(e)),
         }
-        report.image_after = now;
-        Ok(())
     }
 }
 

@@ -78,6 +78,7 @@ async fn a_publish_refused_for_another_deploys_code_publishes_nothing_and_says_w
             &[("x-amzn-errortype", "InvalidParameterValueException")],
             r#"{"Type":"User","message":"CodeSHA256 (c1) is different from current CodeSHA256 in $LATEST (c9). Please try again with the current CodeSHA256."}"#,
         ),
+        ok(r#"{"LastUpdateStatus":"Successful","RevisionId":"r9","CodeSha256":"c9"}"#),
         running(OTHER),
     ]);
     let spec = read_at_r0(&lambda);
@@ -112,6 +113,7 @@ async fn an_update_refused_for_another_deploys_write_changes_nothing() {
             r#"{"Type":"User","message":"The Revision Id provided does not match the latest Revision Id."}"#,
         ),
         running(OTHER),
+        running(OTHER),
     ]);
     let spec = read_at_r0(&lambda);
     let report = deploy(&lambda, &spec, None).await;
@@ -121,7 +123,11 @@ async fn an_update_refused_for_another_deploys_write_changes_nothing() {
             "another deploy changed it during this one (now runs sha256:b0b): left as it is".into()
         )
     );
-    assert_eq!(sent(&http).len(), 2, "one refused write, one read");
+    assert_eq!(
+        sent(&http).len(),
+        3,
+        "one refused write, nothing written after"
+    );
 }
 
 #[tokio::test]
@@ -134,6 +140,7 @@ async fn an_alias_another_deploy_moved_is_left_where_it_is() {
             &[("x-amzn-errortype", "PreconditionFailedException")],
             r#"{"Type":"User","message":"The Revision Id provided does not match the latest Revision Id."}"#,
         ),
+        ok(r#"{"Name":"live","FunctionVersion":"5","RevisionId":"a9"}"#),
         ok(r#"{"Name":"live","FunctionVersion":"5","RevisionId":"a9"}"#),
     ]);
     let spec = existing(&lambda, IMAGE).unwrap();
@@ -149,7 +156,7 @@ async fn an_alias_another_deploy_moved_is_left_where_it_is() {
     let alias = report.alias.unwrap();
     assert!(!alias.moved);
     assert_eq!(alias.version.as_deref(), Some("5"), "what it serves, read");
-    assert_eq!(sent(&http).len(), 4);
+    assert_eq!(sent(&http).len(), 5);
 }
 
 #[tokio::test]
@@ -167,7 +174,7 @@ async fn a_later_deploy_after_this_one_is_said_and_read_back() {
     assert_eq!(report.alias.as_ref().unwrap().version.as_deref(), Some("6"));
     assert_eq!(
         report.warnings,
-        ["another deploy moved the alias live after this one: it serves version 6 now"]
+        ["another deploy moved the alias live since this run read it: it serves version 6 now"]
     );
 }
 
@@ -211,5 +218,65 @@ async fn an_update_in_progress_at_preflight_that_changed_the_code_stops_the_depl
     assert!(
         !sent(&http).iter().any(|r| r.starts_with("PUT")),
         "nothing written"
+    );
+}
+
+const REFUSED: &str = r#"{"Type":"User","message":"The Revision Id provided does not match the latest Revision Id."}"#;
+
+fn refused() -> aws_smithy_http_client::test_util::ReplayEvent {
+    answer(
+        412,
+        &[("x-amzn-errortype", "PreconditionFailedException")],
+        REFUSED,
+    )
+}
+
+#[tokio::test]
+async fn writes_refused_after_their_own_attempt_landed_go_on() {
+    // Each write is refused as if an earlier attempt of it had landed: the
+    // update (the function runs this run's image), the publish (it still
+    // holds this run's code: sent again), the alias (on this run's version).
+    let (lambda, http) = lambda(vec![
+        refused(),
+        running(IMAGE),
+        ok(r#"{"LastUpdateStatus":"Successful","RevisionId":"r2","CodeSha256":"c1"}"#),
+        running(IMAGE),
+        ok(r#"{"Name":"live","FunctionVersion":"3","RevisionId":"a1"}"#),
+        refused(),
+        ok(r#"{"LastUpdateStatus":"Successful","RevisionId":"r3","CodeSha256":"c1"}"#),
+        answer(201, &[], r#"{"Version":"4","CodeSha256":"c1"}"#),
+        refused(),
+        ok(r#"{"Name":"live","FunctionVersion":"4","RevisionId":"a2"}"#),
+        super::super::update::replay::not_found(),
+        ok(r#"{"Name":"live","FunctionVersion":"4","RevisionId":"a2"}"#),
+    ]);
+    let spec = read_at_r0(&lambda);
+    let report = deploy(&lambda, &spec, Some("live")).await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:?}");
+    let publish = body(&http, 7);
+    assert!(
+        publish.contains(r#""CodeSha256":"c1""#) && publish.contains(r#""RevisionId":"r3""#),
+        "sent again with the revision read then: {publish}"
+    );
+    let alias = report.alias.unwrap();
+    assert!(alias.moved && alias.version.as_deref() == Some("4"));
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+}
+
+#[tokio::test]
+async fn a_read_back_that_fails_is_a_warning_not_a_failure() {
+    let (lambda, _) = lambda(vec![
+        super::super::update::replay::not_found(),
+        answer(500, &[], "{}"),
+        answer(500, &[], "{}"),
+        answer(500, &[], "{}"),
+    ]);
+    let spec = existing(&lambda, IMAGE).unwrap();
+    let report = deploy(&lambda, &spec, None).await;
+    assert_eq!(report.outcome, Outcome::Unchanged, "{report:?}");
+    assert!(
+        report.warnings[0].starts_with("what it runs now could not be read back"),
+        "{:?}",
+        report.warnings
     );
 }

@@ -106,12 +106,20 @@ pub fn choose(
     }
 }
 
+/// What a rollback on `$LATEST` says when another deploy wrote in between.
+const OVERTAKEN: &str = "changed it during this rollback: left as it is";
+
 /// A function on `$LATEST`: what it runs, and what it ran before.
 #[derive(Debug, Clone)]
 pub struct LatestState {
     pub image: Option<String>,
     /// Its `RevisionId` as read: going back is conditional on it.
     pub revision_id: Option<String>,
+    /// An update of it was in progress when read: its revision changes
+    /// when that update ends, so it is read again then.
+    pub updating: bool,
+    /// Its code as read: an update in progress must not change it.
+    pub code_sha256: Option<String>,
     pub previous: Option<String>,
     pub arch: Platform,
     pub timeout: Duration,
@@ -134,6 +142,9 @@ impl Lambda {
         Ok(LatestState {
             image: out.code().and_then(|c| c.image_uri()).map(str::to_string),
             revision_id: config.and_then(|c| c.revision_id()).map(str::to_string),
+            updating: config
+                .is_some_and(|c| super::race::is_changing(c.last_update_status(), c.state())),
+            code_sha256: config.and_then(|c| c.code_sha256()).map(str::to_string),
             previous: out
                 .tags()
                 .and_then(|t| t.get(release::PREVIOUS_IMAGE_TAG))
@@ -175,6 +186,13 @@ impl Lambda {
         let revision = alias.revision_id.as_deref();
         match (self.settle(function, &alias.name, to, Some(&served), revision)).await {
             Ok(_) => Ok(()),
+            // Refused, but back on `to`: this very move landed on an
+            // attempt the SDK sent again.
+            Err(StepError::Precondition { .. })
+                if self.landed(function, &alias.name, to, &[]).await.is_some() =>
+            {
+                Ok(())
+            }
             Err(StepError::Precondition { .. }) => Err(StepError::Overtaken(format!(
                 "moved the alias {} during this rollback: left as it is",
                 alias.name
@@ -211,14 +229,24 @@ impl Lambda {
             .clone()
             .ok_or_else(|| RollbackError::NoPreviousImage(function.to_string()))?;
         let deadline = Instant::now() + wait;
-        let revision = state.revision_id.as_deref();
+        let mut revision = state.revision_id.clone();
+        if state.updating {
+            let (code, op) = (state.code_sha256.as_deref(), "UpdateFunctionCode");
+            revision = (self.still_holds(function, code, op, deadline).await)
+                .map_err(|_| StepError::Overtaken(OVERTAKEN.to_string()))?
+                .revision;
+        }
+        let revision = revision.as_deref();
         match (self.update_code(function, &image, state.arch, revision, deadline)).await {
+            Err(StepError::Precondition { .. })
+                if self.latest_state(function).await?.image.as_deref() == Some(&image) => {}
             Err(StepError::Precondition { .. }) => {
-                let why = "changed it during this rollback: left as it is".to_string();
-                return Err(StepError::Overtaken(why).into());
+                return Err(StepError::Overtaken(OVERTAKEN.to_string()).into());
             }
-            other => other?,
-        };
+            other => {
+                other?;
+            }
+        }
         self.wait_until_updated(function, deadline).await?;
         self.read_back(function, &image, state.arch).await?;
         self.tag(function, release::PREVIOUS_IMAGE_TAG, "").await?;

@@ -90,26 +90,32 @@ impl<'a> AliasTraffic<'a> {
             .ok_or_else(|| MOVED_UNDER.to_string())
     }
 
-    /// Keeps what a move of release `i`'s alias left: its new revision, or
-    /// for a move refused because another deploy moved it, that it is lost.
-    fn moved(&self, i: usize, moved: Result<Option<String>, StepError>) -> Result<(), String> {
-        let mut revisions = self.revisions.lock().unwrap_or_else(|e| e.into_inner());
-        let slot = revisions.get_mut(i);
-        match moved {
-            Ok(revision) => {
-                if let Some(slot) = slot {
-                    *slot = Some(revision);
-                }
-                Ok(())
-            }
+    /// Keeps what a move of release `i`'s alias left: its new revision. A
+    /// move refused because the alias changed stands only if the alias is
+    /// not as the move would have left it (on `version`, with `weights`; as
+    /// it is, the move landed on an attempt the SDK sent again): then the
+    /// alias is another deploy's, and lost to this rollout.
+    async fn moved(
+        &self,
+        (i, r): (usize, &Release),
+        moved: Result<Option<String>, StepError>,
+        (version, weights): (&str, &[(String, f64)]),
+    ) -> Result<(), String> {
+        let revision = match moved {
+            Ok(revision) => Some(revision),
             Err(StepError::Precondition { .. }) => {
-                if let Some(slot) = slot {
-                    *slot = None;
-                }
-                Err(MOVED_UNDER.to_string())
+                self.turn().await;
+                (self.lambda)
+                    .landed(&r.function, &r.alias, version, weights)
+                    .await
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => return Err(e.to_string()),
+        };
+        let mut revisions = self.revisions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = revisions.get_mut(i) {
+            *slot = revision.clone();
         }
+        revision.map(|_| ()).ok_or_else(|| MOVED_UNDER.to_string())
     }
 
     /// Waits for this call's turn, and counts it.
@@ -147,7 +153,8 @@ impl Traffic for AliasTraffic<'_> {
                     revision.as_deref(),
                 )
                 .await;
-            self.moved(i, moved)
+            let split = [(r.to.clone(), f64::from(percent) / 100.0)];
+            self.moved((i, r), moved, (&r.from, &split)).await
         });
         all(join_all(moves).await, self.releases)
     }
@@ -174,7 +181,7 @@ impl Traffic for AliasTraffic<'_> {
                     revision.as_deref(),
                 )
                 .await;
-            self.moved(i, moved)
+            self.moved((i, r), moved, (&r.to, &[])).await
         });
         all(join_all(moves).await, self.releases)
     }
@@ -189,7 +196,7 @@ impl Traffic for AliasTraffic<'_> {
             let moved = (self.lambda)
                 .settle(&r.function, &r.alias, &r.from, None, revision.as_deref())
                 .await;
-            self.moved(i, moved)
+            self.moved((i, r), moved, (&r.from, &[])).await
         });
         all(join_all(moves).await, self.releases)
     }
@@ -250,7 +257,10 @@ mod tests {
     #[tokio::test]
     async fn an_alias_moved_under_the_rollout_is_neither_moved_on_nor_put_back() {
         let precondition = [("x-amzn-errortype", "PreconditionFailedException")];
-        let (lambda, http) = lambda(vec![answer(412, &precondition, REFUSED)]);
+        let (lambda, http) = lambda(vec![
+            answer(412, &precondition, REFUSED),
+            ok(r#"{"Name":"live","FunctionVersion":"5","RevisionId":"a9"}"#),
+        ]);
         let releases = release("a1");
         let traffic = AliasTraffic::new(&lambda, &releases);
         let e = traffic.route(10).await.unwrap_err();
@@ -260,7 +270,23 @@ mod tests {
         );
         traffic.restore().await.unwrap();
         assert!(traffic.promote().await.is_err());
-        assert_eq!(sent(&http).len(), 1, "nothing sent after the refusal");
+        assert_eq!(sent(&http).len(), 2, "nothing written after the refusal");
+    }
+
+    #[tokio::test]
+    async fn a_step_refused_after_its_own_attempt_landed_goes_on() {
+        let precondition = [("x-amzn-errortype", "PreconditionFailedException")];
+        let (lambda, http) = lambda(vec![
+            answer(412, &precondition, REFUSED),
+            ok(r#"{"Name":"live","FunctionVersion":"3","RevisionId":"a2",
+                "RoutingConfig":{"AdditionalVersionWeights":{"4":0.1}}}"#),
+            ok(r#"{"Name":"live","RevisionId":"a3"}"#),
+        ]);
+        let releases = release("a1");
+        let traffic = AliasTraffic::new(&lambda, &releases);
+        traffic.route(10).await.unwrap();
+        traffic.route(50).await.unwrap();
+        assert!(body(&http, 2).contains(r#""RevisionId":"a2""#));
     }
 
     #[tokio::test(start_paused = true)]
