@@ -93,8 +93,8 @@ fn a_publish_overtaken_by_another_deploys_update_publishes_nothing_and_moves_not
         .find(|s| s.body.contains(&a.sha))
         .expect("A's PublishVersion");
     assert!(
-        refused.injected && refused.body.contains("CodeSha256"),
-        "{refused:?}"
+        refused.injected && refused.status == 400 && refused.response_body.contains("CodeSHA256"),
+        "refused for its code: {refused:?}"
     );
     // The alias serves B's version, whose image is B's; A added no version.
     let live = alias_version(&name);
@@ -172,7 +172,7 @@ fn three_deploys_at_once_leave_each_alias_on_what_its_winning_run_reported() {
             let moved_after = f["warnings"].as_array().unwrap().iter().any(|w| {
                 w.as_str()
                     .unwrap()
-                    .contains("moved the alias live after this one")
+                    .contains("moved the alias live since this run read it")
             });
             let own = version_note(name, version).0 == run.sha
                 && version_runs(name, version, &run.image_of(name));
@@ -256,4 +256,30 @@ fn a_rollback_overtaken_by_another_alias_move_leaves_the_alias_alone() {
         (a["FunctionVersion"].as_str(), a["Description"].as_str()),
         (Some("2"), Some("someone else"))
     );
+}
+
+#[test]
+fn a_deploy_alone_is_never_refused_on_any_of_its_paths() {
+    // Every write path under Lambda's preconditions, with no other writer:
+    // a function created with a URL and an alias, then its configuration
+    // changed with its code, twice, then a release rolled out.
+    let function = format!("{}:x86_64", unique("race-alone"));
+    let proxy = lambda_proxy();
+    let steps: [&[&str]; 4] = [
+        &[
+            "--execution-role",
+            FUNCTION_ROLE,
+            "--function-url",
+            "public",
+        ],
+        &["--env", "LEVEL=2", "--memory", "512"],
+        &["--env", "LEVEL=3"],
+        &["--rollout", "canary:50:2s"],
+    ];
+    for args in steps {
+        let done = Run::start(&proxy, &[&function], args).finish();
+        assert_eq!(done.code, 0, "{args:?}: {}", done.stderr);
+    }
+    let refused: Vec<_> = proxy.seen().into_iter().filter(|s| s.injected).collect();
+    assert!(refused.is_empty(), "no write refused: {refused:?}");
 }

@@ -100,17 +100,8 @@ pub async fn refusal(
         .ok()?;
     let now: Value =
         serde_json::from_slice(&answer.into_body().collect().await.ok()?.to_bytes()).ok()?;
-    if let Some(asked) = asked.get("RevisionId").and_then(Value::as_str)
-        && asked != revision_of(&now)
-    {
-        return Some(Refusal {
-            status: 412,
-            kind: "PreconditionFailedException",
-            message: "The Revision Id provided does not match the latest Revision Id. Call the \
-                      GetFunction/GetAlias API to retrieve the latest Revision Id"
-                .into(),
-        });
-    }
+    // PublishVersion's CodeSha256 first: the refusal that names whose
+    // code $LATEST holds.
     let code = |v: &Value| {
         v.get("CodeSha256")
             .and_then(Value::as_str)
@@ -127,6 +118,17 @@ pub async fn refusal(
                 "CodeSHA256 ({asked}) is different from current CodeSHA256 in $LATEST \
                  ({current}). Please try again with the current CodeSHA256."
             ),
+        });
+    }
+    if let Some(asked) = asked.get("RevisionId").and_then(Value::as_str)
+        && asked != revision_of(&now)
+    {
+        return Some(Refusal {
+            status: 412,
+            kind: "PreconditionFailedException",
+            message: "The Revision Id provided does not match the latest Revision Id. Call the \
+                      GetFunction/GetAlias API to retrieve the latest Revision Id"
+                .into(),
         });
     }
     None
