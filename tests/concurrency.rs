@@ -279,6 +279,8 @@ fn a_deploy_alone_is_never_refused_on_any_of_its_paths() {
     for args in steps {
         let done = Run::start(&proxy, &[&function], args).finish();
         assert_eq!(done.code, 0, "{args:?}: {}", done.stderr);
+        let warnings = &done.report["functions"][0]["warnings"];
+        assert_eq!(warnings, &serde_json::json!([]), "{args:?}");
     }
     let refused: Vec<_> = proxy.seen().into_iter().filter(|s| s.injected).collect();
     assert!(refused.is_empty(), "no write refused: {refused:?}");

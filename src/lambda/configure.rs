@@ -58,20 +58,7 @@ impl Lambda {
         if fields.is_empty() {
             return Ok(guard);
         }
-        let code = guard.code_sha256.as_deref();
-        match self
-            .send_configuration(spec, &fields, guard.revision.clone(), deadline)
-            .await
-        {
-            // Written in between: while it still holds the code this run
-            // read, what is asked is sent once more (it may be this very
-            // write, landed on an attempt the SDK sent again).
-            Err(StepError::Precondition { operation }) => {
-                let now = (self.still_holds(&spec.name, code, operation, deadline)).await?;
-                (self.send_configuration(spec, &fields, now.revision, deadline)).await?;
-            }
-            other => other?,
-        }
+        (self.send_configuration(spec, &fields, guard.revision.clone(), deadline)).await?;
         let now = self.wait_until_updated(&spec.name, deadline).await?;
         Ok(Guard {
             revision: now.revision,

@@ -1,6 +1,6 @@
 //! Another deploy of the same function at once. Every write of a deploy is
 //! conditional (`Guard`); when Lambda refuses one, this run reads the
-//! function again. If it still holds this run's code (or this very write,
+//! function again. If the refused write is found done (this very write,
 //! landed on an attempt the SDK sent again), the run goes on; otherwise it
 //! says what the function runs now and what this run did not do. At the
 //! end of a deploy, what the function runs is read back, so the report
@@ -115,12 +115,17 @@ impl Lambda {
             ));
         }
         let now = self.latest_state(name).await.ok().and_then(|s| s.image);
-        let runs = now.as_deref().map_or("an image it cannot read", digest_of);
         let left = if job.alias.is_some() {
             "nothing published"
         } else {
             "left as it is"
         };
+        if now.as_deref() == Some(job.image_uri) {
+            return StepError::Overtaken(format!(
+                "changed its configuration during this one: {left}"
+            ));
+        }
+        let runs = now.as_deref().map_or("an image it cannot read", digest_of);
         StepError::Overtaken(format!(
             "changed it during this one (now runs {runs}): {left}"
         ))
@@ -129,26 +134,26 @@ impl Lambda {
     /// What the function runs at the end, read back: its alias's version,
     /// or `$LATEST`'s image. Another deploy's write since this run's is
     /// said as a warning, and the report holds what was read. The alias's
-    /// revision is kept only while it serves what this run left on it, so a
-    /// rollout never moves an alias someone else has moved since.
+    /// revision is not taken from this read, so a rollout never moves an
+    /// alias someone else has changed since.
     pub(super) async fn read_final(&self, job: &DeployJob<'_>, report: &mut FunctionReport) {
         let name = &job.spec.name;
         let unread = |e: StepError| format!("what it runs now could not be read back: {e}");
         if let (Some(alias), Some(a)) = (job.alias, report.alias.as_mut()) {
+            // The revision stays the one this run read or left: any write
+            // since (a version, weights) makes a rollout's move refused.
             match self.alias_state(name, alias).await {
-                Ok(now) => {
-                    let on = now.as_ref().map(|s| s.version.clone());
-                    if on == a.version {
-                        a.revision = now.and_then(|s| s.revision_id);
-                    } else {
-                        report.warnings.push(format!(
-                            "another deploy moved the alias {alias} since this run read it: it \
-                             serves {} now",
-                            serves(on.as_deref())
-                        ));
-                        a.version = on;
-                    }
+                Ok(now) if now.as_ref().map(|s| &s.revision_id) != Some(&a.revision) => {
+                    let on = now.map(|s| s.version);
+                    report.warnings.push(format!(
+                        "another deploy moved the alias {alias} since this run read it: it \
+                         serves {} now",
+                        serves(on.as_deref())
+                    ));
+                    a.moved = a.moved && on == a.version;
+                    a.version = on;
                 }
+                Ok(_) => {}
                 Err(e) => report.warnings.push(unread(e)),
             }
             return;

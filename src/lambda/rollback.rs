@@ -232,9 +232,12 @@ impl Lambda {
         let mut revision = state.revision_id.clone();
         if state.updating {
             let (code, op) = (state.code_sha256.as_deref(), "UpdateFunctionCode");
-            revision = (self.still_holds(function, code, op, deadline).await)
-                .map_err(|_| StepError::Overtaken(OVERTAKEN.to_string()))?
-                .revision;
+            revision = match self.still_holds(function, code, op, deadline).await {
+                Err(StepError::Precondition { .. }) => {
+                    return Err(StepError::Overtaken(OVERTAKEN.to_string()).into());
+                }
+                other => other?.revision,
+            };
         }
         let revision = revision.as_deref();
         match (self.update_code(function, &image, state.arch, revision, deadline)).await {

@@ -12,28 +12,9 @@ use std::time::Instant;
 
 impl Lambda {
     /// A version of `$LATEST` if it still holds this run's code and nothing
-    /// wrote since (`guard`): never another run's code under this run's note.
-    /// Refused while it still holds this run's code (something else changed,
-    /// or this very call landed on an attempt the SDK sent again), it is
-    /// sent once more with the revision read then.
+    /// wrote since (`guard`): never another run's code, nor its
+    /// configuration, under this run's note.
     pub(super) async fn publish(
-        &self,
-        name: &str,
-        description: &str,
-        guard: &Guard,
-        deadline: Instant,
-    ) -> Result<String, StepError> {
-        match self.publish_once(name, description, guard, deadline).await {
-            Err(StepError::Precondition { operation }) => {
-                let code = guard.code_sha256.as_deref();
-                let now = self.still_holds(name, code, operation, deadline).await?;
-                self.publish_once(name, description, &now, deadline).await
-            }
-            other => other,
-        }
-    }
-
-    async fn publish_once(
         &self,
         name: &str,
         description: &str,
