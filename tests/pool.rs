@@ -122,3 +122,52 @@ fn an_image_is_built_again_on_the_engine_that_built_it_last() {
     let (third, stderr) = build([&a, &b]);
     assert_eq!(third, first, "{stderr}");
 }
+
+/// Two runs' builds of a slow image started at once on `engine`: the time
+/// both took, and each run's log.
+fn two_builds_at_once(engine: &str) -> (std::time::Duration, [String; 2]) {
+    let dirs = [fixture_copy(), fixture_copy()];
+    for dir in &dirs {
+        // Each its own image, never one another build cached.
+        std::fs::write(dir.path().join("function/change.txt"), random_sha()).unwrap();
+        let dockerfile = dir.path().join("Dockerfile");
+        let text = std::fs::read_to_string(&dockerfile).unwrap();
+        let slow = text.replace("WORKDIR /var/task", "RUN sleep 3\nWORKDIR /var/task");
+        std::fs::write(&dockerfile, slow).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let logs = std::thread::scope(|s| {
+        let runs = dirs.each_ref().map(|dir| {
+            s.spawn(move || {
+                let mut cmd = build_in(dir.path(), &unique("turns"), &random_sha());
+                cmd.env("DOCKER_HOST", format!("unix://{engine}"))
+                    .args(["--platforms", "linux/amd64"]);
+                build_ok(&mut cmd).1
+            })
+        });
+        runs.map(|r| r.join().unwrap())
+    });
+    (started.elapsed(), logs)
+}
+
+const WAITED: &str = "waiting for another build on";
+
+#[test]
+fn builds_on_an_engine_older_than_docker_23_take_turns_across_runs() {
+    // Docker 20.10's BuildKit crashes the daemon when two builds export
+    // inline cache at once: the second run waits for the first's build.
+    let (took, logs) = two_builds_at_once(ENGINE_A);
+    assert!(
+        logs.iter().any(|log| log.contains(WAITED)),
+        "neither run waited for the other: {logs:#?}"
+    );
+    assert!(took.as_secs_f64() >= 6.0, "{took:?}: {logs:#?}");
+}
+
+#[test]
+fn an_engine_of_docker_23_or_later_builds_at_once() {
+    let (_, logs) = two_builds_at_once(ENGINE_B);
+    for log in &logs {
+        assert!(!log.contains(WAITED), "{log}");
+    }
+}

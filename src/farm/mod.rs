@@ -1,7 +1,8 @@
 //! The build farm: its engines (`engine.rs`: reached, and able to build a
 //! platform), the build context they are sent (`context.rs`,
 //! `dockerignore.rs`), one single-architecture BuildKit build per platform
-//! (here), and the push of an image from the engine that built it
+//! (here), one build at a time on an engine whose BuildKit needs it
+//! (`turn.rs`), and the push of an image from the engine that built it
 //! (`push.rs`).
 
 pub mod container;
@@ -13,6 +14,7 @@ pub mod inputs;
 pub mod push;
 pub mod ssh;
 pub mod stages;
+pub mod turn;
 
 use crate::model::Platform;
 use crate::progress::{PlatformEvent, Progress};
@@ -75,7 +77,27 @@ pub async fn build_within(
     limit: std::time::Duration,
     progress: &Progress,
 ) -> Result<BuiltImage, BuildError> {
-    match tokio::time::timeout(limit, build(engine, spec, progress)).await {
+    // The wait for the engine's turn is not the build's time.
+    let platform = spec.platform;
+    let turn = turn::take(engine, || {
+        progress.say(&format!(
+            "{platform}: waiting for another build on {}: an engine older than Docker 23 \
+             builds one image at a time (its BuildKit crashes on concurrent cache exports)",
+            engine.name
+        ));
+    })
+    .await
+    .unwrap_or_else(|e| {
+        progress.say(&format!(
+            "{platform}: warning: building on {} without waiting for its other builds \
+             (the turn's lock file cannot be used: {e})",
+            engine.name
+        ));
+        None
+    });
+    let built = tokio::time::timeout(limit, build(engine, spec, progress)).await;
+    drop(turn);
+    match built {
         Ok(result) => result,
         Err(_) => {
             let err = BuildError::Engine {
