@@ -37,9 +37,8 @@ pub fn one_at_a_time(api_version: &str) -> bool {
 /// The lock file of an engine, by its name, in the host's temporary folder.
 fn lock_path(engine: &str) -> PathBuf {
     use sha2::{Digest, Sha256};
-    let hash = Sha256::digest(engine.as_bytes());
-    let short: String = hash.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    std::env::temp_dir().join(format!("lambda-ship-engine-{short}.lock"))
+    let digest = format!("{:x}", Sha256::digest(engine.as_bytes()));
+    std::env::temp_dir().join(format!("lambda-ship-engine-{}.lock", &digest[..16]))
 }
 
 /// Waits for the engine's turn when it needs one: `Ok(None)` for an engine
