@@ -23,6 +23,20 @@ fn running(image: &str) -> aws_smithy_http_client::test_util::ReplayEvent {
     ))
 }
 
+/// The answers to this run's code update landing (code c1, revision r2,
+/// running `IMAGE`), then `rest`.
+fn updated_then(
+    rest: Vec<aws_smithy_http_client::test_util::ReplayEvent>,
+) -> Vec<aws_smithy_http_client::test_util::ReplayEvent> {
+    let mut events = vec![
+        ok(r#"{"CodeSha256":"c1","RevisionId":"r1"}"#),
+        ok(r#"{"LastUpdateStatus":"Successful","RevisionId":"r2","CodeSha256":"c1"}"#),
+        running(IMAGE),
+    ];
+    events.extend(rest);
+    events
+}
+
 /// An `orders` function read in preflight at revision r0, running an older image.
 fn read_at_r0(lambda: &super::Lambda) -> FunctionSpec {
     let mut spec = existing(lambda, "x/fn@sha256:0ld").unwrap();
@@ -33,16 +47,13 @@ fn read_at_r0(lambda: &super::Lambda) -> FunctionSpec {
 
 #[tokio::test]
 async fn every_write_is_conditional_on_what_this_run_read_or_wrote_last() {
-    let (lambda, http) = lambda(vec![
-        ok(r#"{"CodeSha256":"c1","RevisionId":"r1"}"#),
-        ok(r#"{"LastUpdateStatus":"Successful","RevisionId":"r2","CodeSha256":"c1"}"#),
-        running(IMAGE),
+    let (lambda, http) = lambda(updated_then(vec![
         ok(r#"{"Name":"live","FunctionVersion":"3","RevisionId":"a1"}"#),
         answer(201, &[], r#"{"Version":"4","CodeSha256":"c1"}"#),
         ok(r#"{"Name":"live","FunctionVersion":"4","RevisionId":"a2"}"#),
         super::super::update::replay::not_found(),
         ok(r#"{"Name":"live","FunctionVersion":"4","RevisionId":"a2"}"#),
-    ]);
+    ]));
     let spec = read_at_r0(&lambda);
     let report = deploy(&lambda, &spec, Some("live")).await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:?}");
@@ -68,10 +79,7 @@ async fn every_write_is_conditional_on_what_this_run_read_or_wrote_last() {
 
 #[tokio::test]
 async fn a_publish_refused_for_another_deploys_code_publishes_nothing_and_says_what_runs() {
-    let (lambda, http) = lambda(vec![
-        ok(r#"{"CodeSha256":"c1","RevisionId":"r1"}"#),
-        ok(r#"{"LastUpdateStatus":"Successful","RevisionId":"r2","CodeSha256":"c1"}"#),
-        running(IMAGE),
+    let (lambda, http) = lambda(updated_then(vec![
         ok(r#"{"Name":"live","FunctionVersion":"3","RevisionId":"a1"}"#),
         answer(
             400,
@@ -79,7 +87,7 @@ async fn a_publish_refused_for_another_deploys_code_publishes_nothing_and_says_w
             r#"{"Type":"User","message":"CodeSHA256 (c1) is different from current CodeSHA256 in $LATEST (c9). Please try again with the current CodeSHA256."}"#,
         ),
         running(OTHER),
-    ]);
+    ]));
     let spec = read_at_r0(&lambda);
     let report = deploy(&lambda, &spec, Some("live")).await;
     assert_eq!(
@@ -257,14 +265,11 @@ async fn writes_refused_after_their_own_attempt_landed_go_on() {
 
 #[tokio::test]
 async fn a_publish_refused_while_it_runs_this_runs_image_is_another_runs_configuration() {
-    let (lambda, http) = lambda(vec![
-        ok(r#"{"CodeSha256":"c1","RevisionId":"r1"}"#),
-        ok(r#"{"LastUpdateStatus":"Successful","RevisionId":"r2","CodeSha256":"c1"}"#),
-        running(IMAGE),
+    let (lambda, http) = lambda(updated_then(vec![
         ok(r#"{"Name":"live","FunctionVersion":"3","RevisionId":"a1"}"#),
         refused(),
         running(IMAGE),
-    ]);
+    ]));
     let spec = read_at_r0(&lambda);
     let report = deploy(&lambda, &spec, Some("live")).await;
     assert_eq!(
